@@ -1,0 +1,514 @@
+//! The command line: argument definitions (clap), one function per command, exit codes.
+//! Output goes through [`render`] only. Exit codes: 0 success (also when a listing finds
+//! nothing), 1 runtime failure, 2 usage or config error.
+
+pub mod render;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, ConfigError, parse_duration};
+use crate::pipeline::{self, FeedResult};
+use crate::store::Store;
+use crate::store::read::{ClusterFilter, ClusterView, FeedStatus};
+use crate::timefmt::{now_unix, relative, rfc3339};
+use render::{Table, escape, truncate};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "feedfold",
+    version,
+    about = "Aggregate news feeds and fold the copies of one story into one cluster"
+)]
+pub struct Cli {
+    /// Config file (default: $FEEDFOLD_CONFIG, then ./feedfold.toml, then $XDG_CONFIG_HOME/feedfold/feedfold.toml)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// SQLite store (overrides [storage] path)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Log level or filter, as RUST_LOG (default: info for run, warn otherwise)
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: fetch feeds on schedule until SIGTERM or SIGINT
+    Run {
+        /// Fetch every feed now, once, then exit
+        #[arg(long)]
+        once: bool,
+    },
+    /// Validate the config file and print a summary or every error
+    CheckConfig,
+    /// Each feed's health: last fetch, status, errors, next due, items
+    Feeds {
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Recent clusters (stories), biggest first
+    Clusters {
+        /// Only clusters whose newest member is at most this old (e.g. 24h, 7d)
+        #[arg(long, default_value = "24h", value_parser = parse_duration_arg)]
+        since: std::time::Duration,
+        /// Only clusters with at least this many items
+        #[arg(long, default_value_t = 2)]
+        min_size: i64,
+        /// At most this many clusters (0 = all)
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        /// Only clusters with an item from a feed with this tag
+        #[arg(long)]
+        tag: Option<String>,
+        /// Only clusters with an item from this feed (URL or name)
+        #[arg(long)]
+        feed: Option<String>,
+        /// Only clusters with an item whose title or text contains this text
+        #[arg(long)]
+        query: Option<String>,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// One cluster: every member, its feed, time, and why it joined
+    Cluster {
+        /// The cluster id (as shown by `clusters`)
+        id: i64,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Print one JSON document on stdout, nothing else
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
+    parse_duration(text)
+}
+
+/// A failure with the exit code it maps to.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl Failure {
+    fn usage(error: impl Into<anyhow::Error>) -> Failure {
+        Failure {
+            code: 2,
+            error: error.into(),
+        }
+    }
+    fn runtime(error: impl Into<anyhow::Error>) -> Failure {
+        Failure {
+            code: 1,
+            error: error.into(),
+        }
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Failure {
+        Failure::usage(e)
+    }
+}
+
+type CliResult = Result<(), Failure>;
+
+pub fn default_log_filter(cli: &Cli) -> &'static str {
+    match cli.command {
+        Command::Run { .. } => "info",
+        _ => "warn",
+    }
+}
+
+/// Runs the parsed command line.
+pub fn execute(cli: Cli) -> CliResult {
+    match &cli.command {
+        Command::Run { once } => run(&cli, *once),
+        Command::CheckConfig => check_config(&cli),
+        Command::Feeds { out } => feeds(&cli, out),
+        Command::Clusters {
+            since,
+            min_size,
+            limit,
+            tag,
+            feed,
+            query,
+            out,
+        } => {
+            let filter = ClusterFilter {
+                since: now_unix()
+                    .saturating_sub(i64::try_from(since.as_secs()).unwrap_or(i64::MAX)),
+                min_size: *min_size,
+                limit: *limit,
+                tag: tag.clone(),
+                feed: feed.clone(),
+                query: query.clone(),
+            };
+            clusters(&cli, &filter, out)
+        }
+        Command::Cluster { id, out } => cluster(&cli, *id, out),
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config, Failure> {
+    Ok(Config::locate_and_load(cli.config.as_deref())?)
+}
+
+/// The store path: `--db`, else the config's `[storage] path`.
+fn db_path(cli: &Cli, config: Option<&Config>) -> PathBuf {
+    match (&cli.db, config) {
+        (Some(db), _) => db.clone(),
+        (None, Some(c)) => c.storage.path.clone(),
+        (None, None) => PathBuf::from("feedfold.db"),
+    }
+}
+
+/// Opens the store for a query command. With `--db`, no config file is needed.
+fn open_for_query(cli: &Cli) -> Result<Store, Failure> {
+    let path = if cli.db.is_some() {
+        db_path(cli, None)
+    } else {
+        db_path(cli, Some(&load_config(cli)?))
+    };
+    Store::open_existing(&path).map_err(Failure::runtime)
+}
+
+fn print(text: &str) -> CliResult {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not a failure of the command.
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::runtime(e)),
+        _ => Ok(()),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        // SQLite work runs on one dedicated thread; the blocking pool only parses.
+        .max_blocking_threads(16)
+        .build()
+        .map_err(Failure::runtime)
+}
+
+fn run(cli: &Cli, once: bool) -> CliResult {
+    let config = load_config(cli)?;
+    let db = db_path(cli, Some(&config));
+    let rt = runtime()?;
+    rt.block_on(async {
+        let shutdown = CancellationToken::new();
+        let signals = tokio::spawn(stop_on_signal(shutdown.clone()));
+        let result = if once {
+            pipeline::run_once(&config, &db, &shutdown, |feed, result| {
+                if let FeedResult::Failed(error) = result {
+                    eprintln!("error: {}: {}", escape(&feed.url), escape(error));
+                }
+            })
+            .await
+        } else {
+            pipeline::run_daemon(&config, &db, shutdown.clone()).await
+        };
+        signals.abort();
+        match result {
+            Ok(report) => {
+                if once {
+                    println!("{report}");
+                }
+                Ok(())
+            }
+            Err(e) => Err(Failure::runtime(
+                anyhow::Error::new(e).context(format!("feedfold run on {}", db.display())),
+            )),
+        }
+    })
+}
+
+async fn stop_on_signal(shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("signal received: finishing the transaction in hand, then exiting");
+    shutdown.cancel();
+}
+
+fn check_config(cli: &Cli) -> CliResult {
+    let config = match Config::locate_and_load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Err(Failure {
+                code: 2,
+                error: anyhow::anyhow!("the config has errors"),
+            });
+        }
+    };
+    let mut text = format!(
+        "{}: ok\n  store: {}\n  feeds: {}\n  watches: {}\n  sinks: {}\n  fetch: every {} (concurrency {}, {} per host, {} apart), timeout {}, max body {} bytes\n  dedup window: {}\n",
+        config.source.display(),
+        db_path(cli, Some(&config)).display(),
+        config.feeds.len(),
+        config.watches.len(),
+        config.sinks.len(),
+        humantime::format_duration(config.fetch.interval),
+        config.fetch.concurrency,
+        config.fetch.per_host,
+        humantime::format_duration(config.fetch.host_spacing),
+        humantime::format_duration(config.fetch.timeout),
+        config.fetch.max_body,
+        humantime::format_duration(config.dedup.window),
+    );
+    for w in &config.warnings {
+        text.push_str(&format!("  warning: {w}\n"));
+    }
+    print(&escape(&text).replace("\\u{a}", "\n"))
+}
+
+#[derive(Serialize)]
+struct FeedJson<'a> {
+    url: &'a str,
+    name: Option<&'a str>,
+    tags: &'a [String],
+    state: &'a str,
+    last_fetch: Option<String>,
+    last_status: Option<i64>,
+    error_count: i64,
+    last_error: Option<&'a str>,
+    next_fetch: Option<String>,
+    items: i64,
+}
+
+fn feeds(cli: &Cli, out: &OutputArgs) -> CliResult {
+    let store = open_for_query(cli)?;
+    let feeds = store.feed_statuses().map_err(Failure::runtime)?;
+    if out.json {
+        let docs: Vec<FeedJson> = feeds.iter().map(feed_json).collect();
+        return print(&(render::json(&docs) + "\n"));
+    }
+    let now = now_unix();
+    let mut table = Table::new(vec![
+        "STATE",
+        "ITEMS",
+        "ERRORS",
+        "LAST FETCH",
+        "STATUS",
+        "NEXT",
+        "FEED",
+        "LAST ERROR",
+    ]);
+    for f in &feeds {
+        let state = if f.active {
+            f.state.clone()
+        } else {
+            format!("{} (removed)", f.state)
+        };
+        table.row(vec![
+            state,
+            f.items.to_string(),
+            f.error_count.to_string(),
+            f.last_fetch.map_or("never".into(), |t| relative(t, now)),
+            f.last_status.map_or("-".into(), |s| s.to_string()),
+            match (f.state.as_str(), f.next_fetch) {
+                ("gone", _) => "stopped".into(),
+                (_, Some(t)) if t <= now => "due".into(),
+                (_, Some(t)) => relative(t, now),
+                (_, None) => "due".into(),
+            },
+            truncate(f.name.as_deref().unwrap_or(&f.url_in_use), 40),
+            truncate(f.last_error.as_deref().unwrap_or(""), 80),
+        ]);
+    }
+    if table.is_empty() {
+        return print(
+            "no feeds in the store yet; add [[feeds]] to the config and run `feedfold run --once`\n",
+        );
+    }
+    print(&table.render())
+}
+
+fn feed_json(f: &FeedStatus) -> FeedJson<'_> {
+    FeedJson {
+        url: &f.url_in_use,
+        name: f.name.as_deref(),
+        tags: &f.tags,
+        state: &f.state,
+        last_fetch: f.last_fetch.map(rfc3339),
+        last_status: f.last_status,
+        error_count: f.error_count,
+        last_error: f.last_error.as_deref(),
+        next_fetch: if f.state == "gone" {
+            None
+        } else {
+            f.next_fetch.map(rfc3339)
+        },
+        items: f.items,
+    }
+}
+
+#[derive(Serialize)]
+struct ClusterJson<'a> {
+    id: i64,
+    size: i64,
+    sources: i64,
+    first_seen: String,
+    last_seen: String,
+    title: &'a str,
+    url: Option<&'a str>,
+    items: Vec<ItemJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct ItemJson<'a> {
+    id: i64,
+    guid: &'a str,
+    url: Option<&'a str>,
+    title: &'a str,
+    feed: &'a str,
+    feeds: &'a [String],
+    published: Option<String>,
+    fetched: String,
+    reason: ReasonJson,
+}
+
+/// Why an item is in its cluster: the rule, its evidence and the member it matched.
+#[derive(Serialize)]
+struct ReasonJson {
+    rule: String,
+    score: Option<f64>,
+    distance: Option<i64>,
+    matched: Option<i64>,
+}
+
+fn cluster_json(c: &ClusterView) -> ClusterJson<'_> {
+    ClusterJson {
+        id: c.id,
+        size: c.size,
+        sources: c.sources,
+        first_seen: rfc3339(c.first_seen),
+        last_seen: rfc3339(c.last_seen),
+        title: &c.title,
+        url: c.url.as_deref(),
+        items: c
+            .items
+            .iter()
+            .map(|i| ItemJson {
+                id: i.id,
+                guid: &i.guid,
+                url: i.url.as_deref(),
+                title: &i.title,
+                feed: &i.feed,
+                feeds: &i.feeds,
+                published: i.published.map(rfc3339),
+                fetched: rfc3339(i.fetched),
+                reason: ReasonJson {
+                    rule: i.rule.clone(),
+                    score: i.score.map(|s| (s * 1000.0).round() / 1000.0),
+                    distance: i.distance,
+                    matched: i.matched,
+                },
+            })
+            .collect(),
+    }
+}
+
+fn clusters(cli: &Cli, filter: &ClusterFilter, out: &OutputArgs) -> CliResult {
+    let store = open_for_query(cli)?;
+    let clusters = store.clusters(filter).map_err(Failure::runtime)?;
+    if out.json {
+        let docs: Vec<ClusterJson> = clusters.iter().map(cluster_json).collect();
+        return print(&(render::json(&docs) + "\n"));
+    }
+    if clusters.is_empty() {
+        return print("no clusters match (try --since 7d or --min-size 1)\n");
+    }
+    let now = now_unix();
+    let mut table = Table::new(vec!["ID", "SIZE", "SOURCES", "LAST SEEN", "TITLE"]);
+    for c in &clusters {
+        table.row(vec![
+            c.id.to_string(),
+            c.size.to_string(),
+            c.sources.to_string(),
+            relative(c.last_seen, now),
+            truncate(&c.title, 90),
+        ]);
+    }
+    print(&table.render())
+}
+
+fn cluster(cli: &Cli, id: i64, out: &OutputArgs) -> CliResult {
+    let store = open_for_query(cli)?;
+    let Some(c) = store.cluster(id).map_err(Failure::runtime)? else {
+        return Err(Failure::runtime(anyhow::anyhow!(
+            "no cluster with id {id} in {}; `feedfold clusters --min-size 1` lists them",
+            store.path().display()
+        )));
+    };
+    if out.json {
+        return print(&(render::json(&cluster_json(&c)) + "\n"));
+    }
+    let now = now_unix();
+    let mut text = format!(
+        "cluster {}: {} items from {} feeds, {} to {}\n{}\n{}\n\n",
+        c.id,
+        c.size,
+        c.sources,
+        rfc3339(c.first_seen),
+        rfc3339(c.last_seen),
+        escape(&c.title),
+        escape(c.url.as_deref().unwrap_or("")),
+    );
+    let mut table = Table::new(vec![
+        "ITEM",
+        "PUBLISHED",
+        "RULE",
+        "SCORE",
+        "DIST",
+        "MATCHED",
+        "FEED",
+        "TITLE",
+    ]);
+    for i in &c.items {
+        table.row(vec![
+            i.id.to_string(),
+            i.published.map_or_else(
+                || format!("({} fetched)", relative(i.fetched, now)),
+                |t| relative(t, now),
+            ),
+            i.rule.clone(),
+            i.score.map_or("-".into(), |s| format!("{s:.2}")),
+            i.distance.map_or("-".into(), |d| d.to_string()),
+            i.matched.map_or("-".into(), |m| m.to_string()),
+            truncate(&i.feeds.join(", "), 50),
+            truncate(&i.title, 70),
+        ]);
+    }
+    text.push_str(&table.render());
+    print(&text)
+}

@@ -1,0 +1,177 @@
+//! The candidate index: finds the stored items that may be copies of a new one without looking
+//! at every stored item. Three inverted indexes, all hash lookups:
+//! - simhash bands: the 64 bits cut into four 16-bit bands; two fingerprints within Hamming
+//!   distance 3 share at least one band exactly (pigeonhole, Manku et al. 2007);
+//! - anchors: the bottom-k shingle hashes of the lead and of the body (min-hash keys), which
+//!   catch trimmed copies and excerpts whose simhash moved further than 3 bits;
+//! - the exact content hash.
+//!
+//! It holds items whose publication time is within two windows of the newest one seen; older
+//! entries are evicted as the stream moves on (by the items' time, never the clock).
+
+use std::collections::HashMap;
+
+use super::fingerprint::{ANCHORS_PER_PART, Fingerprint};
+
+const BANDS: usize = 4;
+/// A posting list longer than this is a stop-key (boilerplate shared by many items): it says
+/// nothing about one story and would make lookups linear, so it is not followed.
+const MAX_POSTING: usize = 512;
+/// Eviction runs once per this many inserts.
+const EVICT_EVERY: usize = 4096;
+
+pub struct Entry {
+    pub item: i64,
+    pub cluster: i64,
+    pub ts: i64,
+    pub simhash: u64,
+    pub shingles: Box<[u32]>,
+    pub numbers: Box<[u32]>,
+    pub title_key: Option<u64>,
+    anchors: [u32; 2 * ANCHORS_PER_PART],
+    content_hash: Option<u64>,
+}
+
+pub struct CandidateIndex {
+    window_secs: i64,
+    entries: HashMap<i64, Entry>,
+    bands: [HashMap<u16, Vec<i64>>; BANDS],
+    anchors: HashMap<u32, Vec<i64>>,
+    content: HashMap<u64, Vec<i64>>,
+    newest_ts: i64,
+    inserts_since_evict: usize,
+}
+
+fn band(simhash: u64, b: usize) -> u16 {
+    (simhash >> (16 * b)) as u16
+}
+
+impl CandidateIndex {
+    pub fn new(window_secs: i64) -> CandidateIndex {
+        CandidateIndex {
+            window_secs,
+            entries: HashMap::new(),
+            bands: Default::default(),
+            anchors: HashMap::new(),
+            content: HashMap::new(),
+            newest_ts: i64::MIN,
+            inserts_since_evict: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn insert(&mut self, item: i64, cluster: i64, ts: i64, fp: Fingerprint) {
+        for b in 0..BANDS {
+            self.bands[b]
+                .entry(band(fp.simhash, b))
+                .or_default()
+                .push(item);
+        }
+        for &a in fp.anchors.iter().filter(|&&a| a != 0) {
+            let list = self.anchors.entry(a).or_default();
+            if list.last() != Some(&item) {
+                list.push(item);
+            }
+        }
+        if let Some(h) = fp.content_hash {
+            self.content.entry(h).or_default().push(item);
+        }
+        self.entries.insert(
+            item,
+            Entry {
+                item,
+                cluster,
+                ts,
+                simhash: fp.simhash,
+                shingles: fp.shingles.into_boxed_slice(),
+                numbers: fp.numbers.into_boxed_slice(),
+                title_key: fp.title_key,
+                anchors: fp.anchors,
+                content_hash: fp.content_hash,
+            },
+        );
+        self.newest_ts = self.newest_ts.max(ts);
+        self.inserts_since_evict += 1;
+        if self.inserts_since_evict >= EVICT_EVERY {
+            self.evict();
+        }
+    }
+
+    pub fn remove(&mut self, item: i64) {
+        let Some(e) = self.entries.remove(&item) else {
+            return;
+        };
+        let drop_from = |list: Option<&mut Vec<i64>>| {
+            if let Some(list) = list {
+                list.retain(|&i| i != item);
+            }
+        };
+        for b in 0..BANDS {
+            drop_from(self.bands[b].get_mut(&band(e.simhash, b)));
+        }
+        for a in e.anchors {
+            drop_from(self.anchors.get_mut(&a));
+        }
+        if let Some(h) = e.content_hash {
+            drop_from(self.content.get_mut(&h));
+        }
+    }
+
+    /// Drops entries older than two windows before the newest item, and compacts the postings.
+    fn evict(&mut self) {
+        self.inserts_since_evict = 0;
+        let horizon = self.newest_ts.saturating_sub(2 * self.window_secs);
+        let before = self.entries.len();
+        self.entries.retain(|_, e| e.ts >= horizon);
+        if self.entries.len() == before {
+            return;
+        }
+        let entries = &self.entries;
+        let keep = |list: &mut Vec<i64>| {
+            list.retain(|i| entries.contains_key(i));
+            !list.is_empty()
+        };
+        for b in &mut self.bands {
+            b.retain(|_, l| keep(l));
+        }
+        self.anchors.retain(|_, l| keep(l));
+        self.content.retain(|_, l| keep(l));
+    }
+
+    pub fn by_content(&self, hash: u64) -> impl Iterator<Item = &Entry> {
+        self.content
+            .get(&hash)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| self.entries.get(i))
+    }
+
+    /// Items that share a simhash band or an anchor with `fp`, each once.
+    pub fn candidates(&self, fp: &Fingerprint) -> Vec<&Entry> {
+        let mut ids: Vec<i64> = Vec::new();
+        for b in 0..BANDS {
+            if let Some(list) = self.bands[b].get(&band(fp.simhash, b))
+                && list.len() <= MAX_POSTING
+            {
+                ids.extend_from_slice(list);
+            }
+        }
+        for a in fp.anchors.iter().filter(|&&a| a != 0) {
+            if let Some(list) = self.anchors.get(a)
+                && list.len() <= MAX_POSTING
+            {
+                ids.extend_from_slice(list);
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        ids.iter().filter_map(|i| self.entries.get(i)).collect()
+    }
+}

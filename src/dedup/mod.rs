@@ -1,0 +1,294 @@
+//! The deduplicator (pure): decides which cluster a new item joins, and why.
+//!
+//! Layers, cheapest first (identity and canonical URL are settled by the store before an item
+//! reaches this module, since they make it the *same item*, not a copy):
+//! 1. `content`: the same body, word for word, within the window;
+//! 2. `near-duplicate`: candidates from the simhash band index and the anchor index, each verified
+//!    by shingle containment (shared shingles over the smaller set) of at least
+//!    [`Thresholds::containment`], with a guard on differing numbers (templated stories);
+//! 3. `title`: the same long title within the window, where the bodies do not contradict it.
+//!
+//! An item joins the best verified candidate's cluster or starts its own; clusters never merge
+//! here, so a weak link cannot chain two stories together. Time is the items' own publication time
+//! (`ts`), never the clock.
+
+pub mod fingerprint;
+mod index;
+
+pub use fingerprint::{FINGERPRINT_VERSION, Fingerprint, containment, hamming};
+pub use index::CandidateIndex;
+
+/// Why an item is in its cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// It started the cluster.
+    First,
+    /// Identical body text.
+    Content,
+    /// Shingle containment over the threshold.
+    NearDuplicate,
+    /// Same long title, bodies compatible.
+    Title,
+}
+
+impl Rule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::First => "first",
+            Rule::Content => "content",
+            Rule::NearDuplicate => "near-duplicate",
+            Rule::Title => "title",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Rule> {
+        Some(match s {
+            "first" => Rule::First,
+            "content" => Rule::Content,
+            "near-duplicate" => Rule::NearDuplicate,
+            "title" => Rule::Title,
+            _ => return None,
+        })
+    }
+}
+
+/// The decision for one item, with its evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// The cluster to join; `None` starts a new one.
+    pub cluster: Option<i64>,
+    pub rule: Rule,
+    /// Containment (or 1.0 for identical content); `None` for `first`.
+    pub score: Option<f64>,
+    /// Simhash Hamming distance to the matched member.
+    pub distance: Option<u32>,
+    /// The member it matched.
+    pub matched: Option<i64>,
+}
+
+impl Decision {
+    pub fn new_cluster() -> Decision {
+        Decision {
+            cluster: None,
+            rule: Rule::First,
+            score: None,
+            distance: None,
+            matched: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    /// Dedup window in seconds: candidates further apart in publication time are ignored.
+    pub window_secs: i64,
+    /// Least containment for a near-duplicate.
+    pub containment: f64,
+    /// Least number of shingles in the smaller text for containment to count.
+    pub min_shingles: usize,
+    /// Least containment for two equal titles to count as one story.
+    pub title_containment: f64,
+}
+
+impl Thresholds {
+    pub fn with_window(window_secs: i64) -> Thresholds {
+        Thresholds {
+            window_secs,
+            containment: 0.6,
+            min_shingles: 10,
+            title_containment: 0.3,
+        }
+    }
+}
+
+/// The deduplicator's state: the candidate index over recent items and the thresholds.
+pub struct Deduplicator {
+    pub thresholds: Thresholds,
+    index: CandidateIndex,
+}
+
+impl Deduplicator {
+    pub fn new(thresholds: Thresholds) -> Deduplicator {
+        Deduplicator {
+            thresholds,
+            index: CandidateIndex::new(thresholds.window_secs),
+        }
+    }
+
+    /// Which cluster an item with fingerprint `fp`, published at `ts`, joins.
+    pub fn decide(&self, fp: &Fingerprint, ts: i64) -> Decision {
+        let t = &self.thresholds;
+        let in_window = |other: i64| (other - ts).abs() <= t.window_secs;
+        if let Some(hash) = fp.content_hash
+            && let Some(e) = self.index.by_content(hash).find(|e| in_window(e.ts))
+        {
+            return Decision {
+                cluster: Some(e.cluster),
+                rule: Rule::Content,
+                score: Some(1.0),
+                distance: Some(hamming(fp.simhash, e.simhash)),
+                matched: Some(e.item),
+            };
+        }
+        let mut best: Option<(f64, u32, i64, i64)> = None; // (score, distance, item, cluster)
+        let mut title_match: Option<(f64, u32, i64, i64)> = None;
+        for e in self.index.candidates(fp) {
+            if !in_window(e.ts) {
+                continue;
+            }
+            let score = containment(&fp.shingles, &e.shingles);
+            let distance = hamming(fp.simhash, e.simhash);
+            let smaller = fp.shingles.len().min(e.shingles.len());
+            let near = score >= t.containment
+                && smaller >= t.min_shingles
+                && numbers_agree(&fp.numbers, &e.numbers);
+            if near {
+                let better = best.is_none_or(|(s, d, item, _)| {
+                    (
+                        score,
+                        std::cmp::Reverse(distance),
+                        std::cmp::Reverse(e.item),
+                    ) > (s, std::cmp::Reverse(d), std::cmp::Reverse(item))
+                });
+                if better {
+                    best = Some((score, distance, e.item, e.cluster));
+                }
+            } else if fp.title_key.is_some()
+                && fp.title_key == e.title_key
+                && (score >= t.title_containment || smaller < t.min_shingles)
+                && title_match.is_none()
+            {
+                title_match = Some((score, distance, e.item, e.cluster));
+            }
+        }
+        if let Some((score, distance, item, cluster)) = best {
+            return Decision {
+                cluster: Some(cluster),
+                rule: Rule::NearDuplicate,
+                score: Some(score),
+                distance: Some(distance),
+                matched: Some(item),
+            };
+        }
+        if let Some((score, distance, item, cluster)) = title_match {
+            return Decision {
+                cluster: Some(cluster),
+                rule: Rule::Title,
+                score: Some(score),
+                distance: Some(distance),
+                matched: Some(item),
+            };
+        }
+        Decision::new_cluster()
+    }
+
+    /// Records an item so that later items can find it.
+    pub fn insert(&mut self, item: i64, cluster: i64, ts: i64, fp: Fingerprint) {
+        self.index.insert(item, cluster, ts, fp);
+    }
+
+    /// Forgets items (a transaction that inserted them rolled back).
+    pub fn remove(&mut self, items: &[i64]) {
+        for &item in items {
+            self.index.remove(item);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+}
+
+/// Two texts that differ in their numbers are different stories even when the words around them
+/// are the same (weather, market wraps, scores). The shorter text's numbers must mostly appear in
+/// the longer one: a trimmed copy loses numbers, it does not gain new ones (a copyright year in
+/// added boilerplate is tolerated).
+fn numbers_agree(a: &[u32], b: &[u32]) -> bool {
+    let (shorter, longer) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if shorter.is_empty() {
+        return true;
+    }
+    let missing = shorter.len() - fingerprint::intersection_size(shorter, longer);
+    missing <= 1 || (missing as f64) <= 0.2 * shorter.len() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STORY: &str = "Tensions escalated sharply this week after 26 NATO countries pledged to send forces to Ukraine in support of Kyiv's struggle against Russia's invasion, prompting Russian President Vladimir Putin to threaten that any foreign troops would become legitimate targets. The announcement followed a summit in Europe where French President Emmanuel Macron confirmed that dozens of nations had agreed to provide post-war security guarantees to Ukraine.";
+
+    fn dedup() -> Deduplicator {
+        Deduplicator::new(Thresholds::with_window(72 * 3600))
+    }
+
+    #[test]
+    fn trimmed_copy_with_boilerplate_joins_and_says_why() {
+        let mut d = dedup();
+        d.insert(1, 10, 1000, Fingerprint::of("Putin warns NATO", STORY));
+        let copy = format!(
+            "{} Reporting by Jane Doe; editing by John Roe.",
+            &STORY[..300]
+        );
+        let decision = d.decide(
+            &Fingerprint::of("UPDATE 1-Russia threatens NATO troops", &copy),
+            2000,
+        );
+        assert_eq!(decision.cluster, Some(10));
+        assert_eq!(decision.rule, Rule::NearDuplicate);
+        assert_eq!(decision.matched, Some(1));
+        assert!(decision.score.unwrap() >= 0.6);
+    }
+
+    #[test]
+    fn identical_body_is_content_rule_and_window_applies() {
+        let mut d = dedup();
+        d.insert(1, 10, 1000, Fingerprint::of("A", STORY));
+        assert_eq!(
+            d.decide(&Fingerprint::of("B", STORY), 5000).rule,
+            Rule::Content
+        );
+        // Four days later it is a new story, whatever the text.
+        assert_eq!(
+            d.decide(&Fingerprint::of("B", STORY), 1000 + 4 * 86400)
+                .cluster,
+            None
+        );
+    }
+
+    #[test]
+    fn different_numbers_in_templated_text_stay_apart() {
+        let mut d = dedup();
+        let template = |a: u32, b: u32, c: u32| {
+            format!(
+                "The winning numbers in Saturday's draw were {a}, {b} and {c}. The jackpot was not won and rolls over to next week, the lottery operator said in its weekly statement to players."
+            )
+        };
+        d.insert(
+            1,
+            10,
+            1000,
+            Fingerprint::of("Lottery results", &template(4, 18, 33)),
+        );
+        let decision = d.decide(
+            &Fingerprint::of("Lottery results", &template(7, 21, 40)),
+            2000,
+        );
+        assert_eq!(decision.cluster, None, "{decision:?}");
+    }
+
+    #[test]
+    fn unrelated_story_starts_a_cluster() {
+        let mut d = dedup();
+        d.insert(1, 10, 1000, Fingerprint::of("A", STORY));
+        let other = "The central bank kept interest rates unchanged on Thursday, citing slowing inflation and a weaker labour market across the euro area economies this quarter, officials said.";
+        assert_eq!(
+            d.decide(&Fingerprint::of("Rates", other), 1000),
+            Decision::new_cluster()
+        );
+    }
+}

@@ -1,0 +1,25 @@
+//! feedfold: a self-hosted news feed aggregator that folds the many copies of one story into a
+//! single cluster.
+//!
+//! The modules follow the pipeline, in the order an item travels through it:
+//!
+//! - [`config`]: the TOML file, parsed into a validated [`config::Config`]; every error names its key.
+//! - [`schedule`]: pure: when each feed is due next (interval, failures, backoff).
+//! - [`fetch`]: the only home of `reqwest`: polite HTTP and `file://` with limits and a body cap.
+//! - [`parse`]: the only home of `feed_rs`: raw bytes to entries, with a repair pass; panics contained.
+//! - [`normalize`]: pure: identity key, canonical URL, plain text.
+//! - [`dedup`]: pure: fingerprints, the candidate index and the cluster decision with its reason.
+//! - [`store`]: SQLite: migrations, the write path (one transaction per feed), read queries.
+//! - [`pipeline`]: runs the stages together: `run --once` and the daemon loop.
+//! - [`cli`]: the command line: argument definitions, commands, and terminal-safe rendering.
+
+pub mod cli;
+pub mod config;
+pub mod dedup;
+pub mod fetch;
+pub mod normalize;
+pub mod parse;
+pub mod pipeline;
+pub mod schedule;
+pub mod store;
+pub mod timefmt;

@@ -1,0 +1,472 @@
+//! The normalizer (pure): turns parsed entries into [`NormalizedItem`]s with a stable identity key,
+//! a canonical URL, plain text and a sane publication time. Time comes in as an argument.
+//!
+//! Identity (DESIGN §4): within a feed an item is its guid, else its canonical URL, else a hash of
+//! its title and text, so that items with neither guid nor link keep their key across polls. A
+//! guid repeated in one document for different content gets a disambiguated key; a URL that
+//! several different items of one document share (a homepage link) identifies nothing.
+
+use std::collections::{HashMap, HashSet};
+
+use url::Url;
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::parse::RawEntry;
+
+/// Stored text is cut at this many bytes: enough for any article, and bounded for hostile input.
+pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+pub const MAX_TITLE_BYTES: usize = 1024;
+
+/// Publication dates before this (1995-01-01) are not news feeds' dates: treated as missing.
+const EARLIEST_PLAUSIBLE: i64 = 788_918_400;
+/// Dates more than this far past the fetch time are treated as missing.
+const FUTURE_SLACK_SECS: i64 = 2 * 86_400;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NormalizedItem {
+    /// Identity within its feed: `g:` guid, `u:` canonical URL or `h:` content hash.
+    pub key: String,
+    /// The guid as the feed gave it, or the derived key when it gave none.
+    pub guid: String,
+    /// The link as given (absolute).
+    pub url: Option<String>,
+    /// The canonical URL when it identifies this item (not shared with other items of the feed).
+    pub canonical_url: Option<String>,
+    pub title: String,
+    pub text: String,
+    /// Publication time (unix seconds) where the feed gave a plausible one.
+    pub published: Option<i64>,
+}
+
+/// Query parameters that only track the reader. Sources: Miniflux `urlcleaner`, the ClearURLs
+/// rules for news sites, and the parameters seen in the syndication data.
+const TRACKING_PARAMS: &[&str] = &[
+    "fbclid",
+    "gclid",
+    "gclsrc",
+    "dclid",
+    "msclkid",
+    "yclid",
+    "igshid",
+    "mc_cid",
+    "mc_eid",
+    "_ga",
+    "_gl",
+    "_hsenc",
+    "_hsmi",
+    "mkt_tok",
+    "ocid",
+    "cmpid",
+    "cmp",
+    "ito",
+    "ref",
+    "ref_src",
+    "ref_url",
+    "referrer",
+    "src",
+    "share",
+    "smid",
+    "sr_share",
+    "spm",
+    "ns_mchannel",
+    "ns_source",
+    "ns_campaign",
+    "ns_linkname",
+    "ns_fee",
+    "at_medium",
+    "at_campaign",
+    "at_custom1",
+    "at_custom2",
+    "at_custom3",
+    "at_custom4",
+    "wt_mc",
+    "wt.mc_id",
+    "rss",
+    "feed",
+    "via",
+    "s_cid",
+    "icid",
+    "intcmp",
+    "guccounter",
+    "campaign_id",
+    "ncid",
+    "taid",
+    "xtor",
+];
+
+fn is_tracking_param(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.starts_with("utm_")
+        || lower.starts_with("pk_")
+        || TRACKING_PARAMS.contains(&lower.as_str())
+}
+
+/// The URL that two copies of one link share: host lower-cased, default port, fragment and
+/// tracking parameters removed, an empty query dropped. `None` for what is not an http(s) URL.
+pub fn canonical_url(link: &str) -> Option<String> {
+    let mut url = Url::parse(link.trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return None;
+    }
+    url.set_fragment(None);
+    if url.query().is_some() {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| !is_tracking_param(k))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(kept);
+        }
+    }
+    // The url crate already lower-cases the host and drops a default port.
+    Some(url.to_string())
+}
+
+/// Elements whose content is never text a reader sees.
+const SKIPPED_ELEMENTS: &[&str] = &[
+    "script", "style", "noscript", "template", "iframe", "object", "svg", "head",
+];
+/// Elements that break a line: their text must not run into the next element's.
+const BLOCK_ELEMENTS: &[&str] = &[
+    "p",
+    "div",
+    "br",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "td",
+    "th",
+    "table",
+    "blockquote",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "figure",
+    "figcaption",
+    "hr",
+    "pre",
+    "dd",
+    "dt",
+    "dl",
+    "aside",
+    "nav",
+    "main",
+    "img",
+];
+
+/// Plain text from HTML: tags removed (script, style and the like with their content), entities
+/// decoded, control characters removed, whitespace collapsed, paragraphs on their own lines.
+pub fn html_to_text(html: &str) -> String {
+    let mut raw = String::with_capacity(html.len());
+    let bytes = html.as_bytes();
+    let mut i = 0;
+    let mut text_start = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'<' {
+            i += 1;
+            continue;
+        }
+        let next = bytes.get(i + 1).copied().unwrap_or(b' ');
+        if !(next.is_ascii_alphabetic() || next == b'/' || next == b'!' || next == b'?') {
+            i += 1;
+            continue;
+        }
+        raw.push_str(&decode_entities(&html[text_start..i]));
+        if html[i..].starts_with("<!--") {
+            i = html[i + 4..]
+                .find("-->")
+                .map_or(bytes.len(), |e| i + 4 + e + 3);
+            text_start = i;
+            continue;
+        }
+        let tag_end = html[i..].find('>').map_or(bytes.len(), |e| i + e + 1);
+        let tag = &html[i + 1..tag_end.saturating_sub(1).max(i + 1)];
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        i = tag_end;
+        if !tag.starts_with('/') && SKIPPED_ELEMENTS.contains(&name.as_str()) && !tag.ends_with('/')
+        {
+            let close = format!("</{name}");
+            let lower_rest = html[i..].to_ascii_lowercase();
+            i = match lower_rest.find(&close) {
+                Some(pos) => html[i + pos..]
+                    .find('>')
+                    .map_or(bytes.len(), |e| i + pos + e + 1),
+                None => bytes.len(),
+            };
+        } else if BLOCK_ELEMENTS.contains(&name.as_str()) {
+            raw.push('\n');
+        }
+        text_start = i;
+    }
+    if text_start < bytes.len() {
+        raw.push_str(&decode_entities(&html[text_start..]));
+    }
+    collapse_whitespace(&strip_controls(&raw), MAX_TEXT_BYTES)
+}
+
+fn decode_entities(text: &str) -> Cow<'_, str> {
+    if text.contains('&') {
+        html_escape::decode_html_entities(text)
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+use std::borrow::Cow;
+
+/// Removes characters that can move or restyle a terminal or hide text: C0 and C1 controls
+/// (tab and newline become spaces and newlines), DEL, bidirectional overrides and isolates, BOM.
+pub fn strip_controls(text: &str) -> Cow<'_, str> {
+    let bad = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{feff}')
+    };
+    if !text.chars().any(bad) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.chars().filter(|&c| !bad(c)).collect())
+}
+
+/// Runs of spaces become one space, runs of blank lines one newline; cut at `max_bytes`.
+fn collapse_whitespace(text: &str, max_bytes: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max_bytes));
+    for line in text.split('\n') {
+        let mut words = line.split_whitespace().peekable();
+        if words.peek().is_none() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        for (n, word) in words.enumerate() {
+            if n > 0 {
+                out.push(' ');
+            }
+            out.push_str(word);
+        }
+        if out.len() >= max_bytes {
+            break;
+        }
+    }
+    truncate_at_char(&mut out, max_bytes);
+    out
+}
+
+fn truncate_at_char(s: &mut String, max_bytes: usize) {
+    if s.len() > max_bytes {
+        let mut cut = max_bytes;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+}
+
+/// A title on one line, as plain text.
+pub fn clean_title(title: &str) -> String {
+    let text = html_to_text(title);
+    let mut one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    truncate_at_char(&mut one_line, MAX_TITLE_BYTES);
+    one_line
+}
+
+fn plausible_time(t: Option<chrono::DateTime<chrono::Utc>>, fetched: i64) -> Option<i64> {
+    let ts = t?.timestamp();
+    (EARLIEST_PLAUSIBLE..=fetched + FUTURE_SLACK_SECS)
+        .contains(&ts)
+        .then_some(ts)
+}
+
+fn content_key(title: &str, text: &str) -> String {
+    let mut buf = String::with_capacity(title.len() + text.len() + 1);
+    buf.push_str(title);
+    buf.push('\n');
+    buf.push_str(text);
+    format!("{:016x}", xxh3_64(buf.as_bytes()))
+}
+
+/// Normalizes the entries of one document, fetched at `fetched` (unix seconds).
+/// Entries that repeat an earlier entry exactly (same key) are dropped.
+pub fn normalize_entries(entries: &[RawEntry], fetched: i64) -> Vec<NormalizedItem> {
+    struct Draft<'a> {
+        raw: &'a RawEntry,
+        title: String,
+        text: String,
+        canonical: Option<String>,
+        content: String,
+    }
+    let drafts: Vec<Draft> = entries
+        .iter()
+        .map(|raw| {
+            let title = raw.title.as_deref().map(clean_title).unwrap_or_default();
+            // Prefer the full content; the summary is often an excerpt of it.
+            let body = raw
+                .content
+                .as_deref()
+                .filter(|c| !c.trim().is_empty())
+                .or(raw.summary.as_deref())
+                .unwrap_or("");
+            let text = html_to_text(body);
+            let canonical = raw.link.as_deref().and_then(canonical_url);
+            let content = content_key(&title, &text);
+            Draft {
+                raw,
+                title,
+                text,
+                canonical,
+                content,
+            }
+        })
+        .collect();
+
+    // A URL shared by entries with different content (a homepage link) identifies nothing.
+    let mut contents_per_url: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for d in &drafts {
+        if let Some(c) = &d.canonical {
+            contents_per_url.entry(c).or_default().insert(&d.content);
+        }
+    }
+    let identifying = |c: &str| contents_per_url.get(c).is_some_and(|s| s.len() == 1);
+
+    let mut seen_keys = HashSet::new();
+    let mut seen_guids = HashSet::new();
+    let mut items = Vec::with_capacity(drafts.len());
+    for d in &drafts {
+        let canonical = d.canonical.clone().filter(|c| identifying(c));
+        let guid = d
+            .raw
+            .guid
+            .as_deref()
+            .map(str::trim)
+            .filter(|g| !g.is_empty());
+        let key = match (guid, &canonical) {
+            (Some(g), _) if seen_guids.insert(g.to_string()) => format!("g:{g}"),
+            (Some(g), _) => format!("g:{g}#{}", d.content),
+            (None, Some(url)) => format!("u:{url}"),
+            (None, None) => format!("h:{}", d.content),
+        };
+        if !seen_keys.insert(key.clone()) {
+            continue;
+        }
+        items.push(NormalizedItem {
+            guid: guid.map_or_else(|| key.clone(), str::to_string),
+            key,
+            url: d
+                .raw
+                .link
+                .as_deref()
+                .map(|l| strip_controls(l.trim()).into_owned()),
+            canonical_url: canonical,
+            title: d.title.clone(),
+            text: d.text.clone(),
+            published: plausible_time(d.raw.published, fetched)
+                .or_else(|| plausible_time(d.raw.updated, fetched)),
+        });
+    }
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn canonical_url_drops_tracking_fragment_and_default_port() {
+        assert_eq!(
+            canonical_url("HTTPS://News.Example.COM:443/a/1?utm_source=rss&id=7&fbclid=x#top")
+                .unwrap(),
+            "https://news.example.com/a/1?id=7"
+        );
+        assert_eq!(
+            canonical_url("http://example.com:80/a?utm_medium=feed").unwrap(),
+            "http://example.com/a"
+        );
+        assert_eq!(canonical_url("mailto:x@example.com"), None);
+    }
+
+    #[test]
+    fn html_becomes_plain_text() {
+        let html = "<p>Fish &amp; chips&nbsp;<b>now</b></p><script>alert(1)</script><style>p{}</style><p>Caf&eacute; \u{1b}[31mred\u{202e}</p><!-- note -->";
+        assert_eq!(html_to_text(html), "Fish & chips now\nCafé [31mred");
+        assert_eq!(html_to_text("a < b and c>d"), "a < b and c>d");
+        assert_eq!(
+            clean_title("  Breaking:\n <em>storm</em>  hits "),
+            "Breaking: storm hits"
+        );
+    }
+
+    fn entry(guid: Option<&str>, link: Option<&str>, title: &str) -> RawEntry {
+        RawEntry {
+            guid: guid.map(str::to_string),
+            link: link.map(str::to_string),
+            title: Some(title.into()),
+            summary: Some(format!("<p>{title} body</p>")),
+            ..RawEntry::default()
+        }
+    }
+
+    #[test]
+    fn identity_keys_follow_the_design_rules() {
+        let entries = vec![
+            entry(Some("g1"), Some("https://x.example/1"), "One"),
+            entry(
+                Some("g1"),
+                Some("https://x.example/2"),
+                "Two reuses the guid",
+            ),
+            entry(None, Some("https://x.example/3?utm_source=a"), "Three"),
+            entry(None, None, "Four has nothing"),
+            entry(None, Some("https://x.example/"), "Five on the homepage"),
+            entry(None, Some("https://x.example/"), "Six on the homepage"),
+        ];
+        let items = normalize_entries(&entries, 1_800_000_000);
+        let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys[0], "g:g1");
+        assert!(keys[1].starts_with("g:g1#"), "{}", keys[1]);
+        assert_eq!(keys[2], "u:https://x.example/3");
+        assert!(keys[3].starts_with("h:"));
+        assert!(keys[4].starts_with("h:") && keys[5].starts_with("h:") && keys[4] != keys[5]);
+        assert_eq!(items[4].canonical_url, None);
+        assert_eq!(items[3].guid, items[3].key);
+        // Stable across polls.
+        assert_eq!(
+            normalize_entries(&entries, 1_800_000_100),
+            items
+                .iter()
+                .map(|i| NormalizedItem { ..i.clone() })
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn absurd_dates_are_dropped() {
+        let fetched = 1_800_000_000;
+        let mut e = entry(Some("g"), None, "T");
+        e.published = Some(chrono::Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap());
+        assert_eq!(normalize_entries(&[e.clone()], fetched)[0].published, None);
+        e.published = Some(chrono::Utc.with_ymd_and_hms(9999, 1, 1, 0, 0, 0).unwrap());
+        assert_eq!(normalize_entries(&[e.clone()], fetched)[0].published, None);
+        e.published = chrono::Utc.timestamp_opt(fetched - 3600, 0).single();
+        assert_eq!(
+            normalize_entries(&[e], fetched)[0].published,
+            Some(fetched - 3600)
+        );
+    }
+}

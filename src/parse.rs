@@ -1,0 +1,295 @@
+//! The parser: the only module that knows `feed_rs`. Raw bytes in, [`ParsedFeed`] out.
+//!
+//! feed-rs is strict (one invalid byte, a bare `&`, `<rss>` without a version or junk before the
+//! root fails the whole document), so a failed parse is retried once on a repaired copy, the way
+//! browsers and hosted readers are lenient. A panic inside feed-rs is caught here and becomes an
+//! error on that feed; it never reaches the caller.
+
+use std::borrow::Cow;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use chrono::{DateTime, Utc};
+
+/// At most this many entries are taken from one document: a feed of 100k items is hostile.
+pub const MAX_ENTRIES: usize = 1000;
+
+#[derive(Debug, Clone, Default)]
+pub struct ParsedFeed {
+    pub title: Option<String>,
+    /// RSS `<ttl>`, in minutes: the publisher's hint for how often to poll.
+    pub ttl_minutes: Option<u32>,
+    pub entries: Vec<RawEntry>,
+    /// True when the document only parsed after the repair pass.
+    pub repaired: bool,
+    /// Entries dropped beyond [`MAX_ENTRIES`].
+    pub truncated: usize,
+}
+
+/// One entry as the document gave it; text fields may hold HTML.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawEntry {
+    /// The guid or id as written in the document (never one made up by the parser).
+    pub guid: Option<String>,
+    /// The entry's link, resolved against the document's URL.
+    pub link: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub content: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+    pub updated: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("not a valid RSS, Atom or JSON feed: {0}")]
+    Invalid(String),
+    #[error("the feed parser crashed on this document ({0}); the feed is skipped until it changes")]
+    Panicked(String),
+}
+
+/// Parses `body`, fetched from `base_url` (after redirects; relative links resolve against it).
+pub fn parse_feed(body: &[u8], base_url: &str) -> Result<ParsedFeed, ParseError> {
+    match parse_contained(body, base_url) {
+        Ok(feed) => Ok(feed),
+        Err(first_error) => {
+            let Some(repaired) = repair(body) else {
+                return Err(first_error);
+            };
+            match parse_contained(&repaired, base_url) {
+                Ok(mut feed) => {
+                    feed.repaired = true;
+                    Ok(feed)
+                }
+                // The original error describes the document the publisher sent.
+                Err(_) => Err(first_error),
+            }
+        }
+    }
+}
+
+fn parse_contained(body: &[u8], base_url: &str) -> Result<ParsedFeed, ParseError> {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        feed_rs::parser::Builder::new()
+            .base_uri(Some(base_url))
+            // Leave missing ids empty: feed-rs would otherwise invent a random one per parse, and
+            // feedfold computes its own stable identity key in the normalizer.
+            .id_generator(|_, _, _| String::new())
+            .sanitize_content(false)
+            .build()
+            .parse(body)
+    }));
+    match result {
+        Ok(Ok(feed)) => Ok(convert(feed)),
+        Ok(Err(e)) => Err(ParseError::Invalid(e.to_string())),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(ParseError::Panicked(message))
+        }
+    }
+}
+
+fn convert(feed: feed_rs::model::Feed) -> ParsedFeed {
+    let total = feed.entries.len();
+    let entries = feed
+        .entries
+        .into_iter()
+        .take(MAX_ENTRIES)
+        .map(|e| {
+            let link = e
+                .links
+                .iter()
+                .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+                .or(e.links.first())
+                .map(|l| l.href.clone());
+            RawEntry {
+                guid: Some(e.id).filter(|id| !id.trim().is_empty()),
+                link,
+                title: e.title.map(|t| t.content),
+                summary: e.summary.map(|t| t.content),
+                content: e.content.and_then(|c| c.body),
+                published: e.published,
+                updated: e.updated,
+            }
+        })
+        .collect();
+    ParsedFeed {
+        title: feed.title.map(|t| t.content),
+        ttl_minutes: feed.ttl,
+        entries,
+        repaired: false,
+        truncated: total.saturating_sub(MAX_ENTRIES),
+    }
+}
+
+/// A repaired copy of an XML document, or `None` when there is nothing to repair (JSON, or a
+/// document the repairs do not change).
+fn repair(body: &[u8]) -> Option<Vec<u8>> {
+    let text = decode_lossy(body);
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('{') {
+        return None;
+    }
+    let mut fixed = String::with_capacity(text.len() + 64);
+    // Junk before the root (a PHP warning, a stray line): start at the prolog or the root element.
+    let lower = text.to_ascii_lowercase();
+    let start = ["<?xml", "<rss", "<feed", "<rdf:rdf"]
+        .iter()
+        .filter_map(|m| lower.find(m))
+        .min()
+        .unwrap_or(0);
+    let text = &text[start..];
+    // The text is UTF-8 now, whatever the prolog declared.
+    let text = replace_declared_encoding(text);
+    escape_stray_ampersands(&text, &mut fixed);
+    // `<rss>` without a version is refused by feed-rs; 2.0 is what such feeds are.
+    if let Some(pos) = fixed.find("<rss") {
+        let tag_end = fixed[pos..]
+            .find('>')
+            .map(|e| pos + e)
+            .unwrap_or(fixed.len());
+        if !fixed[pos..tag_end].contains("version") {
+            fixed.insert_str(pos + 4, " version=\"2.0\"");
+        }
+    }
+    (fixed.as_bytes() != body).then(|| fixed.into_bytes())
+}
+
+/// Decodes with the encoding the prolog declares (UTF-8 when none), replacing invalid bytes.
+fn decode_lossy(body: &[u8]) -> Cow<'_, str> {
+    let head = String::from_utf8_lossy(&body[..body.len().min(200)]).to_ascii_lowercase();
+    let declared = head
+        .find("encoding=")
+        .and_then(|i| {
+            let rest = &head[i + 9..];
+            let quote = rest.chars().next()?;
+            let rest = &rest[1..];
+            rest.find(quote).map(|end| rest[..end].to_string())
+        })
+        .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
+        .unwrap_or(encoding_rs::UTF_8);
+    let (text, _, _) = declared.decode(body);
+    text
+}
+
+fn replace_declared_encoding(text: &str) -> Cow<'_, str> {
+    if !text.starts_with("<?xml") {
+        return Cow::Borrowed(text);
+    }
+    let Some(end) = text.find("?>") else {
+        return Cow::Borrowed(text);
+    };
+    Cow::Owned(format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"{}",
+        &text[end..]
+    ))
+}
+
+/// Turns `&` that does not start a character reference into `&amp;`, and HTML named entities
+/// that XML does not know (`&nbsp;`, `&eacute;`) into numeric references.
+fn escape_stray_ampersands(text: &str, out: &mut String) {
+    let mut rest = text;
+    while let Some(pos) = rest.find('&') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        let reference_len = after
+            .char_indices()
+            .take(32)
+            .find(|&(_, c)| c == ';' || !(c.is_ascii_alphanumeric() || c == '#'))
+            .filter(|&(_, c)| c == ';')
+            .map(|(i, _)| i);
+        match reference_len {
+            Some(len) if len > 0 => {
+                let name = &after[..len];
+                if name.starts_with('#') || matches!(name, "amp" | "lt" | "gt" | "quot" | "apos") {
+                    out.push('&');
+                    out.push_str(name);
+                    out.push(';');
+                } else {
+                    let entity = format!("&{name};");
+                    let decoded = html_escape::decode_html_entities(&entity);
+                    if decoded != entity {
+                        for c in decoded.chars() {
+                            out.push_str(&format!("&#{};", c as u32));
+                        }
+                    } else {
+                        out.push_str("&amp;");
+                        out.push_str(name);
+                        out.push(';');
+                    }
+                }
+                rest = &after[len + 1..];
+            }
+            _ => {
+                out.push_str("&amp;");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "https://news.example.org/feeds/world.xml";
+
+    #[test]
+    fn rss_entries_keep_their_guid_and_absolute_links() {
+        let xml =
+            br#"<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><ttl>60</ttl>
+            <item><title>A</title><link>/p/1</link><guid>g-1</guid></item>
+            <item><title>B</title><description>only text</description></item>
+            </channel></rss>"#;
+        let feed = parse_feed(xml, BASE).unwrap();
+        assert_eq!(feed.ttl_minutes, Some(60));
+        assert_eq!(feed.entries.len(), 2);
+        assert_eq!(feed.entries[0].guid.as_deref(), Some("g-1"));
+        assert_eq!(
+            feed.entries[0].link.as_deref(),
+            Some("https://news.example.org/p/1")
+        );
+        // No guid, no link: the parser must not invent an id.
+        assert_eq!(feed.entries[1].guid, None);
+        assert_eq!(feed.entries[1].link, None);
+        assert!(!feed.repaired);
+    }
+
+    #[test]
+    fn broken_documents_that_browsers_accept_are_repaired() {
+        let xml = b"Warning: junk\n<rss><channel><title>T &amp; U</title>\n<item><title>Fish & chips&nbsp;today</title><guid>1</guid><description>caf\xE9</description></item></channel></rss>";
+        let feed = parse_feed(xml, BASE).unwrap();
+        assert!(feed.repaired);
+        assert_eq!(feed.entries.len(), 1);
+        assert_eq!(
+            feed.entries[0].title.as_deref(),
+            Some("Fish & chips\u{a0}today")
+        );
+        assert_eq!(feed.entries[0].summary.as_deref(), Some("caf\u{fffd}"));
+    }
+
+    #[test]
+    fn latin1_declared_documents_decode() {
+        let xml = b"<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><rss><channel><item><title>caf\xE9</title><guid>1</guid></item></channel></rss>";
+        let feed = parse_feed(xml, BASE).unwrap();
+        assert_eq!(feed.entries[0].title.as_deref(), Some("caf\u{e9}"));
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        let err = parse_feed(b"this is not a feed at all", BASE).unwrap_err();
+        assert!(matches!(err, ParseError::Invalid(_)), "{err}");
+    }
+
+    #[test]
+    fn json_feed_parses() {
+        let json = br#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{"id":"1","url":"https://x.example/1","title":"Hello","content_text":"Body"}]}"#;
+        let feed = parse_feed(json, BASE).unwrap();
+        assert_eq!(feed.entries.len(), 1);
+        assert_eq!(feed.entries[0].guid.as_deref(), Some("1"));
+    }
+}

@@ -1,0 +1,235 @@
+//! Read queries for the CLI. Plain data out; rendering is the CLI's business.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Store};
+
+#[derive(Debug, Clone)]
+pub struct FeedStatus {
+    pub url: String,
+    pub url_in_use: String,
+    pub name: Option<String>,
+    pub tags: Vec<String>,
+    pub state: String,
+    pub active: bool,
+    pub last_fetch: Option<i64>,
+    pub last_status: Option<i64>,
+    pub error_count: i64,
+    pub last_error: Option<String>,
+    pub next_fetch: Option<i64>,
+    pub items: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClusterView {
+    pub id: i64,
+    pub size: i64,
+    pub sources: i64,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub title: String,
+    pub url: Option<String>,
+    pub items: Vec<ItemView>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ItemView {
+    pub id: i64,
+    pub guid: String,
+    pub url: Option<String>,
+    pub title: String,
+    /// URL of the feed that first carried it.
+    pub feed: String,
+    /// Every feed that carries it, first one first.
+    pub feeds: Vec<String>,
+    pub published: Option<i64>,
+    pub fetched: i64,
+    pub rule: String,
+    pub score: Option<f64>,
+    pub distance: Option<i64>,
+    pub matched: Option<i64>,
+}
+
+/// Filters of `feedfold clusters`.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterFilter {
+    /// Newest member's time at or after this (unix seconds).
+    pub since: i64,
+    pub min_size: i64,
+    /// 0 = no limit.
+    pub limit: i64,
+    /// Only clusters with a member from a feed carrying this tag.
+    pub tag: Option<String>,
+    /// Only clusters with a member from this feed (URL or name).
+    pub feed: Option<String>,
+    /// Only clusters with a member whose title or text contains this (case-insensitive).
+    pub query: Option<String>,
+}
+
+impl Store {
+    pub fn feed_statuses(&self) -> Result<Vec<FeedStatus>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT f.url, f.url_in_use, f.name, f.tags, f.state, f.active, f.last_fetch, f.last_status,
+                        f.error_count, f.last_error, f.next_fetch,
+                        (SELECT COUNT(DISTINCT item_id) FROM feed_items fi WHERE fi.feed_id = f.id)
+                 FROM feeds f ORDER BY f.active DESC, f.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let tags: String = r.get(3)?;
+                Ok(FeedStatus {
+                    url: r.get(0)?,
+                    url_in_use: r.get(1)?,
+                    name: r.get(2)?,
+                    tags: serde_json::from_str(&tags).unwrap_or_default(),
+                    state: r.get(4)?,
+                    active: r.get(5)?,
+                    last_fetch: r.get(6)?,
+                    last_status: r.get(7)?,
+                    error_count: r.get(8)?,
+                    last_error: r.get(9)?,
+                    next_fetch: r.get(10)?,
+                    items: r.get(11)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Clusters whose newest member is within the period, biggest first.
+    pub fn clusters(&self, filter: &ClusterFilter) -> Result<Vec<ClusterView>> {
+        let like = filter
+            .query
+            .as_ref()
+            .map(|q| format!("%{}%", escape_like(&q.to_lowercase())));
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT c.id FROM clusters c
+                 WHERE c.last_ts >= ?1 AND c.size >= ?2
+                   AND (?3 IS NULL OR EXISTS (
+                        SELECT 1 FROM items i JOIN feed_items fi ON fi.item_id = i.id
+                        JOIN feeds f ON f.id = fi.feed_id, json_each(f.tags) t
+                        WHERE i.cluster_id = c.id AND t.value = ?3))
+                   AND (?4 IS NULL OR EXISTS (
+                        SELECT 1 FROM items i JOIN feed_items fi ON fi.item_id = i.id
+                        JOIN feeds f ON f.id = fi.feed_id
+                        WHERE i.cluster_id = c.id AND (f.url = ?4 OR f.url_in_use = ?4 OR f.name = ?4)))
+                   AND (?5 IS NULL OR EXISTS (
+                        SELECT 1 FROM items i WHERE i.cluster_id = c.id
+                        AND (lower(i.title) LIKE ?5 ESCAPE '\\' OR lower(i.text) LIKE ?5 ESCAPE '\\')))
+                 ORDER BY c.size DESC, c.last_ts DESC, c.id DESC
+                 LIMIT ?6",
+            )
+            .map_err(|e| self.err(e))?;
+        let limit = if filter.limit <= 0 { -1 } else { filter.limit };
+        let ids: Vec<i64> = stmt
+            .query_map(
+                params![
+                    filter.since,
+                    filter.min_size,
+                    filter.tag,
+                    filter.feed,
+                    like,
+                    limit
+                ],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        let mut clusters = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(c) = self.cluster(id)? {
+                clusters.push(c);
+            }
+        }
+        Ok(clusters)
+    }
+
+    /// One cluster with every member.
+    pub fn cluster(&self, id: i64) -> Result<Option<ClusterView>> {
+        let head: Option<(i64, i64, i64, Option<i64>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT size, first_ts, last_ts, representative FROM clusters WHERE id = ?1",
+            )
+            .and_then(|mut s| {
+                s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                    .optional()
+            })
+            .map_err(|e| self.err(e))?;
+        let Some((size, first_ts, last_ts, representative)) = head else {
+            return Ok(None);
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT i.id, i.guid, i.url, i.title, f.url, i.published, i.fetched, i.rule, i.score,
+                        i.distance, i.matched
+                 FROM items i JOIN feeds f ON f.id = i.first_feed
+                 WHERE i.cluster_id = ?1 ORDER BY i.ts, i.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut items: Vec<ItemView> = stmt
+            .query_map([id], |r| {
+                Ok(ItemView {
+                    id: r.get(0)?,
+                    guid: r.get(1)?,
+                    url: r.get(2)?,
+                    title: r.get(3)?,
+                    feed: r.get(4)?,
+                    feeds: Vec::new(),
+                    published: r.get(5)?,
+                    fetched: r.get(6)?,
+                    rule: r.get(7)?,
+                    score: r.get(8)?,
+                    distance: r.get(9)?,
+                    matched: r.get(10)?,
+                })
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        let mut feeds_stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT f.url FROM feed_items fi JOIN feeds f ON f.id = fi.feed_id
+                 WHERE fi.item_id = ?1 GROUP BY f.id ORDER BY MIN(fi.first_seen), f.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut sources = std::collections::HashSet::new();
+        for item in &mut items {
+            item.feeds = feeds_stmt
+                .query_map([item.id], |r| r.get(0))
+                .map_err(|e| self.err(e))?
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| self.err(e))?;
+            sources.extend(item.feeds.iter().cloned());
+        }
+        let rep = items
+            .iter()
+            .find(|i| Some(i.id) == representative)
+            .or(items.first());
+        Ok(Some(ClusterView {
+            id,
+            size,
+            sources: sources.len() as i64,
+            first_seen: first_ts,
+            last_seen: last_ts,
+            title: rep.map(|i| i.title.clone()).unwrap_or_default(),
+            url: rep.and_then(|i| i.url.clone()),
+            items,
+        }))
+    }
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

@@ -1,0 +1,72 @@
+//! The schema, as an append-only list of migrations numbered by `PRAGMA user_version`.
+//! Never edit a migration that has shipped: add the next one.
+
+/// Migration `n` (1-based) takes the store from version `n - 1` to `n`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: feeds, items, many-to-many membership, clusters with each member's reason.
+    r#"
+    CREATE TABLE feeds (
+        id            INTEGER PRIMARY KEY,
+        url           TEXT NOT NULL UNIQUE,      -- as configured: the feed's identity
+        url_in_use    TEXT NOT NULL,             -- after permanent redirects
+        name          TEXT,
+        tags          TEXT NOT NULL DEFAULT '[]',-- JSON array
+        origin        TEXT NOT NULL DEFAULT 'config',
+        active        INTEGER NOT NULL DEFAULT 1,-- 0: no longer in the config; items stay
+        state         TEXT NOT NULL DEFAULT 'new' CHECK (state IN ('new','ok','error','gone')),
+        etag          TEXT,
+        last_modified TEXT,
+        body_hash     INTEGER,
+        last_fetch    INTEGER,
+        last_status   INTEGER,
+        error_count   INTEGER NOT NULL DEFAULT 0,
+        last_error    TEXT,
+        next_fetch    INTEGER,
+        created       INTEGER NOT NULL
+    );
+
+    CREATE TABLE clusters (
+        id             INTEGER PRIMARY KEY,
+        representative INTEGER,                  -- earliest seen member
+        size           INTEGER NOT NULL DEFAULT 0,
+        first_ts       INTEGER NOT NULL,         -- earliest member's publication (else fetch) time
+        last_ts        INTEGER NOT NULL,         -- newest member's
+        created        INTEGER NOT NULL
+    );
+    CREATE INDEX clusters_by_last_ts ON clusters(last_ts);
+
+    CREATE TABLE items (
+        id            INTEGER PRIMARY KEY,
+        guid          TEXT NOT NULL,             -- as the feed gave it, else the derived key
+        url           TEXT,
+        canonical_url TEXT,                      -- only when it identifies the item
+        title         TEXT NOT NULL,
+        text          TEXT NOT NULL,
+        published     INTEGER,
+        fetched       INTEGER NOT NULL,          -- first fetch
+        ts            INTEGER NOT NULL,          -- published, else fetched
+        first_feed    INTEGER NOT NULL REFERENCES feeds(id),
+        cluster_id    INTEGER NOT NULL REFERENCES clusters(id),
+        rule          TEXT NOT NULL,             -- why it joined its cluster
+        score         REAL,
+        distance      INTEGER,
+        matched       INTEGER,                   -- the member it matched
+        simhash       INTEGER NOT NULL,
+        fp_version    INTEGER NOT NULL
+    );
+    CREATE INDEX items_by_canonical_url ON items(canonical_url) WHERE canonical_url IS NOT NULL;
+    CREATE INDEX items_by_cluster ON items(cluster_id);
+    CREATE INDEX items_by_ts ON items(ts);
+
+    CREATE TABLE feed_items (
+        feed_id    INTEGER NOT NULL REFERENCES feeds(id),
+        key        TEXT NOT NULL,                -- identity within the feed
+        item_id    INTEGER NOT NULL REFERENCES items(id),
+        first_seen INTEGER NOT NULL,
+        PRIMARY KEY (feed_id, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX feed_items_by_item ON feed_items(item_id);
+    "#,
+];
+
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

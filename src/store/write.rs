@@ -1,0 +1,365 @@
+//! The write path. Each fetched feed is one `BEGIN IMMEDIATE` transaction: its items, their
+//! memberships, their clusters and the feed's new state commit together or not at all, so a kill
+//! at any moment leaves no half-ingested feed.
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+
+use super::{Result, Store};
+use crate::config::FeedConfig;
+use crate::dedup::{Deduplicator, FINGERPRINT_VERSION, Fingerprint};
+use crate::normalize::NormalizedItem;
+
+/// What the scheduler needs to know about a feed.
+#[derive(Debug, Clone)]
+pub struct FeedToFetch {
+    pub id: i64,
+    /// As configured (identity).
+    pub url: String,
+    /// After permanent redirects: what is requested.
+    pub url_in_use: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub body_hash: Option<i64>,
+    pub error_count: u32,
+    pub next_fetch: Option<i64>,
+}
+
+/// How a fetch attempt ended, as the store records it on the feed.
+#[derive(Debug, Clone)]
+pub struct FetchRecord {
+    pub at: i64,
+    pub status: Option<u16>,
+    pub next_fetch: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewValidators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub body_hash: Option<i64>,
+    /// Set when every redirect hop was permanent.
+    pub moved_to: Option<String>,
+}
+
+/// What one feed's ingest did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    /// Items new to the store.
+    pub new_items: usize,
+    /// New items that joined an existing cluster (copies folded).
+    pub folded: usize,
+    /// Items already stored through another feed (same canonical URL): membership added.
+    pub shared: usize,
+    /// Items this feed had already delivered whose title or text changed.
+    pub updated: usize,
+    /// Items this feed had already delivered, unchanged.
+    pub unchanged: usize,
+}
+
+impl Store {
+    /// Makes the store's feed list match the config: new feeds are added, names and tags
+    /// refreshed, feeds no longer configured marked inactive (their items stay).
+    pub fn sync_config_feeds(&mut self, feeds: &[FeedConfig], now: i64) -> Result<()> {
+        let path = self.path.clone();
+        let err = |source| super::StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        tx.execute("UPDATE feeds SET active = 0 WHERE origin = 'config'", [])
+            .map_err(err)?;
+        for feed in feeds {
+            let tags = serde_json::to_string(&feed.tags).expect("strings serialize");
+            tx.execute(
+                "INSERT INTO feeds (url, url_in_use, name, tags, origin, active, created)
+                 VALUES (?1, ?1, ?2, ?3, 'config', 1, ?4)
+                 ON CONFLICT(url) DO UPDATE SET name = excluded.name, tags = excluded.tags, active = 1",
+                params![feed.url.as_str(), feed.name, tags, now],
+            )
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// Active feeds that are not gone, with what a fetch needs.
+    pub fn feeds_to_fetch(&self) -> Result<Vec<FeedToFetch>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, url, url_in_use, etag, last_modified, body_hash, error_count, next_fetch
+                 FROM feeds WHERE active = 1 AND state != 'gone' ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(FeedToFetch {
+                    id: r.get(0)?,
+                    url: r.get(1)?,
+                    url_in_use: r.get(2)?,
+                    etag: r.get(3)?,
+                    last_modified: r.get(4)?,
+                    body_hash: r.get(5)?,
+                    error_count: r.get::<_, i64>(6)?.clamp(0, u32::MAX as i64) as u32,
+                    next_fetch: r.get(7)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// A failed attempt: the error and the consecutive-failure count are kept on the feed.
+    /// `gone` (HTTP 410) stops polling.
+    pub fn record_failure(
+        &mut self,
+        feed_id: i64,
+        record: &FetchRecord,
+        error: &str,
+        gone: bool,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE feeds SET state = ?2, last_fetch = ?3, last_status = ?4,
+                    error_count = error_count + 1, last_error = ?5, next_fetch = ?6
+                 WHERE id = ?1",
+                params![
+                    feed_id,
+                    if gone { "gone" } else { "error" },
+                    record.at,
+                    record.status,
+                    error,
+                    record.next_fetch
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// A success that brought nothing to parse (304, or the same body as last time).
+    pub fn record_unchanged(
+        &mut self,
+        feed_id: i64,
+        record: &FetchRecord,
+        validators: &NewValidators,
+    ) -> Result<()> {
+        self.write(|tx| {
+            update_feed_success(tx, feed_id, record, validators)?;
+            Ok(())
+        })
+    }
+
+    /// Ingests one fetched feed in one transaction: every item is either an update of an item
+    /// this feed delivered before, a new membership of an item another feed delivered (same
+    /// canonical URL), or a new item placed in a cluster by `dedup`.
+    pub fn ingest(
+        &mut self,
+        feed_id: i64,
+        items: &[NormalizedItem],
+        dedup: &mut Deduplicator,
+        record: &FetchRecord,
+        validators: &NewValidators,
+    ) -> Result<IngestReport> {
+        let mut inserted: Vec<i64> = Vec::new();
+        let result = self.write(|tx| {
+            let mut report = IngestReport::default();
+            for item in items {
+                ingest_item(
+                    tx,
+                    feed_id,
+                    item,
+                    dedup,
+                    record.at,
+                    &mut inserted,
+                    &mut report,
+                )?;
+            }
+            update_feed_success(tx, feed_id, record, validators)?;
+            Ok(report)
+        });
+        if result.is_err() {
+            // The rows are gone with the rollback; the index must forget them too.
+            dedup.remove(&inserted);
+        }
+        result
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction, committing on success.
+    pub(crate) fn write<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let path = self.path.clone();
+        let err = |source| super::StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let value = f(&tx).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(value)
+    }
+
+    /// Loads the recent items into `dedup`'s candidate index (at start-up), so that a copy of a
+    /// story stored before a restart still finds its cluster. "Recent" is measured from the
+    /// newest stored item's time, not from the clock.
+    pub fn load_dedup_index(&self, dedup: &mut Deduplicator) -> Result<usize> {
+        let newest: Option<i64> = self
+            .conn
+            .query_row("SELECT MAX(ts) FROM items", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        let Some(newest) = newest else { return Ok(0) };
+        let since = newest.saturating_sub(2 * dedup.thresholds.window_secs);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, cluster_id, ts, title, text FROM items WHERE ts >= ?1 ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([since]).map_err(|e| self.err(e))?;
+        let mut n = 0;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let (id, cluster, ts): (i64, i64, i64) = (
+                r.get(0).map_err(|e| self.err(e))?,
+                r.get(1).map_err(|e| self.err(e))?,
+                r.get(2).map_err(|e| self.err(e))?,
+            );
+            let title: String = r.get(3).map_err(|e| self.err(e))?;
+            let text: String = r.get(4).map_err(|e| self.err(e))?;
+            dedup.insert(id, cluster, ts, Fingerprint::of(&title, &text));
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+fn update_feed_success(
+    tx: &rusqlite::Transaction,
+    feed_id: i64,
+    record: &FetchRecord,
+    v: &NewValidators,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE feeds SET state = 'ok', last_fetch = ?2, last_status = ?3, error_count = 0,
+            last_error = NULL, next_fetch = ?4,
+            etag = COALESCE(?5, etag), last_modified = COALESCE(?6, last_modified),
+            body_hash = COALESCE(?7, body_hash), url_in_use = COALESCE(?8, url_in_use)
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        feed_id,
+        record.at,
+        record.status,
+        record.next_fetch,
+        v.etag,
+        v.last_modified,
+        v.body_hash,
+        v.moved_to
+    ])?;
+    Ok(())
+}
+
+fn ingest_item(
+    tx: &rusqlite::Transaction,
+    feed_id: i64,
+    item: &NormalizedItem,
+    dedup: &mut Deduplicator,
+    now: i64,
+    inserted: &mut Vec<i64>,
+    report: &mut IngestReport,
+) -> rusqlite::Result<()> {
+    // 1. This feed delivered it before: an edit updates it in place (only where this feed is the
+    //    one that first carried it; another outlet's copy keeps the title first seen).
+    let known: Option<(i64, i64, String, String)> = tx
+        .prepare_cached(
+            "SELECT i.id, i.first_feed, i.title, i.text FROM feed_items fi JOIN items i ON i.id = fi.item_id
+             WHERE fi.feed_id = ?1 AND fi.key = ?2",
+        )?
+        .query_row(params![feed_id, item.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    if let Some((id, first_feed, title, text)) = known {
+        if first_feed == feed_id && (title != item.title || text != item.text) {
+            tx.prepare_cached("UPDATE items SET title = ?2, text = ?3 WHERE id = ?1")?
+                .execute(params![id, item.title, item.text])?;
+            report.updated += 1;
+        } else {
+            report.unchanged += 1;
+        }
+        return Ok(());
+    }
+    let add_membership = |item_id: i64| -> rusqlite::Result<()> {
+        tx.prepare_cached("INSERT OR IGNORE INTO feed_items (feed_id, key, item_id, first_seen) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![feed_id, item.key, item_id, now])?;
+        Ok(())
+    };
+    // 2. Another feed (or another key of this one) carries the same canonical URL: same item.
+    if let Some(url) = &item.canonical_url {
+        let existing: Option<i64> = tx
+            .prepare_cached("SELECT id FROM items WHERE canonical_url = ?1 ORDER BY id LIMIT 1")?
+            .query_row([url], |r| r.get(0))
+            .optional()?;
+        if let Some(id) = existing {
+            add_membership(id)?;
+            report.shared += 1;
+            return Ok(());
+        }
+    }
+    // 3. A new item: the deduplicator places it.
+    let ts = item.published.unwrap_or(now);
+    let fp = Fingerprint::of(&item.title, &item.text);
+    let decision = dedup.decide(&fp, ts);
+    let cluster_id = match decision.cluster {
+        Some(id) => {
+            tx.prepare_cached(
+                "UPDATE clusters SET size = size + 1, first_ts = MIN(first_ts, ?2), last_ts = MAX(last_ts, ?2) WHERE id = ?1",
+            )?
+            .execute(params![id, ts])?;
+            report.folded += 1;
+            id
+        }
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO clusters (size, first_ts, last_ts, created) VALUES (1, ?1, ?1, ?2)",
+            )?
+            .execute(params![ts, now])?;
+            tx.last_insert_rowid()
+        }
+    };
+    tx.prepare_cached(
+        "INSERT INTO items (guid, url, canonical_url, title, text, published, fetched, ts, first_feed,
+            cluster_id, rule, score, distance, matched, simhash, fp_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    )?
+    .execute(params![
+        item.guid,
+        item.url,
+        item.canonical_url,
+        item.title,
+        item.text,
+        item.published,
+        now,
+        ts,
+        feed_id,
+        cluster_id,
+        decision.rule.as_str(),
+        decision.score,
+        decision.distance,
+        decision.matched,
+        // SQLite integers are signed: the 64 fingerprint bits are stored bit-cast.
+        fp.simhash as i64,
+        FINGERPRINT_VERSION,
+    ])?;
+    let item_id = tx.last_insert_rowid();
+    if decision.cluster.is_none() {
+        tx.prepare_cached("UPDATE clusters SET representative = ?2 WHERE id = ?1")?
+            .execute(params![cluster_id, item_id])?;
+    }
+    add_membership(item_id)?;
+    dedup.insert(item_id, cluster_id, ts, fp);
+    inserted.push(item_id);
+    report.new_items += 1;
+    Ok(())
+}
