@@ -68,7 +68,7 @@ pub fn parse_feed(body: &[u8], base_url: &str) -> Result<ParsedFeed, ParseError>
 }
 
 fn parse_contained(body: &[u8], base_url: &str) -> Result<ParsedFeed, ParseError> {
-    let result = catch_unwind(AssertUnwindSafe(|| {
+    contain_panic(|| {
         feed_rs::parser::Builder::new()
             .base_uri(Some(base_url))
             // Leave missing ids empty: feed-rs would otherwise invent a random one per parse, and
@@ -77,10 +77,16 @@ fn parse_contained(body: &[u8], base_url: &str) -> Result<ParsedFeed, ParseError
             .sanitize_content(false)
             .build()
             .parse(body)
-    }));
-    match result {
-        Ok(Ok(feed)) => Ok(convert(feed)),
-        Ok(Err(e)) => Err(ParseError::Invalid(e.to_string())),
+            .map(convert)
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// Runs `parse`, turning a panic inside it into [`ParseError::Panicked`].
+fn contain_panic<T>(parse: impl FnOnce() -> Result<T, String>) -> Result<T, ParseError> {
+    match catch_unwind(AssertUnwindSafe(parse)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(message)) => Err(ParseError::Invalid(message)),
         Err(panic) => {
             let message = panic
                 .downcast_ref::<&str>()
@@ -283,6 +289,13 @@ mod tests {
     fn garbage_is_an_error_not_a_panic() {
         let err = parse_feed(b"this is not a feed at all", BASE).unwrap_err();
         assert!(matches!(err, ParseError::Invalid(_)), "{err}");
+    }
+
+    #[test]
+    fn a_panic_in_the_parser_becomes_an_error() {
+        let err = contain_panic::<()>(|| panic!("index out of bounds")).unwrap_err();
+        assert!(matches!(&err, ParseError::Panicked(m) if m == "index out of bounds"), "{err}");
+        assert!(err.to_string().contains("crashed"));
     }
 
     #[test]

@@ -312,19 +312,10 @@ fn ingest_item(
     let fp = Fingerprint::of(&item.title, &item.text);
     let decision = dedup.decide(&fp, ts);
     let cluster_id = match decision.cluster {
-        Some(id) => {
-            tx.prepare_cached(
-                "UPDATE clusters SET size = size + 1, first_ts = MIN(first_ts, ?2), last_ts = MAX(last_ts, ?2) WHERE id = ?1",
-            )?
-            .execute(params![id, ts])?;
-            report.folded += 1;
-            id
-        }
+        Some(id) => id,
         None => {
-            tx.prepare_cached(
-                "INSERT INTO clusters (size, first_ts, last_ts, created) VALUES (1, ?1, ?1, ?2)",
-            )?
-            .execute(params![ts, now])?;
+            tx.prepare_cached("INSERT INTO clusters (size, first_ts, last_ts, created) VALUES (0, ?1, ?1, ?2)")?
+                .execute(params![ts, now])?;
             tx.last_insert_rowid()
         }
     };
@@ -353,9 +344,16 @@ fn ingest_item(
         FINGERPRINT_VERSION,
     ])?;
     let item_id = tx.last_insert_rowid();
-    if decision.cluster.is_none() {
-        tx.prepare_cached("UPDATE clusters SET representative = ?2 WHERE id = ?1")?
-            .execute(params![cluster_id, item_id])?;
+    // The representative is the earliest member by publication time (first come on a tie).
+    tx.prepare_cached(
+        "UPDATE clusters SET size = size + 1,
+            representative = CASE WHEN representative IS NULL OR ?2 < first_ts THEN ?3 ELSE representative END,
+            first_ts = MIN(first_ts, ?2), last_ts = MAX(last_ts, ?2)
+         WHERE id = ?1",
+    )?
+    .execute(params![cluster_id, ts, item_id])?;
+    if decision.cluster.is_some() {
+        report.folded += 1;
     }
     add_membership(item_id)?;
     dedup.insert(item_id, cluster_id, ts, fp);

@@ -1,0 +1,237 @@
+//! Shared test parts: a real HTTP feed server on 127.0.0.1, feed builders, and a runner for the
+//! real `feedfold` binary against a real SQLite file in a temporary folder.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Response, StatusCode, Uri};
+
+/// What the server answers on one path.
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Route {
+    pub fn xml(body: impl Into<Vec<u8>>) -> Route {
+        Route {
+            status: 200,
+            content_type: "application/rss+xml; charset=utf-8".into(),
+            body: body.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn status(status: u16, body: &str) -> Route {
+        Route {
+            status,
+            content_type: "text/plain".into(),
+            body: body.as_bytes().to_vec(),
+            headers: Vec::new(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct ServerState {
+    routes: HashMap<String, Route>,
+    hits: HashMap<String, usize>,
+    requests: Vec<(String, HeaderMap)>,
+}
+
+/// A feed server on 127.0.0.1 with routes that tests change as they go.
+pub struct FeedServer {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<ServerState>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl FeedServer {
+    pub fn start() -> FeedServer {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let state = Arc::new(Mutex::new(ServerState::default()));
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handler_state = state.clone();
+        let app = axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
+            let state = handler_state.clone();
+            async move {
+                let path = uri.path().to_string();
+                let route = {
+                    let mut s = state.lock().unwrap();
+                    *s.hits.entry(path.clone()).or_default() += 1;
+                    s.requests.push((path.clone(), headers));
+                    s.routes.get(&path).cloned()
+                };
+                let route = route.unwrap_or_else(|| Route::status(404, "not found"));
+                let mut response = Response::builder()
+                    .status(StatusCode::from_u16(route.status).unwrap())
+                    .header("content-type", route.content_type);
+                for (k, v) in route.headers {
+                    response = response.header(k, v);
+                }
+                response.body(Body::from(route.body)).unwrap()
+            }
+        });
+        runtime.spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        FeedServer {
+            addr,
+            state,
+            _runtime: runtime,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn set(&self, path: &str, route: Route) {
+        self.state.lock().unwrap().routes.insert(path.to_string(), route);
+    }
+
+    pub fn hits(&self, path: &str) -> usize {
+        self.state.lock().unwrap().hits.get(path).copied().unwrap_or(0)
+    }
+}
+
+/// One RSS item for [`rss`].
+#[derive(Clone, Debug, Default)]
+pub struct Item {
+    pub guid: Option<String>,
+    pub link: Option<String>,
+    pub title: String,
+    pub html: String,
+    pub published: Option<String>,
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// An RSS 2.0 document; descriptions carry escaped HTML as real feeds do.
+pub fn rss(title: &str, items: &[Item]) -> String {
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel><title>{}</title><link>https://example.org/</link><description>test</description>\n",
+        xml_escape(title)
+    );
+    for item in items {
+        out.push_str("<item>");
+        out.push_str(&format!("<title>{}</title>", xml_escape(&item.title)));
+        if let Some(link) = &item.link {
+            out.push_str(&format!("<link>{}</link>", xml_escape(link)));
+        }
+        if let Some(guid) = &item.guid {
+            out.push_str(&format!("<guid isPermaLink=\"false\">{}</guid>", xml_escape(guid)));
+        }
+        if let Some(p) = &item.published {
+            out.push_str(&format!("<pubDate>{p}</pubDate>"));
+        }
+        out.push_str(&format!("<description>{}</description></item>\n", xml_escape(&item.html)));
+    }
+    out.push_str("</channel></rss>\n");
+    out
+}
+
+/// A temporary workspace: a config file, a store, and the binary.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+/// What one run of the binary gave.
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.path("feedfold.toml")
+    }
+
+    /// Writes a config with these feed URLs (no host spacing: every feed is on 127.0.0.1).
+    pub fn write_config(&self, feed_urls: &[String]) {
+        let mut text = String::from("[fetch]\nhost_spacing = \"0s\"\nper_host = 4\ntimeout = \"10s\"\n\n");
+        for url in feed_urls {
+            text.push_str(&format!("[[feeds]]\nurl = \"{url}\"\n\n"));
+        }
+        self.write_config_text(&text);
+    }
+
+    pub fn write_config_text(&self, text: &str) {
+        std::fs::write(self.config_path(), text).unwrap();
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        let output = Command::new(env!("CARGO_BIN_EXE_feedfold"))
+            .arg("--config")
+            .arg(self.config_path())
+            .args(args)
+            .env_remove("FEEDFOLD_CONFIG")
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Runs and insists on success.
+    pub fn ok(&self, args: &[&str]) -> Output {
+        let out = self.run(args);
+        assert_eq!(out.code, 0, "feedfold {args:?} failed:\nstdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+        out
+    }
+
+    /// Every cluster with every item (`--limit 0 --min-size 1 --since 100000d`).
+    pub fn all_clusters(&self) -> Vec<serde_json::Value> {
+        let out = self.ok(&["clusters", "--json", "--limit", "0", "--min-size", "1", "--since", "100000d"]);
+        out.json().as_array().unwrap().clone()
+    }
+
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.path("feedfold.db")).unwrap()
+    }
+}
+
+pub fn fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}

@@ -1,0 +1,289 @@
+//! `run --once` end to end: copies of one story fold into one cluster, unrelated stories stay
+//! apart, polls are idempotent, and a broken feed is an error on that feed only.
+
+use crate::common::{FeedServer, Item, Route, Workspace, fixture, rss};
+
+/// The paragraphs of the real article in the fixtures (standfirst, byline and date skipped).
+fn paragraphs() -> Vec<String> {
+    fixture("sample-article.txt")
+        .lines()
+        .skip(3)
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn html(paragraphs: &[String]) -> String {
+    paragraphs.iter().map(|p| format!("<p>{p}</p>")).collect()
+}
+
+/// Unrelated stories, each about something else.
+fn unrelated(n: usize) -> Item {
+    let stories = [
+        (
+            "Magnitude 6.1 earthquake shakes northern Chile",
+            "A magnitude 6.1 earthquake struck off the coast of northern Chile early on Tuesday, the national seismology centre said, rattling buildings in Antofagasta and Iquique. There were no immediate reports of casualties or serious damage, and the navy said the quake did not meet the conditions to generate a tsunami along the coast. Residents in several towns left their homes as a precaution before returning after the all-clear was given by emergency officials.",
+        ),
+        (
+            "Central bank holds rates as inflation cools",
+            "The central bank left its benchmark interest rate unchanged at 3.75 percent on Thursday, saying inflation had cooled faster than expected over the summer while the labour market showed signs of softening. Policymakers voted seven to two to hold, with two members preferring a quarter-point cut. The governor told reporters that the committee would watch wage growth closely before deciding whether to ease policy at its December meeting.",
+        ),
+        (
+            "Local club wins cup final on penalties",
+            "Riverside Athletic won the regional cup final on penalties after a goalless draw against Northgate Rovers in front of a sell-out crowd on Saturday. Goalkeeper Tom Ellis saved two spot kicks in the shoot-out before captain Sam Okafor scored the winner. The manager praised his players for their resilience during extra time and dedicated the trophy to the club's volunteers and supporters.",
+        ),
+        (
+            "Tech firm unveils foldable laptop",
+            "A Seoul-based electronics maker unveiled a laptop with a foldable 17-inch screen at a trade show on Wednesday, betting that professionals will pay a premium for a device that folds to the size of a paperback. The company said the machine would go on sale in March, priced from 2,499 dollars, and that its hinge had been tested for more than 200,000 folds without damage to the display.",
+        ),
+    ];
+    let (title, body) = stories[n];
+    Item {
+        guid: Some(format!("other-{n}")),
+        link: Some(format!("https://elsewhere.example/story/{n}")),
+        title: title.into(),
+        html: format!("<p>{body}</p>"),
+        published: Some("Sat, 06 Sep 2025 1{n}:00:00 +0000".into()),
+    }
+}
+
+/// Serves three outlets carrying the same story with the edits syndication makes, each beside
+/// unrelated stories.
+fn serve_story(server: &FeedServer) -> Vec<String> {
+    let p = paragraphs();
+    let original = Item {
+        guid: Some("wire-1".into()),
+        link: Some("https://wire.example/world/russia-nato-troops".into()),
+        title: "Russia threatens NATO troops in Ukraine as \u{201c}legitimate targets\u{201d}".into(),
+        html: html(&p),
+        published: Some("Sat, 06 Sep 2025 09:00:00 +0000".into()),
+    };
+    // New headline, wire prefix, trimmed body, straight quotes, dateline, tracking parameters.
+    let mut trimmed: Vec<String> = p[..5].iter().map(|s| s.replace(['\u{201c}', '\u{201d}'], "\"").replace('\u{2019}', "'")).collect();
+    trimmed[0] = format!("LONDON (Daily Wire) - {}", trimmed[0]);
+    let daily = Item {
+        guid: Some("daily-77".into()),
+        link: Some("https://daily.example/2025/09/06/putin-troops?utm_source=rss&utm_medium=feed&utm_campaign=world".into()),
+        title: "UPDATE 1-Putin warns any foreign troops in Ukraine would be targets".into(),
+        html: html(&trimmed),
+        published: Some("Sat, 06 Sep 2025 10:30:00 +0000".into()),
+    };
+    // Another headline, no guid, appended boilerplate, HTML wrappers, tracking in the link.
+    let metro = Item {
+        guid: None,
+        link: Some("https://metro.example/news/12345?fbclid=IwAR0abc#comments".into()),
+        title: "Kremlin says NATO troops would be 'legitimate targets'".into(),
+        html: format!(
+            "<div class=\"article\"><figure><img src=\"/i/putin.jpg\" alt=\"Putin\"><figcaption>Vladimir Putin in Vladivostok</figcaption></figure>{}<p><em>(Reporting by Imran Malik; Editing by Anna Kowalski)</em></p><p>Copyright 2025 Metro News. All rights reserved. Click here to subscribe to our newsletter.</p></div>",
+            html(&p[..7])
+        ),
+        published: Some("Sat, 06 Sep 2025 11:15:00 +0000".into()),
+    };
+    server.set("/wire.xml", Route::xml(rss("Wire", &[original, unrelated(0)])));
+    server.set("/daily.xml", Route::xml(rss("Daily", &[unrelated(1), daily])));
+    server.set("/metro.xml", Route::xml(rss("Metro", &[metro, unrelated(2), unrelated(3)])));
+    vec![server.url("/wire.xml"), server.url("/daily.xml"), server.url("/metro.xml")]
+}
+
+fn guids(cluster: &serde_json::Value) -> Vec<String> {
+    let mut g: Vec<String> = cluster["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["guid"].as_str().unwrap().to_string())
+        .collect();
+    g.sort();
+    g
+}
+
+#[test]
+fn copies_of_one_story_fold_into_one_cluster_and_the_rest_stay_apart() {
+    let server = FeedServer::start();
+    let ws = Workspace::new();
+    ws.write_config(&serve_story(&server));
+    let out = ws.ok(&["run", "--once"]);
+    assert!(out.stdout.contains("3 feeds: 3 ok"), "{}", out.stdout);
+
+    let clusters = ws.all_clusters();
+    let items: usize = clusters.iter().map(|c| c["items"].as_array().unwrap().len()).sum();
+    assert_eq!(items, 7, "every item listed exactly once");
+    let big: Vec<&serde_json::Value> = clusters.iter().filter(|c| c["size"] != 1).collect();
+    assert_eq!(big.len(), 1, "one multi-item cluster: {clusters:#?}");
+    let story = big[0];
+    assert_eq!(story["size"], 3);
+    assert_eq!(story["sources"], 3);
+    assert_eq!(
+        guids(story),
+        vec!["daily-77", "u:https://metro.example/news/12345", "wire-1"]
+    );
+    // The representative is the earliest published; each copy says why it joined and to whom
+    // (which copy came first depends on which feed answered first).
+    assert_eq!(story["title"], "Russia threatens NATO troops in Ukraine as \u{201c}legitimate targets\u{201d}");
+    assert_eq!(story["url"], "https://wire.example/world/russia-nato-troops");
+    let members = story["items"].as_array().unwrap();
+    let ids: Vec<&serde_json::Value> = members.iter().map(|i| &i["id"]).collect();
+    let rules: Vec<&str> = members.iter().map(|i| i["reason"]["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules.iter().filter(|r| **r == "first").count(), 1, "{rules:?}");
+    assert_eq!(rules.iter().filter(|r| **r == "near-duplicate").count(), 2, "{rules:?}");
+    for copy in members.iter().filter(|i| i["reason"]["rule"] != "first") {
+        assert!(copy["reason"]["score"].as_f64().unwrap() >= 0.6, "{copy:#}");
+        assert!(copy["reason"]["distance"].is_i64(), "{copy:#}");
+        assert!(ids.contains(&&copy["reason"]["matched"]), "{copy:#}");
+    }
+    // Unrelated stories are singletons.
+    let singles: Vec<Vec<String>> = clusters.iter().filter(|c| c["size"] == 1).map(guids).collect();
+    assert_eq!(singles.len(), 4);
+
+    // A second poll of the same feeds adds nothing.
+    let again = ws.ok(&["run", "--once"]);
+    assert!(again.stdout.contains("0 new items"), "{}", again.stdout);
+    assert_eq!(ws.all_clusters(), clusters);
+}
+
+#[test]
+fn items_without_guid_or_link_are_not_duplicated_across_polls() {
+    let server = FeedServer::start();
+    let ws = Workspace::new();
+    let bare = |n: usize| Item {
+        title: format!("Bulletin number {n}"),
+        html: format!("<p>Text of bulletin {n}, with nothing to identify it but its words.</p>"),
+        ..Item::default()
+    };
+    server.set("/bare.xml", Route::xml(rss("Bare", &[bare(1), bare(2)])));
+    ws.write_config(&[server.url("/bare.xml")]);
+    ws.ok(&["run", "--once"]);
+    // The document changes around the items (a new one on top), so it is parsed again.
+    server.set("/bare.xml", Route::xml(rss("Bare v2", &[bare(3), bare(1), bare(2)])));
+    ws.ok(&["run", "--once"]);
+    server.set("/bare.xml", Route::xml(rss("Bare v3", &[bare(3), bare(2), bare(1)])));
+    let third = ws.ok(&["run", "--once"]);
+    assert!(third.stdout.contains("0 new items"), "{}", third.stdout);
+    assert_eq!(server.hits("/bare.xml"), 3);
+    let clusters = ws.all_clusters();
+    let mut titles: Vec<String> = clusters
+        .iter()
+        .flat_map(|c| c["items"].as_array().unwrap().clone())
+        .map(|i| i["title"].as_str().unwrap().to_string())
+        .collect();
+    titles.sort();
+    assert_eq!(titles, vec!["Bulletin number 1", "Bulletin number 2", "Bulletin number 3"]);
+}
+
+#[test]
+fn a_broken_feed_is_an_error_on_that_feed_and_the_others_are_ingested() {
+    let server = FeedServer::start();
+    let ws = Workspace::new();
+    let mut urls = serve_story(&server);
+    server.set("/garbage.xml", Route::xml("<rss version=\"2.0\"><channel><item><title>never closed"));
+    server.set("/down.xml", Route::status(500, "internal error"));
+    server.set("/page.xml", Route { content_type: "text/html".into(), ..Route::xml("<!DOCTYPE html><html><body>Just a moment...</body></html>") });
+    urls.push(server.url("/garbage.xml"));
+    urls.push(server.url("/down.xml"));
+    urls.push(server.url("/page.xml"));
+    let missing = ws.path("no-such-feed.xml");
+    urls.push(format!("file://{}", missing.display()));
+    ws.write_config(&urls);
+
+    let out = ws.ok(&["run", "--once"]);
+    assert!(out.stdout.contains("7 feeds: 3 ok, 0 unchanged, 4 failed; 7 new items"), "{}", out.stdout);
+    let feeds = ws.ok(&["feeds", "--json"]).json();
+    let by_url = |url: &str| feeds.as_array().unwrap().iter().find(|f| f["url"] == url).unwrap().clone();
+    for good in &urls[..3] {
+        let f = by_url(good);
+        assert_eq!(f["state"], "ok");
+        assert_eq!(f["error_count"], 0);
+        assert!(f["items"].as_i64().unwrap() >= 2);
+    }
+    let garbage = by_url(&urls[3]);
+    assert_eq!(garbage["state"], "error");
+    assert_eq!(garbage["error_count"], 1);
+    assert!(garbage["last_error"].as_str().unwrap().contains("not a valid RSS"), "{garbage:#}");
+    let down = by_url(&urls[4]);
+    assert_eq!(down["last_status"], 500);
+    assert!(down["last_error"].as_str().unwrap().contains("HTTP 500"), "{down:#}");
+    let page = by_url(&urls[5]);
+    assert!(page["last_error"].as_str().unwrap().contains("not a feed"), "{page:#}");
+    assert!(page["last_error"].as_str().unwrap().contains("text/html"), "{page:#}");
+    let file = by_url(&urls[6]);
+    assert_eq!(file["state"], "error");
+    assert!(file["last_error"].as_str().unwrap().contains("no-such-feed.xml"), "{file:#}");
+
+    // Consecutive failures are counted; a recovery resets the count.
+    ws.ok(&["run", "--once"]);
+    server.set("/down.xml", Route::xml(rss("Back", &[unrelated(0)])));
+    ws.ok(&["run", "--once"]);
+    let feeds = ws.ok(&["feeds", "--json"]).json();
+    let garbage = feeds.as_array().unwrap().iter().find(|f| f["url"] == urls[3].as_str()).unwrap();
+    assert_eq!(garbage["error_count"], 3);
+    let down = feeds.as_array().unwrap().iter().find(|f| f["url"] == urls[4].as_str()).unwrap();
+    assert_eq!(down["state"], "ok");
+    assert_eq!(down["error_count"], 0);
+}
+
+#[test]
+fn the_same_link_through_another_feed_is_the_same_item_in_both_feeds() {
+    let server = FeedServer::start();
+    let ws = Workspace::new();
+    let story = unrelated(1);
+    let mut relayed = story.clone();
+    relayed.guid = Some("aggregator-9".into());
+    relayed.link = Some(format!("{}?utm_source=aggregator&utm_medium=rss#top", story.link.clone().unwrap()));
+    relayed.title = "Rates on hold (via Aggregator)".into();
+    server.set("/outlet.xml", Route::xml(rss("Outlet", &[story])));
+    server.set("/aggregator.xml", Route::xml(rss("Aggregator", &[relayed])));
+    ws.write_config(&[server.url("/outlet.xml")]);
+    ws.ok(&["run", "--once"]);
+    ws.write_config(&[server.url("/outlet.xml"), server.url("/aggregator.xml")]);
+    let out = ws.ok(&["run", "--once"]);
+    assert!(out.stdout.contains("1 already seen via another feed"), "{}", out.stdout);
+    let clusters = ws.all_clusters();
+    assert_eq!(clusters.len(), 1);
+    let item = &clusters[0]["items"][0];
+    assert_eq!(clusters[0]["size"], 1);
+    assert_eq!(clusters[0]["sources"], 2);
+    // The title first seen is kept; the item belongs to both feeds.
+    assert_eq!(item["title"], "Central bank holds rates as inflation cools");
+    assert_eq!(item["feeds"].as_array().unwrap().len(), 2);
+    let feeds = ws.ok(&["feeds", "--json"]).json();
+    assert!(feeds.as_array().unwrap().iter().all(|f| f["items"] == 1), "{feeds:#}");
+}
+
+#[test]
+fn an_edited_title_updates_the_item_in_place() {
+    let server = FeedServer::start();
+    let ws = Workspace::new();
+    let v1 = unrelated(0);
+    let mut v2 = v1.clone();
+    v2.title = "Magnitude 6.3 earthquake shakes northern Chile, no tsunami".into();
+    server.set("/quake.xml", Route::xml(rss("Q", &[v1])));
+    ws.write_config(&[server.url("/quake.xml")]);
+    ws.ok(&["run", "--once"]);
+    server.set("/quake.xml", Route::xml(rss("Q", &[v2])));
+    let out = ws.ok(&["run", "--once"]);
+    assert!(out.stdout.contains("0 new items") && out.stdout.contains("1 updated"), "{}", out.stdout);
+    let clusters = ws.all_clusters();
+    assert_eq!(clusters.len(), 1);
+    assert_eq!(clusters[0]["items"][0]["title"], "Magnitude 6.3 earthquake shakes northern Chile, no tsunami");
+}
+
+#[test]
+fn the_store_is_consistent_and_every_item_is_in_exactly_one_cluster() {
+    let server = FeedServer::start();
+    let ws = Workspace::new();
+    ws.write_config(&serve_story(&server));
+    ws.ok(&["run", "--once"]);
+    let db = ws.db();
+    let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    let mode: String = db.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    let (items, sized): (i64, i64) = db
+        .query_row("SELECT (SELECT COUNT(*) FROM items), (SELECT SUM(size) FROM clusters)", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!(items, 7);
+    assert_eq!(sized, 7, "cluster sizes add up to the items");
+    let orphans: i64 = db
+        .query_row("SELECT COUNT(*) FROM items i LEFT JOIN feed_items fi ON fi.item_id = i.id WHERE fi.item_id IS NULL", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(orphans, 0, "every item belongs to a feed");
+}

@@ -1,0 +1,3 @@
+mod cli_json;
+mod config_check;
+mod ingest;
