@@ -12,10 +12,12 @@
 //! - [`store`]: SQLite: migrations, the write path (one transaction per feed), read queries.
 //! - [`pipeline`]: runs the stages together: `run --once` and the daemon loop.
 //! - [`cli`]: the command line: argument definitions, commands, and terminal-safe rendering.
+//! - [`eval`]: clustering quality measures (pairwise and B-cubed) for the measuring tools.
 
 pub mod cli;
 pub mod config;
 pub mod dedup;
+pub mod eval;
 pub mod fetch;
 pub mod normalize;
 pub mod parse;

@@ -294,7 +294,10 @@ mod tests {
     #[test]
     fn a_panic_in_the_parser_becomes_an_error() {
         let err = contain_panic::<()>(|| panic!("index out of bounds")).unwrap_err();
-        assert!(matches!(&err, ParseError::Panicked(m) if m == "index out of bounds"), "{err}");
+        assert!(
+            matches!(&err, ParseError::Panicked(m) if m == "index out of bounds"),
+            "{err}"
+        );
         assert!(err.to_string().contains("crashed"));
     }
 

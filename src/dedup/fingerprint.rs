@@ -4,8 +4,9 @@
 //! - word 3-shingles of the body, as a sorted set of 32-bit hashes: containment between two sets
 //!   is the verification that decides a near-duplicate;
 //! - a 64-bit simhash over those shingles (Charikar): close fingerprints are cheap candidates;
-//! - anchors: the smallest shingle hashes of the lead and of the whole body (bottom-k min-hashes),
-//!   so that an excerpt, a trimmed copy or a copy with a new dateline still shares a key;
+//! - anchors: the smallest shingle hashes (bottom-k min-hashes) of the first sentence or so, of
+//!   the lead and of the whole body, so that a one-sentence excerpt, a trimmed copy or a copy with
+//!   a new dateline still shares a key with its article;
 //! - a content hash of the token sequence, the numbers in the text and a title key.
 
 use xxhash_rust::xxh3::xxh3_64;
@@ -16,10 +17,13 @@ pub const FINGERPRINT_VERSION: i64 = 1;
 const SHINGLE_WORDS: usize = 3;
 /// Only the first words count: enough to identify an article, bounded for long ones.
 const MAX_TOKENS: usize = 600;
-/// The lead: an excerpt carries at least this much of its article.
-const LEAD_TOKENS: usize = 50;
-/// Anchors taken from the lead and from the whole body.
-pub const ANCHORS_PER_PART: usize = 4;
+/// Anchors are taken from the first [`ANCHOR_SPANS`] shingles (a sentence, the lead) and from
+/// the whole body, [`ANCHORS_PER_PART`] from each.
+const ANCHOR_SPANS: [usize; 2] = [16, 48];
+pub const ANCHORS_PER_PART: usize = 3;
+pub const ANCHORS: usize = (ANCHOR_SPANS.len() + 1) * ANCHORS_PER_PART;
+/// Shingles, in text order, that make the lead fingerprint.
+pub const LEAD_SHINGLES: usize = 24;
 /// Below this many body words, the title's words are fingerprinted with the body.
 const MIN_BODY_TOKENS: usize = 8;
 /// A title needs this many words before two equal titles say anything.
@@ -30,14 +34,20 @@ pub struct Fingerprint {
     pub simhash: u64,
     /// Sorted, unique 32-bit shingle hashes.
     pub shingles: Vec<u32>,
-    /// Bottom-k of the lead's shingles, then bottom-k of the whole body's (0 = none).
-    pub anchors: [u32; 2 * ANCHORS_PER_PART],
+    /// The first [`LEAD_SHINGLES`] shingle hashes in text order (unique): the lead fingerprint
+    /// that lets an excerpt followed by boilerplate still match its article.
+    pub lead: Vec<u32>,
+    /// Bottom-k of the first sentence's shingles, of the lead's, then of the whole body's
+    /// (0 = none).
+    pub anchors: [u32; ANCHORS],
     /// Hash of the body's token sequence, `None` when the body is too short to identify anything.
     pub content_hash: Option<u64>,
     /// Hash of the title's tokens, `None` when the title is too short to identify anything.
     pub title_key: Option<u64>,
-    /// Sorted hashes of the number tokens ("2026", "7.5", "12") in the text.
-    pub numbers: Vec<u32>,
+    /// The numbers of the text with their context: (hash of the words before and after, hash of
+    /// the number), sorted. Two texts that put different numbers in the same context are
+    /// different stories (templated weather, results, market wraps).
+    pub numbers: Vec<(u32, u32)>,
 }
 
 /// Lower-cased alphanumeric words; apostrophes, quotes and punctuation split words, so quote
@@ -105,9 +115,112 @@ fn is_number(word: &str) -> bool {
     word.bytes().all(|b| b.is_ascii_digit()) && !word.is_empty()
 }
 
+/// Each number with its context: the two words before and the word after, numbers among them
+/// written as `#` so that "were 4, 18" and "were 7, 21" share the context of their first number.
+fn numbers_in_context(words: &[String]) -> Vec<(u32, u32)> {
+    let word_or_hash = |i: Option<usize>| match i.and_then(|i| words.get(i)) {
+        Some(w) if is_number(w) => "#",
+        Some(w) => w.as_str(),
+        None => "",
+    };
+    let mut out: Vec<(u32, u32)> = words
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| is_number(w))
+        .map(|(i, w)| {
+            let context = format!(
+                "{} {} _ {}",
+                word_or_hash(i.checked_sub(2)),
+                word_or_hash(i.checked_sub(1)),
+                word_or_hash(Some(i + 1))
+            );
+            (
+                xxh3_64(context.as_bytes()) as u32,
+                xxh3_64(w.as_bytes()) as u32,
+            )
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// True when some context holds numbers in both texts and they have no number in common there.
+pub fn numbers_conflict(a: &[(u32, u32)], b: &[(u32, u32)]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let context = a[i].0;
+        match context.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                let i_end = i + a[i..].iter().take_while(|x| x.0 == context).count();
+                let j_end = j + b[j..].iter().take_while(|x| x.0 == context).count();
+                let shared = a[i..i_end]
+                    .iter()
+                    .any(|x| b[j..j_end].iter().any(|y| y.1 == x.1));
+                if !shared {
+                    return true;
+                }
+                (i, j) = (i_end, j_end);
+            }
+        }
+    }
+    false
+}
+
+/// Wire-service markers put before a headline ("UPDATE 2-", "EXCLUSIVE-", "BREAKING: ").
+const HEADLINE_MARKERS: &[&str] = &[
+    "UPDATE",
+    "EXCLUSIVE",
+    "BREAKING",
+    "WRAPUP",
+    "CORRECTED",
+    "REFILE",
+    "RPT",
+    "ANALYSIS",
+    "INSIGHT",
+    "FACTBOX",
+    "EXPLAINER",
+    "FOCUS",
+    "URGENT",
+    "FLASH",
+    "LIVE",
+    "WATCH",
+    "VIDEO",
+    "TIMELINE",
+    "OPINION",
+    "UPDATED",
+];
+
+/// A headline without the parts that outlets add around the same story: a wire marker before it
+/// ("UPDATE 1-", "BREAKING: ") and the outlet's name after it (" | Globe", " - BBC News").
+pub fn headline_core(title: &str) -> &str {
+    let mut t = title.trim();
+    if let Some(pos) = t.find(['-', ':']).filter(|&p| p <= 16) {
+        let word = t[..pos]
+            .trim()
+            .trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ');
+        if HEADLINE_MARKERS.contains(&word) {
+            t = t[pos + 1..].trim_start();
+        }
+    }
+    for separator in [" | ", " - ", " \u{2013} ", " \u{2014} "] {
+        if let Some(pos) = t.rfind(separator) {
+            let tail = &t[pos + separator.len()..];
+            let short = tail.split_whitespace().count() <= 4;
+            if short && tail.starts_with(|c: char| c.is_uppercase()) && pos > 0 {
+                t = t[..pos].trim_end();
+                break;
+            }
+        }
+    }
+    t
+}
+
 impl Fingerprint {
     pub fn of(title: &str, text: &str) -> Fingerprint {
-        let title_words: Vec<String> = tokens(title).collect();
+        let title_words: Vec<String> = tokens(headline_core(title)).collect();
         let mut words: Vec<String> = tokens(text).take(MAX_TOKENS).collect();
         let body_is_short = words.len() < MIN_BODY_TOKENS;
         let content_hash = (!body_is_short).then(|| xxh3_64(words.join(" ").as_bytes()));
@@ -118,27 +231,30 @@ impl Fingerprint {
         }
         let hashes = shingle_hashes(&words);
         let short: Vec<u32> = hashes.iter().map(|&h| h as u32).collect();
-        let mut anchors = [0u32; 2 * ANCHORS_PER_PART];
-        let lead_shingles = LEAD_TOKENS
-            .saturating_sub(SHINGLE_WORDS - 1)
-            .min(short.len());
-        bottom_k(&short[..lead_shingles], &mut anchors[..ANCHORS_PER_PART]);
-        bottom_k(&short, &mut anchors[ANCHORS_PER_PART..]);
+        let mut anchors = [0u32; ANCHORS];
+        for (part, span) in ANCHOR_SPANS.iter().chain([&usize::MAX]).enumerate() {
+            let range = part * ANCHORS_PER_PART..(part + 1) * ANCHORS_PER_PART;
+            bottom_k(&short[..(*span).min(short.len())], &mut anchors[range]);
+        }
+        let mut lead: Vec<u32> = Vec::with_capacity(LEAD_SHINGLES);
+        for &h in &short {
+            if lead.len() == LEAD_SHINGLES {
+                break;
+            }
+            if !lead.contains(&h) {
+                lead.push(h);
+            }
+        }
         let mut shingles = short;
         shingles.sort_unstable();
         shingles.dedup();
-        let mut numbers: Vec<u32> = words
-            .iter()
-            .filter(|w| is_number(w))
-            .map(|w| xxh3_64(w.as_bytes()) as u32)
-            .collect();
-        numbers.sort_unstable();
-        numbers.dedup();
+        let numbers = numbers_in_context(&words);
         let title_key = (title_words.len() >= MIN_TITLE_TOKENS)
             .then(|| xxh3_64(title_words.join(" ").as_bytes()));
         Fingerprint {
             simhash: simhash(&hashes),
             shingles,
+            lead,
             anchors,
             content_hash,
             title_key,
@@ -171,6 +287,18 @@ pub fn intersection_size(a: &[u32], b: &[u32]) -> usize {
         }
     }
     n
+}
+
+/// The share of `lead` (any order) found in the sorted set `shingles`.
+pub fn lead_containment(lead: &[u32], shingles: &[u32]) -> f64 {
+    if lead.is_empty() {
+        return 0.0;
+    }
+    let found = lead
+        .iter()
+        .filter(|h| shingles.binary_search(h).is_ok())
+        .count();
+    found as f64 / lead.len() as f64
 }
 
 pub fn hamming(a: u64, b: u64) -> u32 {
@@ -209,6 +337,49 @@ mod tests {
                 .any(|a| full.anchors[..ANCHORS_PER_PART].contains(a))
         );
         assert!(hamming(full.simhash, excerpt.simhash) < 32);
+    }
+
+    #[test]
+    fn headline_core_drops_wire_markers_and_outlet_names() {
+        assert_eq!(
+            headline_core("UPDATE 2-Putin warns NATO"),
+            "Putin warns NATO"
+        );
+        assert_eq!(
+            headline_core("BREAKING: Quake hits Chile | Globe"),
+            "Quake hits Chile"
+        );
+        assert_eq!(
+            headline_core("Storm hits coast - BBC News"),
+            "Storm hits coast"
+        );
+        assert_eq!(
+            headline_core("NATO-Russia talks stall"),
+            "NATO-Russia talks stall"
+        );
+        assert_eq!(
+            headline_core("Inflation - the hidden tax on savers and pensioners everywhere"),
+            "Inflation - the hidden tax on savers and pensioners everywhere"
+        );
+    }
+
+    #[test]
+    fn numbers_conflict_only_in_the_same_context() {
+        let fp = |t: &str| Fingerprint::of("", t).numbers;
+        let a =
+            fp("Forecasters expect a high of 28 degrees and a low of 4 degrees in Vienna today");
+        let b =
+            fp("Forecasters expect a high of 22 degrees and a low of 4 degrees in Vienna today");
+        assert!(numbers_conflict(&a, &b));
+        // A trimmed copy with a copyright line adds a number in a new context: no conflict.
+        let c = fp(
+            "Forecasters expect a high of 28 degrees and a low of 4 degrees. Copyright 2026 Globe",
+        );
+        assert!(!numbers_conflict(&a, &c));
+        let d = fp("The winning numbers were 4, 18 and 33 on Saturday");
+        let e = fp("The winning numbers were 7, 21 and 40 on Saturday");
+        assert!(numbers_conflict(&d, &e));
+        assert!(!numbers_conflict(&d, &d));
     }
 
     #[test]

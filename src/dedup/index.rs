@@ -4,14 +4,14 @@
 //!   distance 3 share at least one band exactly (pigeonhole, Manku et al. 2007);
 //! - anchors: the bottom-k shingle hashes of the lead and of the body (min-hash keys), which
 //!   catch trimmed copies and excerpts whose simhash moved further than 3 bits;
-//! - the exact content hash.
+//! - the exact content hash, and the headline key (for the title rule).
 //!
 //! It holds items whose publication time is within two windows of the newest one seen; older
 //! entries are evicted as the stream moves on (by the items' time, never the clock).
 
 use std::collections::HashMap;
 
-use super::fingerprint::{ANCHORS_PER_PART, Fingerprint};
+use super::fingerprint::{ANCHORS, Fingerprint};
 
 const BANDS: usize = 4;
 /// A posting list longer than this is a stop-key (boilerplate shared by many items): it says
@@ -26,9 +26,10 @@ pub struct Entry {
     pub ts: i64,
     pub simhash: u64,
     pub shingles: Box<[u32]>,
-    pub numbers: Box<[u32]>,
+    pub lead: Box<[u32]>,
+    pub numbers: Box<[(u32, u32)]>,
     pub title_key: Option<u64>,
-    anchors: [u32; 2 * ANCHORS_PER_PART],
+    anchors: [u32; ANCHORS],
     content_hash: Option<u64>,
 }
 
@@ -38,6 +39,7 @@ pub struct CandidateIndex {
     bands: [HashMap<u16, Vec<i64>>; BANDS],
     anchors: HashMap<u32, Vec<i64>>,
     content: HashMap<u64, Vec<i64>>,
+    titles: HashMap<u64, Vec<i64>>,
     newest_ts: i64,
     inserts_since_evict: usize,
 }
@@ -54,6 +56,7 @@ impl CandidateIndex {
             bands: Default::default(),
             anchors: HashMap::new(),
             content: HashMap::new(),
+            titles: HashMap::new(),
             newest_ts: i64::MIN,
             inserts_since_evict: 0,
         }
@@ -83,6 +86,9 @@ impl CandidateIndex {
         if let Some(h) = fp.content_hash {
             self.content.entry(h).or_default().push(item);
         }
+        if let Some(h) = fp.title_key {
+            self.titles.entry(h).or_default().push(item);
+        }
         self.entries.insert(
             item,
             Entry {
@@ -91,6 +97,7 @@ impl CandidateIndex {
                 ts,
                 simhash: fp.simhash,
                 shingles: fp.shingles.into_boxed_slice(),
+                lead: fp.lead.into_boxed_slice(),
                 numbers: fp.numbers.into_boxed_slice(),
                 title_key: fp.title_key,
                 anchors: fp.anchors,
@@ -122,6 +129,9 @@ impl CandidateIndex {
         if let Some(h) = e.content_hash {
             drop_from(self.content.get_mut(&h));
         }
+        if let Some(h) = e.title_key {
+            drop_from(self.titles.get_mut(&h));
+        }
     }
 
     /// Drops entries older than two windows before the newest item, and compacts the postings.
@@ -143,6 +153,7 @@ impl CandidateIndex {
         }
         self.anchors.retain(|_, l| keep(l));
         self.content.retain(|_, l| keep(l));
+        self.titles.retain(|_, l| keep(l));
     }
 
     pub fn by_content(&self, hash: u64) -> impl Iterator<Item = &Entry> {
@@ -153,7 +164,7 @@ impl CandidateIndex {
             .filter_map(|i| self.entries.get(i))
     }
 
-    /// Items that share a simhash band or an anchor with `fp`, each once.
+    /// Items that share a simhash band, an anchor or the headline key with `fp`, each once.
     pub fn candidates(&self, fp: &Fingerprint) -> Vec<&Entry> {
         let mut ids: Vec<i64> = Vec::new();
         for b in 0..BANDS {
@@ -169,6 +180,11 @@ impl CandidateIndex {
             {
                 ids.extend_from_slice(list);
             }
+        }
+        if let Some(list) = fp.title_key.and_then(|h| self.titles.get(&h))
+            && list.len() <= MAX_POSTING
+        {
+            ids.extend_from_slice(list);
         }
         ids.sort_unstable();
         ids.dedup();

@@ -5,17 +5,23 @@
 //! 1. `content`: the same body, word for word, within the window;
 //! 2. `near-duplicate`: candidates from the simhash band index and the anchor index, each verified
 //!    by shingle containment (shared shingles over the smaller set) of at least
-//!    [`Thresholds::containment`], with a guard on differing numbers (templated stories);
-//! 3. `title`: the same long title within the window, where the bodies do not contradict it.
+//!    [`Thresholds::containment`];
+//! 3. `lead`: the first shingles of one text (its lead) found in the other, so that an excerpt
+//!    followed by boilerplate still matches its article;
+//! 4. `title`: the same long headline (wire markers and outlet names aside) within the window,
+//!    where the texts do not contradict it.
 //!
-//! An item joins the best verified candidate's cluster or starts its own; clusters never merge
+//! Every rule after `content` also asks that the numbers agree (templated stories: weather,
+//! results, market wraps differ only in them). An item joins the best verified candidate's cluster or starts its own; clusters never merge
 //! here, so a weak link cannot chain two stories together. Time is the items' own publication time
 //! (`ts`), never the clock.
 
 pub mod fingerprint;
 mod index;
 
-pub use fingerprint::{FINGERPRINT_VERSION, Fingerprint, containment, hamming};
+pub use fingerprint::{
+    FINGERPRINT_VERSION, Fingerprint, containment, hamming, lead_containment, numbers_conflict,
+};
 pub use index::CandidateIndex;
 
 /// Why an item is in its cluster.
@@ -27,6 +33,8 @@ pub enum Rule {
     Content,
     /// Shingle containment over the threshold.
     NearDuplicate,
+    /// One text's lead is contained in the other (an excerpt, with or without boilerplate).
+    Lead,
     /// Same long title, bodies compatible.
     Title,
 }
@@ -37,6 +45,7 @@ impl Rule {
             Rule::First => "first",
             Rule::Content => "content",
             Rule::NearDuplicate => "near-duplicate",
+            Rule::Lead => "lead",
             Rule::Title => "title",
         }
     }
@@ -46,6 +55,7 @@ impl Rule {
             "first" => Rule::First,
             "content" => Rule::Content,
             "near-duplicate" => Rule::NearDuplicate,
+            "lead" => Rule::Lead,
             "title" => Rule::Title,
             _ => return None,
         })
@@ -84,9 +94,16 @@ pub struct Thresholds {
     pub window_secs: i64,
     /// Least containment for a near-duplicate.
     pub containment: f64,
-    /// Least number of shingles in the smaller text for containment to count.
-    pub min_shingles: usize,
-    /// Least containment for two equal titles to count as one story.
+    /// Least number of shared shingles for containment to count: a short excerpt followed by
+    /// boilerplate must not match another story through the boilerplate alone.
+    pub min_shared: usize,
+    /// Least share of one text's lead found in the other.
+    pub lead_containment: f64,
+    /// Least number of lead shingles for the lead rule to count.
+    pub min_lead: usize,
+    /// Two equal titles are one story unless both texts have at least `title_contradicts`
+    /// shingles and their containment is under `title_containment`.
+    pub title_contradicts: usize,
     pub title_containment: f64,
 }
 
@@ -95,7 +112,10 @@ impl Thresholds {
         Thresholds {
             window_secs,
             containment: 0.6,
-            min_shingles: 10,
+            min_shared: 20,
+            lead_containment: 0.7,
+            min_lead: 12,
+            title_contradicts: 40,
             title_containment: 0.3,
         }
     }
@@ -130,41 +150,53 @@ impl Deduplicator {
                 matched: Some(e.item),
             };
         }
-        let mut best: Option<(f64, u32, i64, i64)> = None; // (score, distance, item, cluster)
+        // (rule, score, distance, item, cluster) of the best verified candidate.
+        let mut best: Option<(Rule, f64, u32, i64, i64)> = None;
         let mut title_match: Option<(f64, u32, i64, i64)> = None;
         for e in self.index.candidates(fp) {
-            if !in_window(e.ts) {
+            if !in_window(e.ts) || numbers_conflict(&fp.numbers, &e.numbers) {
                 continue;
             }
-            let score = containment(&fp.shingles, &e.shingles);
             let distance = hamming(fp.simhash, e.simhash);
             let smaller = fp.shingles.len().min(e.shingles.len());
-            let near = score >= t.containment
-                && smaller >= t.min_shingles
-                && numbers_agree(&fp.numbers, &e.numbers);
-            if near {
-                let better = best.is_none_or(|(s, d, item, _)| {
-                    (
-                        score,
-                        std::cmp::Reverse(distance),
-                        std::cmp::Reverse(e.item),
-                    ) > (s, std::cmp::Reverse(d), std::cmp::Reverse(item))
-                });
-                if better {
-                    best = Some((score, distance, e.item, e.cluster));
+            let shared = fingerprint::intersection_size(&fp.shingles, &e.shingles);
+            let score = if smaller == 0 {
+                0.0
+            } else {
+                shared as f64 / smaller as f64
+            };
+            let lead_score = if fp.lead.len().min(e.lead.len()) >= t.min_lead {
+                lead_containment(&fp.lead, &e.shingles).max(lead_containment(&e.lead, &fp.shingles))
+            } else {
+                0.0
+            };
+            let verdict = if score >= t.containment && shared >= t.min_shared {
+                Some((Rule::NearDuplicate, score))
+            } else if lead_score >= t.lead_containment {
+                Some((Rule::Lead, lead_score))
+            } else {
+                None
+            };
+            if let Some((rule, score)) = verdict {
+                let key =
+                    |s: f64, d: u32, item: i64| (s, std::cmp::Reverse(d), std::cmp::Reverse(item));
+                if best
+                    .is_none_or(|(_, s, d, item, _)| key(score, distance, e.item) > key(s, d, item))
+                {
+                    best = Some((rule, score, distance, e.item, e.cluster));
                 }
             } else if fp.title_key.is_some()
                 && fp.title_key == e.title_key
-                && (score >= t.title_containment || smaller < t.min_shingles)
+                && (score >= t.title_containment || smaller < t.title_contradicts)
                 && title_match.is_none()
             {
                 title_match = Some((score, distance, e.item, e.cluster));
             }
         }
-        if let Some((score, distance, item, cluster)) = best {
+        if let Some((rule, score, distance, item, cluster)) = best {
             return Decision {
                 cluster: Some(cluster),
-                rule: Rule::NearDuplicate,
+                rule,
                 score: Some(score),
                 distance: Some(distance),
                 matched: Some(item),
@@ -201,19 +233,6 @@ impl Deduplicator {
     pub fn is_empty(&self) -> bool {
         self.index.is_empty()
     }
-}
-
-/// Two texts that differ in their numbers are different stories even when the words around them
-/// are the same (weather, market wraps, scores). The shorter text's numbers must mostly appear in
-/// the longer one: a trimmed copy loses numbers, it does not gain new ones. One number in four
-/// may be new (a copyright year in added boilerplate); with fewer numbers, none may.
-fn numbers_agree(a: &[u32], b: &[u32]) -> bool {
-    let (shorter, longer) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    if shorter.is_empty() {
-        return true;
-    }
-    let missing = shorter.len() - fingerprint::intersection_size(shorter, longer);
-    missing * 4 <= shorter.len()
 }
 
 #[cfg(test)]

@@ -314,8 +314,10 @@ fn ingest_item(
     let cluster_id = match decision.cluster {
         Some(id) => id,
         None => {
-            tx.prepare_cached("INSERT INTO clusters (size, first_ts, last_ts, created) VALUES (0, ?1, ?1, ?2)")?
-                .execute(params![ts, now])?;
+            tx.prepare_cached(
+                "INSERT INTO clusters (size, first_ts, last_ts, created) VALUES (0, ?1, ?1, ?2)",
+            )?
+            .execute(params![ts, now])?;
             tx.last_insert_rowid()
         }
     };

@@ -103,11 +103,21 @@ impl FeedServer {
     }
 
     pub fn set(&self, path: &str, route: Route) {
-        self.state.lock().unwrap().routes.insert(path.to_string(), route);
+        self.state
+            .lock()
+            .unwrap()
+            .routes
+            .insert(path.to_string(), route);
     }
 
     pub fn hits(&self, path: &str) -> usize {
-        self.state.lock().unwrap().hits.get(path).copied().unwrap_or(0)
+        self.state
+            .lock()
+            .unwrap()
+            .hits
+            .get(path)
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -122,7 +132,9 @@ pub struct Item {
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// An RSS 2.0 document; descriptions carry escaped HTML as real feeds do.
@@ -138,12 +150,18 @@ pub fn rss(title: &str, items: &[Item]) -> String {
             out.push_str(&format!("<link>{}</link>", xml_escape(link)));
         }
         if let Some(guid) = &item.guid {
-            out.push_str(&format!("<guid isPermaLink=\"false\">{}</guid>", xml_escape(guid)));
+            out.push_str(&format!(
+                "<guid isPermaLink=\"false\">{}</guid>",
+                xml_escape(guid)
+            ));
         }
         if let Some(p) = &item.published {
             out.push_str(&format!("<pubDate>{p}</pubDate>"));
         }
-        out.push_str(&format!("<description>{}</description></item>\n", xml_escape(&item.html)));
+        out.push_str(&format!(
+            "<description>{}</description></item>\n",
+            xml_escape(&item.html)
+        ));
     }
     out.push_str("</channel></rss>\n");
     out
@@ -163,8 +181,12 @@ pub struct Output {
 
 impl Output {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
@@ -185,7 +207,8 @@ impl Workspace {
 
     /// Writes a config with these feed URLs (no host spacing: every feed is on 127.0.0.1).
     pub fn write_config(&self, feed_urls: &[String]) {
-        let mut text = String::from("[fetch]\nhost_spacing = \"0s\"\nper_host = 4\ntimeout = \"10s\"\n\n");
+        let mut text =
+            String::from("[fetch]\nhost_spacing = \"0s\"\nper_host = 4\ntimeout = \"10s\"\n\n");
         for url in feed_urls {
             text.push_str(&format!("[[feeds]]\nurl = \"{url}\"\n\n"));
         }
@@ -216,13 +239,26 @@ impl Workspace {
     /// Runs and insists on success.
     pub fn ok(&self, args: &[&str]) -> Output {
         let out = self.run(args);
-        assert_eq!(out.code, 0, "feedfold {args:?} failed:\nstdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+        assert_eq!(
+            out.code, 0,
+            "feedfold {args:?} failed:\nstdout:\n{}\nstderr:\n{}",
+            out.stdout, out.stderr
+        );
         out
     }
 
     /// Every cluster with every item (`--limit 0 --min-size 1 --since 100000d`).
     pub fn all_clusters(&self) -> Vec<serde_json::Value> {
-        let out = self.ok(&["clusters", "--json", "--limit", "0", "--min-size", "1", "--since", "100000d"]);
+        let out = self.ok(&[
+            "clusters",
+            "--json",
+            "--limit",
+            "0",
+            "--min-size",
+            "1",
+            "--since",
+            "100000d",
+        ]);
         out.json().as_array().unwrap().clone()
     }
 
@@ -232,6 +268,8 @@ impl Workspace {
 }
 
 pub fn fixture(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

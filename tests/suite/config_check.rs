@@ -5,7 +5,10 @@ use crate::common::Workspace;
 #[test]
 fn valid_config_prints_a_summary() {
     let ws = Workspace::new();
-    ws.write_config(&["https://news.example/rss".into(), "file:///var/feeds/local.xml".into()]);
+    ws.write_config(&[
+        "https://news.example/rss".into(),
+        "file:///var/feeds/local.xml".into(),
+    ]);
     let out = ws.ok(&["check-config"]);
     assert!(out.stdout.contains("ok"), "{}", out.stdout);
     assert!(out.stdout.contains("feeds: 2"), "{}", out.stdout);
@@ -19,8 +22,17 @@ fn every_error_is_reported_with_key_and_line_and_exit_2() {
     );
     let out = ws.run(&["check-config"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    for expected in [":2: fetch.interval", ":4: fetch.max_body", ":7: feeds[0].url", ":13: feeds[2].url"] {
-        assert!(out.stderr.contains(expected), "missing {expected:?} in:\n{}", out.stderr);
+    for expected in [
+        ":2: fetch.interval",
+        ":4: fetch.max_body",
+        ":7: feeds[0].url",
+        ":13: feeds[2].url",
+    ] {
+        assert!(
+            out.stderr.contains(expected),
+            "missing {expected:?} in:\n{}",
+            out.stderr
+        );
     }
     assert!(out.stderr.contains("duplicate feed URL"), "{}", out.stderr);
 }
@@ -31,10 +43,17 @@ fn unknown_keys_are_errors_and_stop_the_daemon() {
     ws.write_config_text("[fetch]\nconcurency = 4\n");
     let out = ws.run(&["check-config"]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("concurency") && out.stderr.contains("line 2"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("concurency") && out.stderr.contains("line 2"),
+        "{}",
+        out.stderr
+    );
     let run = ws.run(&["run", "--once"]);
     assert_eq!(run.code, 2);
-    assert!(!ws.path("feedfold.db").exists(), "nothing written on a bad config");
+    assert!(
+        !ws.path("feedfold.db").exists(),
+        "nothing written on a bad config"
+    );
 }
 
 #[test]

@@ -54,12 +54,19 @@ fn serve_story(server: &FeedServer) -> Vec<String> {
     let original = Item {
         guid: Some("wire-1".into()),
         link: Some("https://wire.example/world/russia-nato-troops".into()),
-        title: "Russia threatens NATO troops in Ukraine as \u{201c}legitimate targets\u{201d}".into(),
+        title: "Russia threatens NATO troops in Ukraine as \u{201c}legitimate targets\u{201d}"
+            .into(),
         html: html(&p),
         published: Some("Sat, 06 Sep 2025 09:00:00 +0000".into()),
     };
     // New headline, wire prefix, trimmed body, straight quotes, dateline, tracking parameters.
-    let mut trimmed: Vec<String> = p[..5].iter().map(|s| s.replace(['\u{201c}', '\u{201d}'], "\"").replace('\u{2019}', "'")).collect();
+    let mut trimmed: Vec<String> = p[..5]
+        .iter()
+        .map(|s| {
+            s.replace(['\u{201c}', '\u{201d}'], "\"")
+                .replace('\u{2019}', "'")
+        })
+        .collect();
     trimmed[0] = format!("LONDON (Daily Wire) - {}", trimmed[0]);
     let daily = Item {
         guid: Some("daily-77".into()),
@@ -79,10 +86,23 @@ fn serve_story(server: &FeedServer) -> Vec<String> {
         ),
         published: Some("Sat, 06 Sep 2025 11:15:00 +0000".into()),
     };
-    server.set("/wire.xml", Route::xml(rss("Wire", &[original, unrelated(0)])));
-    server.set("/daily.xml", Route::xml(rss("Daily", &[unrelated(1), daily])));
-    server.set("/metro.xml", Route::xml(rss("Metro", &[metro, unrelated(2), unrelated(3)])));
-    vec![server.url("/wire.xml"), server.url("/daily.xml"), server.url("/metro.xml")]
+    server.set(
+        "/wire.xml",
+        Route::xml(rss("Wire", &[original, unrelated(0)])),
+    );
+    server.set(
+        "/daily.xml",
+        Route::xml(rss("Daily", &[unrelated(1), daily])),
+    );
+    server.set(
+        "/metro.xml",
+        Route::xml(rss("Metro", &[metro, unrelated(2), unrelated(3)])),
+    );
+    vec![
+        server.url("/wire.xml"),
+        server.url("/daily.xml"),
+        server.url("/metro.xml"),
+    ]
 }
 
 fn guids(cluster: &serde_json::Value) -> Vec<String> {
@@ -105,7 +125,10 @@ fn copies_of_one_story_fold_into_one_cluster_and_the_rest_stay_apart() {
     assert!(out.stdout.contains("3 feeds: 3 ok"), "{}", out.stdout);
 
     let clusters = ws.all_clusters();
-    let items: usize = clusters.iter().map(|c| c["items"].as_array().unwrap().len()).sum();
+    let items: usize = clusters
+        .iter()
+        .map(|c| c["items"].as_array().unwrap().len())
+        .sum();
     assert_eq!(items, 7, "every item listed exactly once");
     let big: Vec<&serde_json::Value> = clusters.iter().filter(|c| c["size"] != 1).collect();
     assert_eq!(big.len(), 1, "one multi-item cluster: {clusters:#?}");
@@ -118,20 +141,41 @@ fn copies_of_one_story_fold_into_one_cluster_and_the_rest_stay_apart() {
     );
     // The representative is the earliest published; each copy says why it joined and to whom
     // (which copy came first depends on which feed answered first).
-    assert_eq!(story["title"], "Russia threatens NATO troops in Ukraine as \u{201c}legitimate targets\u{201d}");
-    assert_eq!(story["url"], "https://wire.example/world/russia-nato-troops");
+    assert_eq!(
+        story["title"],
+        "Russia threatens NATO troops in Ukraine as \u{201c}legitimate targets\u{201d}"
+    );
+    assert_eq!(
+        story["url"],
+        "https://wire.example/world/russia-nato-troops"
+    );
     let members = story["items"].as_array().unwrap();
     let ids: Vec<&serde_json::Value> = members.iter().map(|i| &i["id"]).collect();
-    let rules: Vec<&str> = members.iter().map(|i| i["reason"]["rule"].as_str().unwrap()).collect();
-    assert_eq!(rules.iter().filter(|r| **r == "first").count(), 1, "{rules:?}");
-    assert_eq!(rules.iter().filter(|r| **r == "near-duplicate").count(), 2, "{rules:?}");
+    let rules: Vec<&str> = members
+        .iter()
+        .map(|i| i["reason"]["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules.iter().filter(|r| **r == "first").count(),
+        1,
+        "{rules:?}"
+    );
+    assert_eq!(
+        rules.iter().filter(|r| **r == "near-duplicate").count(),
+        2,
+        "{rules:?}"
+    );
     for copy in members.iter().filter(|i| i["reason"]["rule"] != "first") {
         assert!(copy["reason"]["score"].as_f64().unwrap() >= 0.6, "{copy:#}");
         assert!(copy["reason"]["distance"].is_i64(), "{copy:#}");
         assert!(ids.contains(&&copy["reason"]["matched"]), "{copy:#}");
     }
     // Unrelated stories are singletons.
-    let singles: Vec<Vec<String>> = clusters.iter().filter(|c| c["size"] == 1).map(guids).collect();
+    let singles: Vec<Vec<String>> = clusters
+        .iter()
+        .filter(|c| c["size"] == 1)
+        .map(guids)
+        .collect();
     assert_eq!(singles.len(), 4);
 
     // A second poll of the same feeds adds nothing.
@@ -153,9 +197,15 @@ fn items_without_guid_or_link_are_not_duplicated_across_polls() {
     ws.write_config(&[server.url("/bare.xml")]);
     ws.ok(&["run", "--once"]);
     // The document changes around the items (a new one on top), so it is parsed again.
-    server.set("/bare.xml", Route::xml(rss("Bare v2", &[bare(3), bare(1), bare(2)])));
+    server.set(
+        "/bare.xml",
+        Route::xml(rss("Bare v2", &[bare(3), bare(1), bare(2)])),
+    );
     ws.ok(&["run", "--once"]);
-    server.set("/bare.xml", Route::xml(rss("Bare v3", &[bare(3), bare(2), bare(1)])));
+    server.set(
+        "/bare.xml",
+        Route::xml(rss("Bare v3", &[bare(3), bare(2), bare(1)])),
+    );
     let third = ws.ok(&["run", "--once"]);
     assert!(third.stdout.contains("0 new items"), "{}", third.stdout);
     assert_eq!(server.hits("/bare.xml"), 3);
@@ -166,7 +216,14 @@ fn items_without_guid_or_link_are_not_duplicated_across_polls() {
         .map(|i| i["title"].as_str().unwrap().to_string())
         .collect();
     titles.sort();
-    assert_eq!(titles, vec!["Bulletin number 1", "Bulletin number 2", "Bulletin number 3"]);
+    assert_eq!(
+        titles,
+        vec![
+            "Bulletin number 1",
+            "Bulletin number 2",
+            "Bulletin number 3"
+        ]
+    );
 }
 
 #[test]
@@ -174,9 +231,18 @@ fn a_broken_feed_is_an_error_on_that_feed_and_the_others_are_ingested() {
     let server = FeedServer::start();
     let ws = Workspace::new();
     let mut urls = serve_story(&server);
-    server.set("/garbage.xml", Route::xml("<rss version=\"2.0\"><channel><item><title>never closed"));
+    server.set(
+        "/garbage.xml",
+        Route::xml("<rss version=\"2.0\"><channel><item><title>never closed"),
+    );
     server.set("/down.xml", Route::status(500, "internal error"));
-    server.set("/page.xml", Route { content_type: "text/html".into(), ..Route::xml("<!DOCTYPE html><html><body>Just a moment...</body></html>") });
+    server.set(
+        "/page.xml",
+        Route {
+            content_type: "text/html".into(),
+            ..Route::xml("<!DOCTYPE html><html><body>Just a moment...</body></html>")
+        },
+    );
     urls.push(server.url("/garbage.xml"));
     urls.push(server.url("/down.xml"));
     urls.push(server.url("/page.xml"));
@@ -185,9 +251,22 @@ fn a_broken_feed_is_an_error_on_that_feed_and_the_others_are_ingested() {
     ws.write_config(&urls);
 
     let out = ws.ok(&["run", "--once"]);
-    assert!(out.stdout.contains("7 feeds: 3 ok, 0 unchanged, 4 failed; 7 new items"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("7 feeds: 3 ok, 0 unchanged, 4 failed; 7 new items"),
+        "{}",
+        out.stdout
+    );
     let feeds = ws.ok(&["feeds", "--json"]).json();
-    let by_url = |url: &str| feeds.as_array().unwrap().iter().find(|f| f["url"] == url).unwrap().clone();
+    let by_url = |url: &str| {
+        feeds
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["url"] == url)
+            .unwrap()
+            .clone()
+    };
     for good in &urls[..3] {
         let f = by_url(good);
         assert_eq!(f["state"], "ok");
@@ -197,25 +276,56 @@ fn a_broken_feed_is_an_error_on_that_feed_and_the_others_are_ingested() {
     let garbage = by_url(&urls[3]);
     assert_eq!(garbage["state"], "error");
     assert_eq!(garbage["error_count"], 1);
-    assert!(garbage["last_error"].as_str().unwrap().contains("not a valid RSS"), "{garbage:#}");
+    assert!(
+        garbage["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("not a valid RSS"),
+        "{garbage:#}"
+    );
     let down = by_url(&urls[4]);
     assert_eq!(down["last_status"], 500);
-    assert!(down["last_error"].as_str().unwrap().contains("HTTP 500"), "{down:#}");
+    assert!(
+        down["last_error"].as_str().unwrap().contains("HTTP 500"),
+        "{down:#}"
+    );
     let page = by_url(&urls[5]);
-    assert!(page["last_error"].as_str().unwrap().contains("not a feed"), "{page:#}");
-    assert!(page["last_error"].as_str().unwrap().contains("text/html"), "{page:#}");
+    assert!(
+        page["last_error"].as_str().unwrap().contains("not a feed"),
+        "{page:#}"
+    );
+    assert!(
+        page["last_error"].as_str().unwrap().contains("text/html"),
+        "{page:#}"
+    );
     let file = by_url(&urls[6]);
     assert_eq!(file["state"], "error");
-    assert!(file["last_error"].as_str().unwrap().contains("no-such-feed.xml"), "{file:#}");
+    assert!(
+        file["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-feed.xml"),
+        "{file:#}"
+    );
 
     // Consecutive failures are counted; a recovery resets the count.
     ws.ok(&["run", "--once"]);
     server.set("/down.xml", Route::xml(rss("Back", &[unrelated(0)])));
     ws.ok(&["run", "--once"]);
     let feeds = ws.ok(&["feeds", "--json"]).json();
-    let garbage = feeds.as_array().unwrap().iter().find(|f| f["url"] == urls[3].as_str()).unwrap();
+    let garbage = feeds
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["url"] == urls[3].as_str())
+        .unwrap();
     assert_eq!(garbage["error_count"], 3);
-    let down = feeds.as_array().unwrap().iter().find(|f| f["url"] == urls[4].as_str()).unwrap();
+    let down = feeds
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["url"] == urls[4].as_str())
+        .unwrap();
     assert_eq!(down["state"], "ok");
     assert_eq!(down["error_count"], 0);
 }
@@ -227,7 +337,10 @@ fn the_same_link_through_another_feed_is_the_same_item_in_both_feeds() {
     let story = unrelated(1);
     let mut relayed = story.clone();
     relayed.guid = Some("aggregator-9".into());
-    relayed.link = Some(format!("{}?utm_source=aggregator&utm_medium=rss#top", story.link.clone().unwrap()));
+    relayed.link = Some(format!(
+        "{}?utm_source=aggregator&utm_medium=rss#top",
+        story.link.clone().unwrap()
+    ));
     relayed.title = "Rates on hold (via Aggregator)".into();
     server.set("/outlet.xml", Route::xml(rss("Outlet", &[story])));
     server.set("/aggregator.xml", Route::xml(rss("Aggregator", &[relayed])));
@@ -235,7 +348,11 @@ fn the_same_link_through_another_feed_is_the_same_item_in_both_feeds() {
     ws.ok(&["run", "--once"]);
     ws.write_config(&[server.url("/outlet.xml"), server.url("/aggregator.xml")]);
     let out = ws.ok(&["run", "--once"]);
-    assert!(out.stdout.contains("1 already seen via another feed"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("1 already seen via another feed"),
+        "{}",
+        out.stdout
+    );
     let clusters = ws.all_clusters();
     assert_eq!(clusters.len(), 1);
     let item = &clusters[0]["items"][0];
@@ -245,7 +362,10 @@ fn the_same_link_through_another_feed_is_the_same_item_in_both_feeds() {
     assert_eq!(item["title"], "Central bank holds rates as inflation cools");
     assert_eq!(item["feeds"].as_array().unwrap().len(), 2);
     let feeds = ws.ok(&["feeds", "--json"]).json();
-    assert!(feeds.as_array().unwrap().iter().all(|f| f["items"] == 1), "{feeds:#}");
+    assert!(
+        feeds.as_array().unwrap().iter().all(|f| f["items"] == 1),
+        "{feeds:#}"
+    );
 }
 
 #[test]
@@ -260,10 +380,17 @@ fn an_edited_title_updates_the_item_in_place() {
     ws.ok(&["run", "--once"]);
     server.set("/quake.xml", Route::xml(rss("Q", &[v2])));
     let out = ws.ok(&["run", "--once"]);
-    assert!(out.stdout.contains("0 new items") && out.stdout.contains("1 updated"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("0 new items") && out.stdout.contains("1 updated"),
+        "{}",
+        out.stdout
+    );
     let clusters = ws.all_clusters();
     assert_eq!(clusters.len(), 1);
-    assert_eq!(clusters[0]["items"][0]["title"], "Magnitude 6.3 earthquake shakes northern Chile, no tsunami");
+    assert_eq!(
+        clusters[0]["items"][0]["title"],
+        "Magnitude 6.3 earthquake shakes northern Chile, no tsunami"
+    );
 }
 
 #[test]
@@ -273,12 +400,20 @@ fn the_store_is_consistent_and_every_item_is_in_exactly_one_cluster() {
     ws.write_config(&serve_story(&server));
     ws.ok(&["run", "--once"]);
     let db = ws.db();
-    let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(check, "ok");
-    let mode: String = db.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = db
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
     let (items, sized): (i64, i64) = db
-        .query_row("SELECT (SELECT COUNT(*) FROM items), (SELECT SUM(size) FROM clusters)", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM items), (SELECT SUM(size) FROM clusters)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     assert_eq!(items, 7);
     assert_eq!(sized, 7, "cluster sizes add up to the items");
