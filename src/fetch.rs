@@ -332,19 +332,25 @@ fn header_validators(response: &reqwest::Response, fallback: &Validators) -> Val
     }
 }
 
-/// The error and its causes on one line: reqwest's own message alone rarely says what failed.
+/// The error's causes on one line, without reqwest's and hyper's generic wrappers ("error
+/// sending request for url (...)", "client error (Connect)"), which repeat the URL and say
+/// nothing of what failed.
 fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        let generic = text.starts_with("error sending request") || text.starts_with("client error");
+        if !generic && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
         }
-        source = s.source();
+        next = err.source();
     }
-    text
+    if parts.is_empty() {
+        e.to_string()
+    } else {
+        parts.join(": ")
+    }
 }
 
 /// Refuses empty bodies and HTML pages (a login wall, a Cloudflare challenge, a moved site)

@@ -31,7 +31,7 @@ pub struct Cli {
     /// SQLite store (overrides [storage] path)
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
-    /// Log level or filter, as RUST_LOG (default: info for run, warn otherwise)
+    /// Log level or filter, as RUST_LOG (default: info for run, error for run --once, warn otherwise)
     #[arg(long, global = true, value_name = "FILTER")]
     pub log: Option<String>,
     #[command(subcommand)]
@@ -126,9 +126,12 @@ impl From<ConfigError> for Failure {
 
 type CliResult = Result<(), Failure>;
 
+/// The daemon logs its work (info); `run --once` prints each failed feed and a summary itself,
+/// so its log shows only errors unless `--log` or `RUST_LOG` asks for more.
 pub fn default_log_filter(cli: &Cli) -> &'static str {
     match cli.command {
-        Command::Run { .. } => "info",
+        Command::Run { once: false } => "info",
+        Command::Run { once: true } => "error",
         _ => "warn",
     }
 }
@@ -214,7 +217,12 @@ fn run(cli: &Cli, once: bool) -> CliResult {
         let result = if once {
             pipeline::run_once(&config, &db, &shutdown, |feed, result| {
                 if let FeedResult::Failed(error) = result {
-                    eprintln!("error: {}: {}", escape(&feed.url), escape(error));
+                    // Fetch and parse errors name the URL already; others get it in front.
+                    if error.contains(&feed.url_in_use) {
+                        eprintln!("error: {}", escape(error));
+                    } else {
+                        eprintln!("error: {}: {}", escape(&feed.url_in_use), escape(error));
+                    }
                 }
             })
             .await
