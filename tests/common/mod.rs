@@ -19,6 +19,8 @@ pub struct Route {
     pub content_type: String,
     pub body: Vec<u8>,
     pub headers: Vec<(String, String)>,
+    /// Held this long before answering (to observe concurrency).
+    pub delay: Option<std::time::Duration>,
 }
 
 impl Route {
@@ -28,6 +30,7 @@ impl Route {
             content_type: "application/rss+xml; charset=utf-8".into(),
             body: body.into(),
             headers: Vec::new(),
+            delay: None,
         }
     }
 
@@ -37,6 +40,14 @@ impl Route {
             content_type: "text/plain".into(),
             body: body.as_bytes().to_vec(),
             headers: Vec::new(),
+            delay: None,
+        }
+    }
+
+    pub fn redirect(status: u16, location: &str) -> Route {
+        Route {
+            headers: vec![("location".into(), location.into())],
+            ..Route::status(status, "")
         }
     }
 }
@@ -45,7 +56,9 @@ impl Route {
 struct ServerState {
     routes: HashMap<String, Route>,
     hits: HashMap<String, usize>,
-    requests: Vec<(String, HeaderMap)>,
+    requests: Vec<(String, HeaderMap, std::time::Instant)>,
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 /// A feed server on 127.0.0.1 with routes that tests change as they go.
@@ -75,10 +88,17 @@ impl FeedServer {
                 let route = {
                     let mut s = state.lock().unwrap();
                     *s.hits.entry(path.clone()).or_default() += 1;
-                    s.requests.push((path.clone(), headers));
+                    s.requests
+                        .push((path.clone(), headers, std::time::Instant::now()));
+                    s.in_flight += 1;
+                    s.max_in_flight = s.max_in_flight.max(s.in_flight);
                     s.routes.get(&path).cloned()
                 };
                 let route = route.unwrap_or_else(|| Route::status(404, "not found"));
+                if let Some(delay) = route.delay {
+                    tokio::time::sleep(delay).await;
+                }
+                state.lock().unwrap().in_flight -= 1;
                 let mut response = Response::builder()
                     .status(StatusCode::from_u16(route.status).unwrap())
                     .header("content-type", route.content_type);
@@ -108,6 +128,22 @@ impl FeedServer {
             .unwrap()
             .routes
             .insert(path.to_string(), route);
+    }
+
+    /// The most requests that were being answered at the same time.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.lock().unwrap().max_in_flight
+    }
+
+    /// When each request arrived, in order.
+    pub fn request_times(&self) -> Vec<std::time::Instant> {
+        self.state
+            .lock()
+            .unwrap()
+            .requests
+            .iter()
+            .map(|r| r.2)
+            .collect()
     }
 
     pub fn hits(&self, path: &str) -> usize {

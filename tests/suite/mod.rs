@@ -1,4 +1,5 @@
 mod cli_json;
 mod config_check;
 mod daemon;
+mod fetching;
 mod ingest;
