@@ -16,45 +16,30 @@ use std::time::Instant;
 use feedfold::dedup::{Deduplicator, Fingerprint, Thresholds};
 use feedfold::normalize::html_to_text;
 
-struct Rng(u64);
+mod support;
+use support::{Rng, cut, prose, vocabulary};
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+/// A fingerprint with the same shape as `fp` but other hashes, so that it matches nothing that
+/// `fp` or another salt would.
+fn salted(fp: &Fingerprint, salt: u32) -> Fingerprint {
+    let mut fp = fp.clone();
+    let mix = |h: u32| h.wrapping_mul(0x9e37_79b9) ^ salt.wrapping_mul(0x85eb_ca6b);
+    for h in fp
+        .shingles
+        .iter_mut()
+        .chain(fp.anchors.iter_mut())
+        .chain(fp.lead.iter_mut())
+    {
+        *h = mix(*h);
     }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-fn vocabulary(rng: &mut Rng, size: usize) -> Vec<String> {
-    const SYLLABLES: &[&str] = &[
-        "ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "de", "an", "or", "el", "is", "um", "ba",
-        "fi", "go", "ha",
-    ];
-    (0..size)
-        .map(|_| {
-            (0..1 + rng.below(3))
-                .map(|_| SYLLABLES[rng.below(SYLLABLES.len())])
-                .collect()
-        })
-        .collect()
-}
-
-fn text(rng: &mut Rng, vocab: &[String], bytes: usize) -> String {
-    let mut out = String::with_capacity(bytes + 32);
-    let mut n = 0;
-    while out.len() < bytes {
-        let rank = rng.below(vocab.len()) * rng.below(vocab.len()) / vocab.len();
-        out.push_str(&vocab[rank]);
-        n += 1;
-        out.push_str(if n % 15 == 0 { ". " } else { " " });
-    }
-    out
+    fp.shingles.sort_unstable();
+    fp.simhash =
+        fp.simhash.rotate_left(salt % 64) ^ u64::from(salt).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    fp.content_hash = fp
+        .content_hash
+        .map(|h| h ^ u64::from(salt).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    fp.title_key = None;
+    fp
 }
 
 fn main() {
@@ -81,30 +66,16 @@ fn main() {
     let mut htmls: Vec<(String, String)> = Vec::with_capacity(items);
     for i in 0..items {
         if i > 10 && rng.below(5) == 0 {
+            // A trimmed copy of an earlier item with a wire prefix and boilerplate.
             let (title, html) = &htmls[rng.below(i)];
-            let cut = (0..=html.len() * 3 / 4)
-                .rev()
-                .find(|&c| html.is_char_boundary(c))
-                .unwrap();
-            htmls.push((
-                format!("UPDATE 1-{title}"),
-                format!(
-                    "{}</p><p>Reporting by A. Writer; editing by B. Editor</p>",
-                    &html[..cut]
-                ),
-            ));
+            let trimmed = cut(html, html.len() * 3 / 4);
+            let copy = format!("{trimmed}</p><p>Reporting by A. Writer; editing by B. Editor</p>");
+            htmls.push((format!("UPDATE 1-{title}"), copy));
         } else {
-            let body = text(&mut rng, &vocab, 1000);
-            let (a, b) = body.split_at(body.len() / 2);
-            let a_end = (0..=a.len())
-                .rev()
-                .find(|&c| body.is_char_boundary(c))
-                .unwrap();
-            let _ = b;
-            htmls.push((
-                text(&mut rng, &vocab, 60),
-                format!("<p>{}</p><p>{}</p>", &body[..a_end], &body[a_end..]),
-            ));
+            let body = prose(&mut rng, &vocab, 1000);
+            let first = cut(&body, body.len() / 2);
+            let html = format!("<p>{first}</p><p>{}</p>", &body[first.len()..]);
+            htmls.push((prose(&mut rng, &vocab, 60), html));
         }
     }
 
@@ -152,41 +123,20 @@ fn main() {
         let mut dedup = Deduplicator::new(Thresholds::with_window(i64::MAX / 8));
         let fill = Instant::now();
         for n in 0..scale {
-            // Distinct fingerprints without generating text: reuse real ones with fresh hashes.
-            let mut fp = fps[n % fps.len()].clone();
+            // Distinct fingerprints without generating text: real ones with fresh hashes.
             let salt = (n / fps.len()) as u32;
-            if salt > 0 {
-                for s in fp
-                    .shingles
-                    .iter_mut()
-                    .chain(fp.anchors.iter_mut())
-                    .chain(fp.lead.iter_mut())
-                {
-                    *s = s.wrapping_mul(0x9e37_79b9).wrapping_add(salt);
-                }
-                fp.shingles.sort_unstable();
-                fp.simhash = fp.simhash.rotate_left(salt % 64) ^ u64::from(salt);
-                fp.content_hash = fp
-                    .content_hash
-                    .map(|h| h ^ u64::from(salt).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-                fp.title_key = None;
-            }
+            let fp = if salt == 0 {
+                fps[n % fps.len()].clone()
+            } else {
+                salted(&fps[n % fps.len()], salt)
+            };
             dedup.insert(n as i64, n as i64, 1_000_000, fp);
         }
         let fill_time = fill.elapsed();
         let start = Instant::now();
         for (k, fp) in fps.iter().take(probe).enumerate() {
-            let mut fp = fp.clone();
-            for s in fp
-                .shingles
-                .iter_mut()
-                .chain(fp.anchors.iter_mut())
-                .chain(fp.lead.iter_mut())
-            {
-                *s = s.wrapping_mul(0x85eb_ca6b).wrapping_add(7);
-            }
-            fp.shingles.sort_unstable();
-            fp.simhash = !fp.simhash;
+            // Fresh items: salted apart from everything stored.
+            let fp = salted(fp, u32::MAX);
             let d = dedup.decide(&fp, 1_000_000);
             dedup.insert(
                 (scale + k) as i64,

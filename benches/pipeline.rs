@@ -16,60 +16,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Instant;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-fn vocabulary(rng: &mut Rng, size: usize) -> Vec<String> {
-    const SYLLABLES: &[&str] = &[
-        "ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "de", "an", "or", "el", "is", "um", "ba",
-        "fi", "go", "ha",
-    ];
-    (0..size)
-        .map(|_| {
-            let n = 1 + rng.below(3);
-            (0..n)
-                .map(|_| SYLLABLES[rng.below(SYLLABLES.len())])
-                .collect()
-        })
-        .collect()
-}
-
-/// About `bytes` of text; word ranks drawn so that frequent words dominate, as in prose.
-fn article(rng: &mut Rng, vocab: &[String], bytes: usize) -> String {
-    let mut text = String::with_capacity(bytes + 64);
-    let mut in_sentence = 0;
-    while text.len() < bytes {
-        let r = rng.below(vocab.len());
-        let rank = r * rng.below(vocab.len()) / vocab.len(); // skewed towards small ranks
-        let word = &vocab[rank];
-        if in_sentence == 0 {
-            let mut c = word.chars();
-            let first = c.next().unwrap().to_ascii_uppercase();
-            let _ = write!(text, "{first}{} ", c.as_str());
-        } else {
-            let _ = write!(text, "{word} ");
-        }
-        in_sentence += 1;
-        if in_sentence > 8 + rng.below(12) {
-            text.pop();
-            text.push_str(". ");
-            in_sentence = 0;
-        }
-    }
-    text
-}
+mod support;
+use support::{Rng, cut, prose, vocabulary};
 
 fn rss(feed: usize, items: &[(String, String, String)]) -> String {
     let mut out = format!(
@@ -123,15 +71,17 @@ fn main() {
             if f > 0 && (rng.below(10_000) as f64) < copies * 10_000.0 {
                 let src_feed = rng.below(f);
                 let (_, title, text) = &documents[src_feed][rng.below(items)];
-                let cut = text.len() * 3 / 4;
-                let cut = (0..=cut).rev().find(|&c| text.is_char_boundary(c)).unwrap();
-                feed_items.push((guid, format!("UPDATE 1-{title}"), text[..cut].to_string()));
+                feed_items.push((
+                    guid,
+                    format!("UPDATE 1-{title}"),
+                    cut(text, text.len() * 3 / 4).to_string(),
+                ));
                 copied += 1;
             } else {
-                let title = article(&mut rng, &vocab, 60)
+                let title = prose(&mut rng, &vocab, 60)
                     .trim_end_matches(['.', ' '])
                     .to_string();
-                feed_items.push((guid, title, article(&mut rng, &vocab, 1000)));
+                feed_items.push((guid, title, prose(&mut rng, &vocab, 1000)));
             }
         }
         documents.push(feed_items);

@@ -1,7 +1,9 @@
 //! The candidate index: finds the stored items that may be copies of a new one without looking
 //! at every stored item. Three inverted indexes, all hash lookups:
 //! - simhash bands: the 64 bits cut into four 16-bit bands; two fingerprints within Hamming
-//!   distance 3 share at least one band exactly (pigeonhole, Manku et al. 2007);
+//!   distance 3 share at least one band exactly (pigeonhole, Manku et al. 2007). Postings keep
+//!   the full simhash, so a bucket is filtered by distance without touching the entries (at a
+//!   million items a bucket holds about fifteen, nearly all far away);
 //! - anchors: the bottom-k shingle hashes of the lead and of the body (min-hash keys), which
 //!   catch trimmed copies and excerpts whose simhash moved further than 3 bits;
 //! - the exact content hash, and the headline key (for the title rule).
@@ -17,6 +19,9 @@ const BANDS: usize = 4;
 /// A posting list longer than this is a stop-key (boilerplate shared by many items): it says
 /// nothing about one story and would make lookups linear, so it is not followed.
 const MAX_POSTING: usize = 512;
+/// Band candidates further than this from the new item's simhash are not verified: the anchors
+/// find the heavier rewrites.
+const BAND_MAX_DISTANCE: u32 = 12;
 /// Eviction runs once per this many inserts.
 const EVICT_EVERY: usize = 4096;
 
@@ -36,7 +41,7 @@ pub struct Entry {
 pub struct CandidateIndex {
     window_secs: i64,
     entries: HashMap<i64, Entry>,
-    bands: [HashMap<u16, Vec<i64>>; BANDS],
+    bands: [HashMap<u16, Vec<(u64, i64)>>; BANDS],
     anchors: HashMap<u32, Vec<i64>>,
     content: HashMap<u64, Vec<i64>>,
     titles: HashMap<u64, Vec<i64>>,
@@ -75,7 +80,7 @@ impl CandidateIndex {
             self.bands[b]
                 .entry(band(fp.simhash, b))
                 .or_default()
-                .push(item);
+                .push((fp.simhash, item));
         }
         for &a in fp.anchors.iter().filter(|&&a| a != 0) {
             let list = self.anchors.entry(a).or_default();
@@ -121,7 +126,9 @@ impl CandidateIndex {
             }
         };
         for b in 0..BANDS {
-            drop_from(self.bands[b].get_mut(&band(e.simhash, b)));
+            if let Some(list) = self.bands[b].get_mut(&band(e.simhash, b)) {
+                list.retain(|&(_, i)| i != item);
+            }
         }
         for a in e.anchors {
             drop_from(self.anchors.get_mut(&a));
@@ -149,7 +156,10 @@ impl CandidateIndex {
             !list.is_empty()
         };
         for b in &mut self.bands {
-            b.retain(|_, l| keep(l));
+            b.retain(|_, l| {
+                l.retain(|(_, i)| entries.contains_key(i));
+                !l.is_empty()
+            });
         }
         self.anchors.retain(|_, l| keep(l));
         self.content.retain(|_, l| keep(l));
@@ -168,10 +178,11 @@ impl CandidateIndex {
     pub fn candidates(&self, fp: &Fingerprint) -> Vec<&Entry> {
         let mut ids: Vec<i64> = Vec::new();
         for b in 0..BANDS {
-            if let Some(list) = self.bands[b].get(&band(fp.simhash, b))
-                && list.len() <= MAX_POSTING
-            {
-                ids.extend_from_slice(list);
+            if let Some(list) = self.bands[b].get(&band(fp.simhash, b)) {
+                let near = list
+                    .iter()
+                    .filter(|(sim, _)| (sim ^ fp.simhash).count_ones() <= BAND_MAX_DISTANCE);
+                ids.extend(near.map(|&(_, i)| i));
             }
         }
         for a in fp.anchors.iter().filter(|&&a| a != 0) {
