@@ -24,10 +24,8 @@ fn main() -> ExitCode {
     match cli::execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!(
-                "error: {}",
-                cli::render::escape(&format!("{:#}", failure.error)).replace("\\u{a}", "\n")
-            );
+            let message = format!("{:#}", failure.error);
+            eprintln!("error: {}", cli::render::escape_lines(&message));
             ExitCode::from(failure.code)
         }
     }

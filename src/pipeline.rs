@@ -50,6 +50,18 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// Adds another report's counts to this one.
+    pub fn merge(&mut self, other: &RunReport) {
+        self.feeds += other.feeds;
+        self.ok += other.ok;
+        self.unchanged += other.unchanged;
+        self.failed += other.failed;
+        self.new_items += other.new_items;
+        self.folded += other.folded;
+        self.shared += other.shared;
+        self.updated += other.updated;
+    }
+
     fn add(&mut self, outcome: &FeedResult) {
         self.feeds += 1;
         match outcome {
@@ -288,7 +300,8 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// Takes the fetch lock, opens and migrates the store, records the configured feeds and
-    /// rebuilds the candidate index from the store.
+    /// starts the writer and checkpoint threads. The candidate index is rebuilt from the store
+    /// when the first new item arrives.
     pub fn start(config: &Config, db_path: &Path) -> Result<Pipeline, PipelineError> {
         let lock = FetchLock::acquire(db_path)?;
         let mut store = Store::open_writer(db_path)?;
@@ -527,7 +540,7 @@ pub async fn run_daemon(
                 })
                 .await?;
             tracing::info!("cycle done: {report}");
-            accumulate(&mut total, &report);
+            total.merge(&report);
             next_wake = next_due.into_iter().chain(next_wake).min();
         }
         let sleep_secs = next_wake.map_or(60, |t| (t - now_unix()).clamp(1, 3600)) as u64;
@@ -539,15 +552,4 @@ pub async fn run_daemon(
     tracing::info!("stopping: {total}");
     pipeline.finish();
     Ok(total)
-}
-
-fn accumulate(total: &mut RunReport, r: &RunReport) {
-    total.feeds += r.feeds;
-    total.ok += r.ok;
-    total.unchanged += r.unchanged;
-    total.failed += r.failed;
-    total.new_items += r.new_items;
-    total.folded += r.folded;
-    total.shared += r.shared;
-    total.updated += r.updated;
 }

@@ -296,7 +296,7 @@ fn check_config(cli: &Cli) -> CliResult {
     for w in &config.warnings {
         text.push_str(&format!("  warning: {w}\n"));
     }
-    print(&escape(&text).replace("\\u{a}", "\n"))
+    print(&render::escape_lines(&text))
 }
 
 #[derive(Serialize)]

@@ -28,6 +28,12 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// [`escape`] for multi-line text of our own (messages, summaries) that quotes feed text:
+/// line breaks stay line breaks, everything else dangerous is escaped.
+pub fn escape_lines(text: &str) -> String {
+    text.split('\n').map(escape).collect::<Vec<_>>().join("\n")
+}
+
 /// A JSON document as one string. serde_json escapes C0 controls; C1 controls and bidi overrides
 /// are escaped here too (`\u009b`), which any JSON reader decodes back to the same text.
 pub fn json<T: serde::Serialize>(value: &T) -> String {
@@ -126,6 +132,7 @@ mod tests {
             "A\\u{1b}[2J\\u{1b}]0;pwned\\u{7}B\\u{9b}31m\\u{202e}C\\u{d}\\u{a}"
         );
         assert_eq!(escape("Café — ok"), "Café — ok");
+        assert_eq!(escape_lines("a\n\u{1b}b\r\n"), "a\n\\u{1b}b\\u{d}\n");
     }
 
     #[test]

@@ -74,28 +74,19 @@ impl Store {
     /// Makes the store's feed list match the config: new feeds are added, names and tags
     /// refreshed, feeds no longer configured marked inactive (their items stay).
     pub fn sync_config_feeds(&mut self, feeds: &[FeedConfig], now: i64) -> Result<()> {
-        let path = self.path.clone();
-        let err = |source| super::StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err)?;
-        tx.execute("UPDATE feeds SET active = 0 WHERE origin = 'config'", [])
-            .map_err(err)?;
-        for feed in feeds {
-            let tags = serde_json::to_string(&feed.tags).expect("strings serialize");
-            tx.execute(
-                "INSERT INTO feeds (url, url_in_use, name, tags, origin, active, created)
-                 VALUES (?1, ?1, ?2, ?3, 'config', 1, ?4)
-                 ON CONFLICT(url) DO UPDATE SET name = excluded.name, tags = excluded.tags, active = 1",
-                params![feed.url.as_str(), feed.name, tags, now],
-            )
-            .map_err(err)?;
-        }
-        tx.commit().map_err(err)
+        self.write(|tx| {
+            tx.execute("UPDATE feeds SET active = 0 WHERE origin = 'config'", [])?;
+            for feed in feeds {
+                let tags = serde_json::to_string(&feed.tags).expect("strings serialize");
+                tx.execute(
+                    "INSERT INTO feeds (url, url_in_use, name, tags, origin, active, created)
+                     VALUES (?1, ?1, ?2, ?3, 'config', 1, ?4)
+                     ON CONFLICT(url) DO UPDATE SET name = excluded.name, tags = excluded.tags, active = 1",
+                    params![feed.url.as_str(), feed.name, tags, now],
+                )?;
+            }
+            Ok(())
+        })
     }
 
     /// Active feeds that are not gone, with what a fetch needs.
