@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use url::Url;
 
@@ -84,6 +84,12 @@ impl FetchError {
     }
 }
 
+/// One of the `concurrency` global fetch slots, held from the request until its result has been
+/// handed on (dropping it frees the slot).
+pub struct FetchSlot {
+    _permit: OwnedSemaphorePermit,
+}
+
 /// Per-host gate: at most `per_host` requests in flight, and starts spaced by `host_spacing`.
 struct HostGate {
     slots: Semaphore,
@@ -93,7 +99,7 @@ struct HostGate {
 pub struct Fetcher {
     client: reqwest::Client,
     settings: FetchConfig,
-    global: Semaphore,
+    global: Arc<Semaphore>,
     hosts: Mutex<HashMap<String, Arc<HostGate>>>,
 }
 
@@ -116,7 +122,7 @@ impl Fetcher {
         Ok(Fetcher {
             client,
             settings: settings.clone(),
-            global: Semaphore::new(settings.concurrency),
+            global: Arc::new(Semaphore::new(settings.concurrency)),
             hosts: Mutex::new(HashMap::new()),
         })
     }
@@ -134,21 +140,23 @@ impl Fetcher {
             .clone()
     }
 
-    /// One attempt at `url`, within the global and per-host limits.
+    /// One attempt at `url`, within the global and per-host limits. Returns with the attempt's
+    /// [`FetchSlot`]: the caller holds it until the result is handed on, so that no more than
+    /// `concurrency` fetched bodies wait in memory however slow the stages after the fetch are.
     pub async fn fetch(
         &self,
         url: &Url,
         validators: &Validators,
-    ) -> Result<FetchOutcome, FetchError> {
+    ) -> (FetchSlot, Result<FetchOutcome, FetchError>) {
         if url.scheme() == "file" {
-            let _permit = self.global.acquire().await.expect("semaphore never closed");
-            return self.fetch_file(url).await;
+            let slot = self.slot().await;
+            return (slot, self.fetch_file(url).await);
         }
         let gate = self.gate(url.host_str().unwrap_or_default());
         // Host slot first, global slot second: a feed waiting on a busy host must not hold one of
         // the global slots that other hosts could use.
         let _host_permit = gate.slots.acquire().await.expect("semaphore never closed");
-        let _permit = self.global.acquire().await.expect("semaphore never closed");
+        let slot = self.slot().await;
         let start = {
             let mut next = gate.next_start.lock().expect("host spacing lock");
             let now = Instant::now();
@@ -158,12 +166,20 @@ impl Fetcher {
         };
         tokio::time::sleep_until(start).await;
         let total = self.settings.timeout;
-        match tokio::time::timeout(total, self.fetch_http(url, validators)).await {
+        let result = match tokio::time::timeout(total, self.fetch_http(url, validators)).await {
             Ok(result) => result,
             Err(_) => Err(FetchError::Timeout {
                 url: url.to_string(),
                 after: total,
             }),
+        };
+        (slot, result)
+    }
+
+    async fn slot(&self) -> FetchSlot {
+        let permit = self.global.clone().acquire_owned().await;
+        FetchSlot {
+            _permit: permit.expect("semaphore never closed"),
         }
     }
 

@@ -18,7 +18,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::config::Config;
 use crate::dedup::{Deduplicator, Thresholds};
-use crate::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
+use crate::fetch::{FetchError, FetchOutcome, FetchSlot, FetchedBody, Fetcher, Validators};
 use crate::normalize::normalize_entries;
 use crate::parse::{ParseError, parse_feed};
 use crate::schedule;
@@ -364,7 +364,7 @@ impl Pipeline {
             let writer = self.writer_tx.clone();
             let shutdown = shutdown.clone();
             tasks.spawn(async move {
-                let fetched = tokio::select! {
+                let (slot, fetched) = tokio::select! {
                     fetched = fetch_and_parse(&fetcher, &parse_slots, &feed) => fetched,
                     () = shutdown.cancelled() => return None,
                 };
@@ -376,6 +376,8 @@ impl Pipeline {
                     reply,
                 }));
                 writer.send(msg).await.ok()?;
+                // The writer has it: the fetch slot is free for the next feed.
+                drop(slot);
                 let (result, next) = rx.await.ok()?;
                 Some((feed, result, next))
             });
@@ -412,45 +414,54 @@ fn parse_slots() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// Fetches and parses one feed. The fetch slot comes back with the result: the caller holds it
+/// until the writer has the result, which bounds the results waiting in memory.
 async fn fetch_and_parse(
     fetcher: &Fetcher,
     parse_slots: &Semaphore,
     feed: &FeedToFetch,
-) -> Fetched {
+) -> (Option<FetchSlot>, Fetched) {
     let url = match Url::parse(&feed.url_in_use) {
         Ok(url) => url,
         Err(e) => {
-            return Fetched::Failed {
-                error: format!("invalid URL {:?}: {e}", feed.url_in_use),
-                status: None,
-                gone: false,
-            };
+            let error = format!("invalid URL {:?}: {e}", feed.url_in_use);
+            return (
+                None,
+                Fetched::Failed {
+                    error,
+                    status: None,
+                    gone: false,
+                },
+            );
         }
     };
     let validators = Validators {
         etag: feed.etag.clone(),
         last_modified: feed.last_modified.clone(),
     };
-    let body = match fetcher.fetch(&url, &validators).await {
-        Ok(FetchOutcome::NotModified { validators }) => {
-            return Fetched::Unchanged {
-                status: 304,
-                validators: NewValidators {
-                    etag: validators.etag,
-                    last_modified: validators.last_modified,
-                    ..NewValidators::default()
-                },
-            };
-        }
-        Ok(FetchOutcome::Body(body)) => body,
-        Err(e) => {
-            return Fetched::Failed {
-                status: e.status(),
-                gone: matches!(e, FetchError::Gone { .. }),
-                error: e.to_string(),
-            };
-        }
+    let (slot, outcome) = fetcher.fetch(&url, &validators).await;
+    let fetched = match outcome {
+        Ok(FetchOutcome::NotModified { validators }) => Fetched::Unchanged {
+            status: 304,
+            validators: NewValidators {
+                etag: validators.etag,
+                last_modified: validators.last_modified,
+                ..NewValidators::default()
+            },
+        },
+        Ok(FetchOutcome::Body(body)) => parse_body(*body, feed, parse_slots).await,
+        Err(e) => Fetched::Failed {
+            status: e.status(),
+            gone: matches!(e, FetchError::Gone { .. }),
+            error: e.to_string(),
+        },
     };
+    (Some(slot), fetched)
+}
+
+/// Parses, normalizes and fingerprints a fetched body on the blocking pool, one document per
+/// parse slot; the same bytes as last time are not parsed again.
+async fn parse_body(body: FetchedBody, feed: &FeedToFetch, parse_slots: &Semaphore) -> Fetched {
     let body_hash = xxh3_64(&body.body) as i64;
     let validators = NewValidators {
         etag: body.validators.etag.clone(),
@@ -458,7 +469,6 @@ async fn fetch_and_parse(
         body_hash: Some(body_hash),
         moved_to: body.moved_permanently_to.as_ref().map(Url::to_string),
     };
-    // The same bytes as last time: nothing new to parse.
     if feed.body_hash == Some(body_hash) {
         return Fetched::Unchanged {
             status: body.status,
@@ -466,11 +476,11 @@ async fn fetch_and_parse(
         };
     }
     let status = body.status;
-    let base = body.final_url.to_string();
+    let url = body.final_url.to_string();
+    let base = url.clone();
     let fetched_at = now_unix();
-    let _slot = parse_slots.acquire().await.expect("semaphore never closed");
+    let _parse_slot = parse_slots.acquire().await.expect("semaphore never closed");
     let parsed = tokio::task::spawn_blocking(move || {
-        // Normalizing and fingerprinting run here, in parallel, not on the writer thread.
         parse_feed(&body.body, &base).map(|p| {
             let items = normalize_entries(&p.entries, fetched_at);
             (
@@ -488,7 +498,7 @@ async fn fetch_and_parse(
             validators,
         },
         Ok(Err(e)) => Fetched::Failed {
-            error: format!("{} ({url})", e),
+            error: format!("{e} ({url})"),
             status: Some(status),
             gone: false,
         },
