@@ -213,9 +213,6 @@ pub struct Checkpointer {
 
 /// Pages of WAL after which the writer checkpoints by itself (the checkpointer normally has).
 const WRITER_AUTOCHECKPOINT_PAGES: i64 = 16_000;
-/// The writer's page cache (SQLite's default is 2 MiB): the indexes it updates at random
-/// (canonical URLs, identity keys) stay in memory instead of being read back from the OS.
-const WRITER_CACHE_KIB: i64 = 32 * 1024;
 /// How often the checkpointer runs.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
