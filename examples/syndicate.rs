@@ -41,87 +41,17 @@ struct Copy {
     published: i64,
 }
 
-/// Joins Penn-Treebank-style tokens back into text.
-fn detokenize(sentence: &str) -> String {
-    let mut s = format!(" {sentence} ");
-    for (from, to) in [
-        (" `` ", " \u{201c}"),
-        (" '' ", "\u{201d} "),
-        (" ` ", " \u{2018}"),
-        (" ,", ","),
-        (" .", "."),
-        (" ;", ";"),
-        (" :", ":"),
-        (" !", "!"),
-        (" ?", "?"),
-        (" n't", "n't"),
-        (" 's", "'s"),
-        (" 're", "'re"),
-        (" 've", "'ve"),
-        (" 'll", "'ll"),
-        (" 'd", "'d"),
-        (" 'm", "'m"),
-        (" %", "%"),
-        ("$ ", "$"),
-        ("( ", "("),
-        (" )", ")"),
-        ("-LRB- ", "("),
-        (" -RRB-", ")"),
-    ] {
-        s = s.replace(from, to);
-    }
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn looks_like_url_or_date(sentence: &str) -> bool {
-    let s = sentence.trim();
-    s.starts_with("http")
-        || s.contains(" / / ")
-        || s.contains(". com")
-        || s.split_whitespace().count() <= 4
-}
-
 fn load_ecbplus(path: &str) -> Vec<Article> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    // One article per event: two articles about one event are related coverage, not copies.
     let mut seen_events = HashSet::new();
-    let mut articles = Vec::new();
-    for line in text.lines() {
-        let doc: serde_json::Value = serde_json::from_str(line).expect("JSONL");
-        let event = doc["cluster"].as_str().unwrap_or_default().to_string();
-        // One article per event: two articles about one event are related coverage, not copies.
-        if !seen_events.insert(event) {
-            continue;
-        }
-        let sentences: Vec<String> = doc["sentences"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s.as_str().unwrap_or_default().to_string())
-            .collect();
-        let is_plus = doc["subtopic"] == "ecbplus";
-        let mut body: Vec<String> = Vec::new();
-        let mut title = None;
-        for (i, s) in sentences.iter().enumerate() {
-            if i < 3 && looks_like_url_or_date(s) {
-                continue;
-            }
-            if is_plus && title.is_none() && i < 3 {
-                title = Some(detokenize(s));
-                continue;
-            }
-            body.push(detokenize(s));
-        }
-        if body.len() < 3 {
-            continue;
-        }
-        let title = title.unwrap_or_else(|| {
-            let words: Vec<&str> = body[0].split_whitespace().take(12).collect();
-            words.join(" ").trim_end_matches([',', '.']).to_string()
-        });
-        let paragraphs = body.chunks(2).map(|c| c.join(" ")).collect();
-        articles.push(Article { title, paragraphs });
-    }
-    articles
+    support::ecbplus(path)
+        .into_iter()
+        .filter(|doc| seen_events.insert(doc.event.clone()) && doc.sentences.len() >= 3)
+        .map(|doc| Article {
+            title: doc.title,
+            paragraphs: doc.sentences.chunks(2).map(|c| c.join(" ")).collect(),
+        })
+        .collect()
 }
 
 fn load_plain(path: &str) -> Article {

@@ -83,3 +83,97 @@ pub fn cut(text: &str, bytes: usize) -> &str {
         .unwrap_or(0);
     &text[..end]
 }
+
+/// Joins Penn-Treebank-style tokens back into text.
+pub fn detokenize(sentence: &str) -> String {
+    let mut s = format!(" {sentence} ");
+    for (from, to) in [
+        (" `` ", " \u{201c}"),
+        (" '' ", "\u{201d} "),
+        (" ` ", " \u{2018}"),
+        (" ,", ","),
+        (" .", "."),
+        (" ;", ";"),
+        (" :", ":"),
+        (" !", "!"),
+        (" ?", "?"),
+        (" n't", "n't"),
+        (" 's", "'s"),
+        (" 're", "'re"),
+        (" 've", "'ve"),
+        (" 'll", "'ll"),
+        (" 'd", "'d"),
+        (" 'm", "'m"),
+        (" %", "%"),
+        ("$ ", "$"),
+        ("( ", "("),
+        (" )", ")"),
+        ("-LRB- ", "("),
+        (" -RRB-", ")"),
+    ] {
+        s = s.replace(from, to);
+    }
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn looks_like_url_or_date(sentence: &str) -> bool {
+    let s = sentence.trim();
+    s.starts_with("http")
+        || s.contains(" / / ")
+        || s.contains(". com")
+        || s.split_whitespace().count() <= 4
+}
+
+/// One document of the ECB+ corpus (`../shared/data/ecbplus-dev.jsonl`), rejoined into text.
+pub struct EcbDoc {
+    pub id: String,
+    pub topic: i64,
+    /// The real-world event: the gold label.
+    pub event: String,
+    /// The headline (ECB+ documents carry one after their URL; ECB documents have none, so
+    /// their first words stand in).
+    pub title: String,
+    /// Sentences of the body, source URL and dateline left out.
+    pub sentences: Vec<String>,
+}
+
+/// Every document of an ECB+ JSONL file, in file order.
+pub fn ecbplus(path: &str) -> Vec<EcbDoc> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut docs = Vec::new();
+    for line in text.lines() {
+        let doc: serde_json::Value = serde_json::from_str(line).expect("JSONL");
+        let sentences: Vec<String> = doc["sentences"]
+            .as_array()
+            .expect("sentences")
+            .iter()
+            .map(|s| s.as_str().unwrap_or_default().to_string())
+            .collect();
+        let is_plus = doc["subtopic"] == "ecbplus";
+        let mut body: Vec<String> = Vec::new();
+        let mut title = None;
+        for (i, s) in sentences.iter().enumerate() {
+            if i < 3 && looks_like_url_or_date(s) {
+                continue;
+            }
+            if is_plus && title.is_none() && i < 3 {
+                title = Some(detokenize(s));
+                continue;
+            }
+            body.push(detokenize(s));
+        }
+        let title = title.unwrap_or_else(|| {
+            let first = body.first().map(String::as_str).unwrap_or_default();
+            let words: Vec<&str> = first.split_whitespace().take(12).collect();
+            words.join(" ").trim_end_matches([',', '.']).to_string()
+        });
+        docs.push(EcbDoc {
+            id: doc["doc"].as_str().unwrap_or_default().to_string(),
+            topic: doc["topic"].as_i64().unwrap_or_default(),
+            event: doc["cluster"].as_str().unwrap_or_default().to_string(),
+            title,
+            sentences: body,
+        });
+    }
+    docs
+}

@@ -49,6 +49,8 @@ pub struct Fingerprint {
     /// the number), sorted. Two texts that put different numbers in the same context are
     /// different stories (templated weather, results, market wraps).
     pub numbers: Vec<(u32, u32)>,
+    /// Headline and lead terms for related-coverage clustering.
+    pub event: Vec<super::related::EventTerm>,
 }
 
 /// One word of a text: the xxh3 hash of its lower-cased form, and whether it is a number.
@@ -343,7 +345,9 @@ pub fn headline_core(title: &str) -> &str {
 
 impl Fingerprint {
     pub fn of(title: &str, text: &str) -> Fingerprint {
-        let title_words = words(headline_core(title), MAX_TOKENS);
+        let headline = headline_core(title);
+        let event = super::related::event_terms(headline, text);
+        let title_words = words(headline, MAX_TOKENS);
         let mut words = words(text, MAX_TOKENS);
         let body_is_short = words.len() < MIN_BODY_TOKENS;
         let content_hash = (!body_is_short).then(|| hash_words(&words));
@@ -381,6 +385,7 @@ impl Fingerprint {
             content_hash,
             title_key,
             numbers,
+            event,
         }
     }
 }

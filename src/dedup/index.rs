@@ -34,6 +34,7 @@ pub struct Entry {
     pub lead: Box<[u32]>,
     pub numbers: Box<[(u32, u32)]>,
     pub title_key: Option<u64>,
+    pub event: Box<[super::related::EventTerm]>,
     anchors: [u32; ANCHORS],
     content_hash: Option<u64>,
 }
@@ -105,6 +106,7 @@ impl CandidateIndex {
                 lead: fp.lead.into_boxed_slice(),
                 numbers: fp.numbers.into_boxed_slice(),
                 title_key: fp.title_key,
+                event: fp.event.into_boxed_slice(),
                 anchors: fp.anchors,
                 content_hash: fp.content_hash,
             },
@@ -116,10 +118,9 @@ impl CandidateIndex {
         }
     }
 
-    pub fn remove(&mut self, item: i64) {
-        let Some(e) = self.entries.remove(&item) else {
-            return;
-        };
+    /// Forgets `item`; returns its entry.
+    pub fn remove(&mut self, item: i64) -> Option<Entry> {
+        let e = self.entries.remove(&item)?;
         let drop_from = |list: Option<&mut Vec<i64>>| {
             if let Some(list) = list {
                 list.retain(|&i| i != item);
@@ -139,6 +140,7 @@ impl CandidateIndex {
         if let Some(h) = e.title_key {
             drop_from(self.titles.get_mut(&h));
         }
+        Some(e)
     }
 
     /// Drops entries older than two windows before the newest item, and compacts the postings.

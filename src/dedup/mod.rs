@@ -9,7 +9,9 @@
 //! 3. `lead`: the first shingles of one text (its lead) found in the other, so that an excerpt
 //!    followed by boilerplate still matches its article;
 //! 4. `title`: the same long headline (wire markers and outlet names aside) within the window,
-//!    where the texts do not contradict it.
+//!    where the texts do not contradict it;
+//! 5. `related`: coverage of the same event in other words ([`related`]): headline-and-lead
+//!    similarity to a cluster, with a shared distinctive name.
 //!
 //! Every rule after `content` also asks that the numbers agree (templated stories: weather,
 //! results, market wraps differ only in them). An item joins the best verified candidate's cluster or starts its own; clusters never merge
@@ -18,6 +20,7 @@
 
 pub mod fingerprint;
 mod index;
+pub mod related;
 
 pub use fingerprint::{
     FINGERPRINT_VERSION, Fingerprint, containment, hamming, lead_containment, numbers_conflict,
@@ -37,6 +40,9 @@ pub enum Rule {
     Lead,
     /// Same long title, bodies compatible.
     Title,
+    /// Coverage of the same event in other words: headline-and-lead similarity to the cluster,
+    /// with a shared distinctive name.
+    Related,
 }
 
 impl Rule {
@@ -47,6 +53,7 @@ impl Rule {
             Rule::NearDuplicate => "near-duplicate",
             Rule::Lead => "lead",
             Rule::Title => "title",
+            Rule::Related => "related",
         }
     }
 
@@ -57,6 +64,7 @@ impl Rule {
             "near-duplicate" => Rule::NearDuplicate,
             "lead" => Rule::Lead,
             "title" => Rule::Title,
+            "related" => Rule::Related,
             _ => return None,
         })
     }
@@ -105,6 +113,13 @@ pub struct Thresholds {
     /// shingles and their containment is under `title_containment`.
     pub title_contradicts: usize,
     pub title_containment: f64,
+    /// Least cosine similarity between an item's headline-and-lead terms and a cluster's for
+    /// related coverage.
+    pub related: f64,
+    /// The same for an item with a headline and next to no text: less evidence, a stricter bar.
+    pub related_headline_only: f64,
+    /// Least IDF of the shared name that related coverage asks for.
+    pub min_name_idf: f32,
 }
 
 impl Thresholds {
@@ -117,6 +132,9 @@ impl Thresholds {
             min_lead: 12,
             title_contradicts: 40,
             title_containment: 0.3,
+            related: 0.3,
+            related_headline_only: 0.6,
+            min_name_idf: 1.5,
         }
     }
 }
@@ -125,6 +143,8 @@ impl Thresholds {
 pub struct Deduplicator {
     pub thresholds: Thresholds,
     index: CandidateIndex,
+    related: related::RelatedIndex,
+    inserts_since_evict: usize,
 }
 
 impl Deduplicator {
@@ -132,6 +152,8 @@ impl Deduplicator {
         Deduplicator {
             thresholds,
             index: CandidateIndex::new(thresholds.window_secs),
+            related: related::RelatedIndex::new(thresholds.window_secs),
+            inserts_since_evict: 0,
         }
     }
 
@@ -211,18 +233,40 @@ impl Deduplicator {
                 matched: Some(item),
             };
         }
+        let related = if fp.content_hash.is_some() {
+            t.related
+        } else {
+            t.related_headline_only
+        };
+        if let Some(m) = self.related.best(&fp.event, ts, related, t.min_name_idf) {
+            return Decision {
+                cluster: Some(m.cluster),
+                rule: Rule::Related,
+                score: Some(m.score),
+                distance: None,
+                matched: Some(m.representative),
+            };
+        }
         Decision::new_cluster()
     }
 
     /// Records an item so that later items can find it.
     pub fn insert(&mut self, item: i64, cluster: i64, ts: i64, fp: Fingerprint) {
+        self.related.insert(item, cluster, ts, &fp.event);
         self.index.insert(item, cluster, ts, fp);
+        self.inserts_since_evict += 1;
+        if self.inserts_since_evict >= 4096 {
+            self.inserts_since_evict = 0;
+            self.related.evict();
+        }
     }
 
     /// Forgets items (a transaction that inserted them rolled back).
     pub fn remove(&mut self, items: &[i64]) {
-        for &item in items {
-            self.index.remove(item);
+        for &item in items.iter().rev() {
+            if let Some(entry) = self.index.remove(item) {
+                self.related.remove(entry.cluster, &entry.event);
+            }
         }
     }
 
@@ -298,6 +342,60 @@ mod tests {
             2000,
         );
         assert_eq!(decision.cluster, None, "{decision:?}");
+    }
+
+    #[test]
+    fn a_rolled_back_item_leaves_nothing_to_join() {
+        let mut d = dedup();
+        d.insert(1, 10, 1000, Fingerprint::of("Putin warns NATO", STORY));
+        d.remove(&[1]);
+        assert!(d.is_empty());
+        let copy = Fingerprint::of("Putin warns NATO over troops in Ukraine", STORY);
+        assert_eq!(d.decide(&copy, 1000), Decision::new_cluster());
+    }
+
+    #[test]
+    fn coverage_of_the_same_event_in_other_words_is_related() {
+        let mut d = dedup();
+        // Other news first: term weights (IDF) come from the stream.
+        let others = [
+            (
+                "Central bank holds rates",
+                "The central bank kept interest rates unchanged on Thursday, citing slowing inflation.",
+            ),
+            (
+                "Storm hits Florida coast",
+                "Hurricane Milton made landfall near Tampa with winds of 120 miles per hour.",
+            ),
+            (
+                "Apple unveils new iPhone",
+                "Apple showed a thinner iPhone at its September event in Cupertino, California.",
+            ),
+            (
+                "Earthquake shakes Chile",
+                "A strong earthquake struck northern Chile near Antofagasta; no tsunami was expected.",
+            ),
+        ];
+        for (n, (title, text)) in others.iter().enumerate() {
+            d.insert(
+                100 + n as i64,
+                100 + n as i64,
+                900,
+                Fingerprint::of(title, text),
+            );
+        }
+        d.insert(1, 10, 1000, Fingerprint::of("Putin warns NATO", STORY));
+        let other_words = "Russian President Vladimir Putin said foreign troops sent to Ukraine would be legitimate targets, after Emmanuel Macron announced that 26 NATO countries had pledged forces to guarantee Kyiv's security once the fighting stops.";
+        let decision = d.decide(
+            &Fingerprint::of(
+                "Putin: NATO troops in Ukraine would be targets",
+                other_words,
+            ),
+            2000,
+        );
+        assert_eq!(decision.rule, Rule::Related, "{decision:?}");
+        assert_eq!(decision.cluster, Some(10));
+        assert_eq!(decision.matched, Some(1));
     }
 
     #[test]

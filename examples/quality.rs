@@ -1,0 +1,257 @@
+//! The quality harness: runs the real normalize and dedup code over labelled data, in time order,
+//! and prints pairwise and B-cubed precision, recall and F1 with cluster counts.
+//!
+//! ```sh
+//! cargo run --release --example quality -- FILE.jsonl          # {id, title, text, published, label}
+//! cargo run --release --example quality -- --ecbplus ../shared/data/ecbplus-dev.jsonl [--errors]
+//! cargo run --release --example quality -- --sts ../shared/data/sts-headlines/headlines-only.tsv
+//! ```
+//!
+//! JSONL: one object a line; `text` may hold HTML; `published` is RFC 3339 or absent (then items
+//! are taken in file order, all at one time). `--ecbplus` reads the ECB+ format (one label per
+//! real event) and also prints the topic-only baseline. `--sts` scores the "same story" decision
+//! on headline pairs: pairs scored 4 or more should be one story, 2 or less two.
+
+use std::collections::HashMap;
+
+use feedfold::dedup::{Deduplicator, Fingerprint, Thresholds};
+use feedfold::eval::score;
+use feedfold::normalize::{clean_title, html_to_text};
+
+#[path = "../benches/support/mod.rs"]
+mod support;
+
+struct Record {
+    id: String,
+    title: String,
+    text: String,
+    published: i64,
+    label: String,
+}
+
+const WINDOW: i64 = 72 * 3600;
+
+/// The thresholds in use: the defaults, or `--related X`, `--related-headline X` and
+/// `--min-name-idf X` for tuning.
+fn thresholds() -> Thresholds {
+    let mut t = Thresholds::with_window(WINDOW);
+    let args: Vec<String> = std::env::args().collect();
+    for pair in args.windows(2) {
+        match pair[0].as_str() {
+            "--related" => t.related = pair[1].parse().expect("--related X"),
+            "--min-name-idf" => t.min_name_idf = pair[1].parse().expect("--min-name-idf X"),
+            "--related-headline" => {
+                t.related_headline_only = pair[1].parse().expect("--related-headline X")
+            }
+            _ => {}
+        }
+    }
+    t
+}
+
+/// Clusters `records` in time order; returns id → cluster and the decisions' rules.
+fn cluster(records: &[Record]) -> (HashMap<String, i64>, HashMap<&'static str, usize>) {
+    let mut order: Vec<usize> = (0..records.len()).collect();
+    order.sort_by_key(|&i| records[i].published);
+    let mut dedup = Deduplicator::new(thresholds());
+    let mut assigned = HashMap::new();
+    let mut rules: HashMap<&'static str, usize> = HashMap::new();
+    for (n, &i) in order.iter().enumerate() {
+        let r = &records[i];
+        let fp = Fingerprint::of(&clean_title(&r.title), &html_to_text(&r.text));
+        let decision = dedup.decide(&fp, r.published);
+        let cluster = decision.cluster.unwrap_or(n as i64);
+        *rules.entry(decision.rule.as_str()).or_default() += 1;
+        dedup.insert(n as i64, cluster, r.published, fp);
+        assigned.insert(r.id.clone(), cluster);
+    }
+    (assigned, rules)
+}
+
+fn read_jsonl(path: &str) -> Vec<Record> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(n, line)| {
+            let v: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("{path}:{}: {e}", n + 1));
+            let field = |k: &str| {
+                v[k].as_str()
+                    .map(str::to_string)
+                    .or_else(|| v[k].as_i64().map(|i| i.to_string()))
+            };
+            Record {
+                id: field("id").unwrap_or_else(|| n.to_string()),
+                title: field("title").unwrap_or_default(),
+                text: field("text").unwrap_or_default(),
+                published: v["published"]
+                    .as_str()
+                    .and_then(|p| chrono::DateTime::parse_from_rfc3339(p).ok())
+                    .map_or(0, |t| t.timestamp()),
+                label: field("label").expect("every record needs a label"),
+            }
+        })
+        .collect()
+}
+
+fn print_scores(name: &str, predicted: &HashMap<String, i64>, gold: &HashMap<String, String>) {
+    println!("{name}\n{}", score(predicted, gold));
+}
+
+fn errors(records: &[Record], predicted: &HashMap<String, i64>) {
+    let mut by_cluster: HashMap<i64, Vec<&Record>> = HashMap::new();
+    for r in records {
+        by_cluster.entry(predicted[&r.id]).or_default().push(r);
+    }
+    let mut merged: Vec<_> = by_cluster
+        .values()
+        .filter(|rs| rs.iter().any(|r| r.label != rs[0].label))
+        .collect();
+    merged.sort_by_key(|rs| std::cmp::Reverse(rs.len()));
+    for rs in merged.iter().take(15) {
+        println!("merged:");
+        for r in rs.iter() {
+            println!("  [{}] {}", r.label, r.title);
+        }
+    }
+}
+
+fn sts(path: &str) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let (mut tp, mut fp_, mut fn_, mut tn, mut skipped) = (0usize, 0usize, 0usize, 0usize, 0usize);
+    // IDF needs a stream: all headlines of the file first feed the term statistics of a
+    // background index; each pair is then decided in a copy of it.
+    let rows: Vec<(f64, String, String)> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            (cols.len() >= 6).then(|| {
+                (
+                    cols[3].parse().unwrap_or(-1.0),
+                    cols[4].to_string(),
+                    cols[5].to_string(),
+                )
+            })
+        })
+        .collect();
+    let mut dedup = background(&rows);
+    for (score, a, b) in &rows {
+        let positive = *score >= 4.0;
+        let negative = *score <= 2.0;
+        if !positive && !negative {
+            skipped += 1;
+            continue;
+        }
+        // The first headline is stored, the second decided against it, then the first is
+        // taken back out, so that pairs do not see each other.
+        dedup.insert(-1, -1, 0, Fingerprint::of(&clean_title(a), ""));
+        let same = dedup
+            .decide(&Fingerprint::of(&clean_title(b), ""), 0)
+            .cluster
+            == Some(-1);
+        dedup.remove(&[-1]);
+        if std::env::var_os("STS_SHOW").is_some() && positive != same {
+            println!("{} {score}: {a} | {b}", if same { "FP" } else { "FN" });
+        }
+        match (positive, same) {
+            (true, true) => tp += 1,
+            (true, false) => fn_ += 1,
+            (false, true) => fp_ += 1,
+            (false, false) => tn += 1,
+        }
+    }
+    let p = if tp + fp_ > 0 {
+        tp as f64 / (tp + fp_) as f64
+    } else {
+        1.0
+    };
+    let r = tp as f64 / (tp + fn_).max(1) as f64;
+    println!(
+        "STS headlines: same-story decision on pairs scored >= 4 (positive) vs <= 2 (negative); {skipped} pairs in between skipped\n  TP {tp}  FP {fp_}  FN {fn_}  TN {tn}\n  precision {p:.4}  recall {r:.4}  F1 {:.4}",
+        if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        }
+    );
+}
+
+/// A deduplicator whose term statistics have seen every headline of the file (as a running
+/// daemon has seen the day's news), but which holds no cluster a pair could join: the
+/// background items lie far outside the window.
+fn background(rows: &[(f64, String, String)]) -> Deduplicator {
+    let mut dedup = Deduplicator::new(thresholds());
+    for (n, headline) in rows.iter().flat_map(|(_, a, b)| [a, b]).enumerate() {
+        let id = 1_000_000 + n as i64;
+        dedup.insert(
+            id,
+            id,
+            -10 * WINDOW,
+            Fingerprint::of(&clean_title(headline), ""),
+        );
+    }
+    dedup
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let show_errors = args.iter().any(|a| a == "--errors");
+    match args.first().map(String::as_str) {
+        Some("--sts") => sts(args.get(1).expect("--sts FILE")),
+        Some("--ecbplus") => {
+            let docs = support::ecbplus(args.get(1).expect("--ecbplus FILE"));
+            let records: Vec<Record> = docs
+                .iter()
+                .map(|d| Record {
+                    id: d.id.clone(),
+                    title: d.title.clone(),
+                    text: d.sentences.iter().map(|s| format!("<p>{s}</p>")).collect(),
+                    published: 0,
+                    label: d.event.clone(),
+                })
+                .collect();
+            let gold: HashMap<String, String> = records
+                .iter()
+                .map(|r| (r.id.clone(), r.label.clone()))
+                .collect();
+            let topics: HashMap<String, i64> =
+                docs.iter().map(|d| (d.id.clone(), d.topic)).collect();
+            print_scores(
+                "topic-only baseline (every document of a topic in one cluster):",
+                &topics,
+                &gold,
+            );
+            let (predicted, rules) = cluster(&records);
+            print_scores(
+                &format!("feedfold (decisions: {rules:?}):"),
+                &predicted,
+                &gold,
+            );
+            if show_errors {
+                errors(&records, &predicted);
+            }
+        }
+        Some(path) => {
+            let records = read_jsonl(path);
+            let gold: HashMap<String, String> = records
+                .iter()
+                .map(|r| (r.id.clone(), r.label.clone()))
+                .collect();
+            let (predicted, rules) = cluster(&records);
+            print_scores(
+                &format!("feedfold (decisions: {rules:?}):"),
+                &predicted,
+                &gold,
+            );
+            if show_errors {
+                errors(&records, &predicted);
+            }
+        }
+        None => {
+            eprintln!("usage: quality FILE.jsonl | --ecbplus FILE | --sts FILE  [--errors]");
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,625 @@
+//! Related coverage: different outlets' reports of one event, in different words. Single-pass
+//! online clustering as in Topic Detection and Tracking (Allan et al. 1998) and Miranda et al.
+//! (2018): each item is a weighted term vector over its headline and lead; each cluster keeps
+//! the summed vector of its members; IDF is kept incrementally from the stream, so rare names
+//! weigh more than "said" or "earthquake". A new item joins the most similar cluster above the
+//! threshold, and only when they share a distinctive name or number: two events of the same kind
+//! (two earthquakes, two rehab stays) share the generic words and differ in exactly those.
+//!
+//! Candidate clusters come from an inverted index of each member's most distinctive terms, so
+//! the cost does not grow with the store.
+
+use std::collections::HashMap;
+
+/// One term of an item's headline and lead.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EventTerm {
+    pub hash: u64,
+    /// Occurrences, the headline's counting double, capped.
+    pub weight: f32,
+    /// A proper name (capitalized inside a sentence), an acronym or a number.
+    pub name: bool,
+    /// Found in the headline.
+    pub headline: bool,
+}
+
+/// Words of the lead that count, after the headline.
+const LEAD_WORDS: usize = 300;
+const MAX_TERM_WEIGHT: f32 = 4.0;
+const HEADLINE_WEIGHT: f32 = 2.0;
+/// Names and numbers weigh this much more than other words.
+const NAME_BOOST: f32 = 2.0;
+/// Each member posts this many of its most distinctive terms to the cluster index.
+const POSTED_TERMS: usize = 10;
+/// Terms of a new item looked up in the cluster index.
+const QUERY_TERMS: usize = 12;
+/// A posting list longer than this is a term too common to find one story by.
+const MAX_POSTING: usize = 256;
+/// With conflicting headline names, the similarity a join needs.
+const CONFLICT_THRESHOLD: f64 = 0.45;
+/// A cluster profile keeps at most this many terms (the heaviest).
+const PROFILE_TERMS: usize = 200;
+
+/// Function words and reporting verbs that say nothing about which event an article covers
+/// (sorted: looked up by binary search).
+const STOPWORDS: &[&str] = &[
+    "a",
+    "about",
+    "above",
+    "according",
+    "across",
+    "afp",
+    "after",
+    "again",
+    "against",
+    "all",
+    "also",
+    "am",
+    "amid",
+    "among",
+    "an",
+    "and",
+    "another",
+    "any",
+    "ap",
+    "are",
+    "around",
+    "as",
+    "at",
+    "back",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "below",
+    "between",
+    "both",
+    "breaking",
+    "but",
+    "by",
+    "can",
+    "click",
+    "could",
+    "day",
+    "days",
+    "did",
+    "do",
+    "does",
+    "doing",
+    "down",
+    "during",
+    "each",
+    "even",
+    "exclusive",
+    "few",
+    "first",
+    "for",
+    "friday",
+    "from",
+    "further",
+    "get",
+    "got",
+    "had",
+    "has",
+    "have",
+    "having",
+    "he",
+    "her",
+    "here",
+    "hers",
+    "herself",
+    "him",
+    "himself",
+    "his",
+    "how",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "itself",
+    "just",
+    "last",
+    "least",
+    "like",
+    "live",
+    "made",
+    "make",
+    "many",
+    "may",
+    "me",
+    "might",
+    "monday",
+    "more",
+    "most",
+    "mr",
+    "mrs",
+    "ms",
+    "much",
+    "must",
+    "my",
+    "myself",
+    "new",
+    "news",
+    "no",
+    "nor",
+    "not",
+    "now",
+    "of",
+    "off",
+    "on",
+    "once",
+    "one",
+    "only",
+    "or",
+    "other",
+    "our",
+    "ours",
+    "ourselves",
+    "out",
+    "over",
+    "own",
+    "people",
+    "per",
+    "photo",
+    "photos",
+    "read",
+    "report",
+    "reported",
+    "reports",
+    "reuters",
+    "said",
+    "same",
+    "saturday",
+    "say",
+    "says",
+    "she",
+    "should",
+    "since",
+    "so",
+    "some",
+    "still",
+    "such",
+    "sunday",
+    "than",
+    "that",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "themselves",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "three",
+    "through",
+    "thursday",
+    "time",
+    "to",
+    "today",
+    "told",
+    "tomorrow",
+    "too",
+    "tuesday",
+    "two",
+    "under",
+    "until",
+    "up",
+    "update",
+    "updated",
+    "us",
+    "very",
+    "via",
+    "video",
+    "was",
+    "we",
+    "wednesday",
+    "week",
+    "well",
+    "were",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "would",
+    "year",
+    "years",
+    "yesterday",
+    "yet",
+    "you",
+    "your",
+    "yours",
+];
+
+fn is_stopword(word: &str) -> bool {
+    STOPWORDS.binary_search(&word).is_ok()
+}
+
+/// A crude English stemmer: enough that "troops" meets "troop" and "killed" meets "kill".
+fn stem(word: &str) -> &str {
+    let w = word.strip_suffix("'s").unwrap_or(word);
+    for suffix in ["ing", "ed"] {
+        if let Some(stem) = w.strip_suffix(suffix)
+            && stem.len() >= 4
+        {
+            return stem;
+        }
+    }
+    if w.len() > 3
+        && w.ends_with('s')
+        && !w.ends_with("ss")
+        && !w.ends_with("us")
+        && !w.ends_with("is")
+    {
+        return &w[..w.len() - 1];
+    }
+    w
+}
+
+fn term_hash(stemmed: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(stemmed.as_bytes())
+}
+
+/// The event terms of an item: its headline (counting double) and the first words of its text.
+pub fn event_terms(headline: &str, text: &str) -> Vec<EventTerm> {
+    let mut terms: HashMap<u64, EventTerm> = HashMap::new();
+    let title_words: Vec<&str> = words(headline).collect();
+    // A headline in Title Case capitalizes everything: there, only acronyms and numbers are
+    // known to be names.
+    let capitalized = title_words
+        .iter()
+        .filter(|w| w.starts_with(char::is_uppercase))
+        .count();
+    let title_case = title_words.len() >= 3 && capitalized * 10 >= title_words.len() * 7;
+    add_terms(&mut terms, &title_words, HEADLINE_WEIGHT, !title_case, true);
+    let lead: Vec<&str> = words(text).take(LEAD_WORDS).collect();
+    add_terms(&mut terms, &lead, 1.0, true, false);
+    let mut out: Vec<EventTerm> = terms.into_values().collect();
+    out.sort_by_key(|t| t.hash);
+    out
+}
+
+/// Words with their sentence position: split on anything that is not a letter, digit,
+/// apostrophe or hyphen inside a word; a sentence ends at `.`, `!`, `?` or `:`.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| {
+        !(c.is_alphanumeric()
+            || c == '\''
+            || c == '\u{2019}'
+            || c == '-'
+            || c == '.'
+            || c == '!'
+            || c == '?'
+            || c == ':')
+    })
+    .filter(|w| !w.is_empty())
+}
+
+fn add_terms(
+    terms: &mut HashMap<u64, EventTerm>,
+    words: &[&str],
+    weight: f32,
+    case_means_name: bool,
+    headline: bool,
+) {
+    let mut sentence_start = true;
+    for raw in words {
+        let ends_sentence = raw.ends_with(['.', '!', '?', ':']);
+        let word = raw.trim_matches(|c: char| !c.is_alphanumeric());
+        if word.is_empty() {
+            sentence_start |= ends_sentence;
+            continue;
+        }
+        let lower = word.to_lowercase().replace('\u{2019}', "'");
+        let is_number = word.chars().any(|c| c.is_ascii_digit());
+        let acronym =
+            word.len() >= 2 && word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit());
+        let capitalized = word.starts_with(char::is_uppercase);
+        if !is_stopword(&lower) && (lower.chars().count() >= 2 || is_number) {
+            let name = is_number || acronym || (case_means_name && capitalized && !sentence_start);
+            let entry = terms.entry(term_hash(stem(&lower))).or_insert(EventTerm {
+                hash: term_hash(stem(&lower)),
+                weight: 0.0,
+                name: false,
+                headline: false,
+            });
+            entry.weight = (entry.weight + weight).min(MAX_TERM_WEIGHT);
+            entry.name |= name;
+            entry.headline |= headline;
+        }
+        sentence_start = ends_sentence;
+    }
+}
+
+/// What the index keeps of a cluster: the summed term weights of its members.
+struct Profile {
+    /// Term → (summed weight, is a name, is in a member's headline).
+    terms: HashMap<u64, (f32, bool, bool)>,
+    members: u32,
+    last_ts: i64,
+    representative: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RelatedMatch {
+    pub cluster: i64,
+    pub representative: i64,
+    pub score: f64,
+}
+
+pub struct RelatedIndex {
+    window_secs: i64,
+    df: HashMap<u64, u32>,
+    docs: u32,
+    clusters: HashMap<i64, Profile>,
+    postings: HashMap<u64, Vec<i64>>,
+    newest_ts: i64,
+}
+
+impl RelatedIndex {
+    pub fn new(window_secs: i64) -> RelatedIndex {
+        RelatedIndex {
+            window_secs,
+            df: HashMap::new(),
+            docs: 0,
+            clusters: HashMap::new(),
+            postings: HashMap::new(),
+            newest_ts: i64::MIN,
+        }
+    }
+
+    fn idf(&self, term: u64) -> f32 {
+        let df = self.df.get(&term).copied().unwrap_or(0) as f32;
+        ((self.docs as f32 + 1.0) / (df + 1.0)).ln() + 1.0
+    }
+
+    fn weight(&self, term: u64, tf: f32, name: bool) -> f32 {
+        tf * self.idf(term) * if name { NAME_BOOST } else { 1.0 }
+    }
+
+    /// The item's terms ranked by how much they say about this item (tf-idf), heaviest first.
+    fn ranked(&self, terms: &[EventTerm]) -> Vec<(u64, f32)> {
+        let mut ranked: Vec<(u64, f32)> = terms
+            .iter()
+            .map(|t| (t.hash, self.weight(t.hash, t.weight, t.name)))
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        ranked
+    }
+
+    /// The most similar cluster within the window, if its similarity reaches `threshold` and it
+    /// shares a distinctive name (a name or number term with IDF of at least `min_name_idf`).
+    pub fn best(
+        &self,
+        terms: &[EventTerm],
+        ts: i64,
+        threshold: f64,
+        min_name_idf: f32,
+    ) -> Option<RelatedMatch> {
+        if terms.is_empty() {
+            return None;
+        }
+        let item: HashMap<u64, (f32, bool)> = terms
+            .iter()
+            .map(|t| (t.hash, (self.weight(t.hash, t.weight, t.name), t.name)))
+            .collect();
+        // A distinctive name in a headline that the other side never mentions.
+        let distinctive =
+            |t: u64, name: bool, headline: bool| name && headline && self.idf(t) >= min_name_idf;
+        let item_norm = item.values().map(|(w, _)| w * w).sum::<f32>().sqrt();
+        let mut candidates: Vec<i64> = Vec::new();
+        for (term, _) in self.ranked(terms).into_iter().take(QUERY_TERMS) {
+            if let Some(list) = self.postings.get(&term)
+                && list.len() <= MAX_POSTING
+            {
+                candidates.extend_from_slice(list);
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut best: Option<RelatedMatch> = None;
+        for cluster in candidates {
+            let Some(profile) = self.clusters.get(&cluster) else {
+                continue;
+            };
+            if (profile.last_ts - ts).abs() > self.window_secs {
+                continue;
+            }
+            let mut dot = 0.0f32;
+            let mut norm = 0.0f32;
+            let mut shared_name = false;
+            let mut cluster_only_name = false;
+            for (&term, &(sum, name, headline)) in &profile.terms {
+                let w = self.weight(term, sum / profile.members as f32, name);
+                norm += w * w;
+                if let Some(&(iw, iname)) = item.get(&term) {
+                    dot += w * iw;
+                    shared_name |= (name || iname) && self.idf(term) >= min_name_idf;
+                } else {
+                    cluster_only_name |= distinctive(term, name, headline);
+                }
+            }
+            // Each side names someone or something in its headline that the other never
+            // mentions: the same kind of event with other actors (another fighter, another
+            // player, another year's patch).
+            let item_only_name = terms.iter().any(|t| {
+                distinctive(t.hash, t.name, t.headline) && !profile.terms.contains_key(&t.hash)
+            });
+            if !shared_name || norm == 0.0 || item_norm == 0.0 {
+                continue;
+            }
+            let score = f64::from(dot / (norm.sqrt() * item_norm));
+            // Conflicting names weigh against all but strong similarity.
+            let needed = if cluster_only_name && item_only_name {
+                threshold.max(CONFLICT_THRESHOLD)
+            } else {
+                threshold
+            };
+            if score >= needed && best.is_none_or(|b| score > b.score) {
+                best = Some(RelatedMatch {
+                    cluster,
+                    representative: profile.representative,
+                    score,
+                });
+            }
+        }
+        best
+    }
+
+    /// Counts the item's terms (IDF) and adds them to its cluster's profile.
+    pub fn insert(&mut self, item: i64, cluster: i64, ts: i64, terms: &[EventTerm]) {
+        self.docs += 1;
+        for t in terms {
+            *self.df.entry(t.hash).or_default() += 1;
+        }
+        let posted: Vec<u64> = self
+            .ranked(terms)
+            .into_iter()
+            .take(POSTED_TERMS)
+            .map(|(t, _)| t)
+            .collect();
+        let profile = self.clusters.entry(cluster).or_insert_with(|| Profile {
+            terms: HashMap::new(),
+            members: 0,
+            last_ts: ts,
+            representative: item,
+        });
+        profile.members += 1;
+        profile.last_ts = profile.last_ts.max(ts);
+        for t in terms {
+            let e = profile.terms.entry(t.hash).or_insert((0.0, false, false));
+            e.0 += t.weight;
+            e.1 |= t.name;
+            e.2 |= t.headline;
+        }
+        if profile.terms.len() > 2 * PROFILE_TERMS {
+            let mut all: Vec<(u64, (f32, bool, bool))> = profile.terms.drain().collect();
+            all.sort_by(|a, b| b.1.0.total_cmp(&a.1.0));
+            all.truncate(PROFILE_TERMS);
+            profile.terms = all.into_iter().collect();
+        }
+        for term in posted {
+            let list = self.postings.entry(term).or_default();
+            if !list.contains(&cluster) {
+                list.push(cluster);
+            }
+        }
+        if ts > self.newest_ts {
+            self.newest_ts = ts;
+        }
+    }
+
+    /// Takes back [`insert`](Self::insert) of an item whose transaction rolled back.
+    pub fn remove(&mut self, cluster: i64, terms: &[EventTerm]) {
+        self.docs = self.docs.saturating_sub(1);
+        for t in terms {
+            if let Some(df) = self.df.get_mut(&t.hash) {
+                *df = df.saturating_sub(1);
+            }
+        }
+        let Some(profile) = self.clusters.get_mut(&cluster) else {
+            return;
+        };
+        profile.members = profile.members.saturating_sub(1);
+        if profile.members == 0 {
+            // The cluster itself was new in the rolled-back transaction: it no longer exists.
+            self.clusters.remove(&cluster);
+            return;
+        }
+        for t in terms {
+            if let Some(e) = profile.terms.get_mut(&t.hash) {
+                e.0 -= t.weight;
+            }
+        }
+    }
+
+    /// Forgets clusters whose newest member is more than two windows older than the newest item.
+    pub fn evict(&mut self) {
+        let horizon = self.newest_ts.saturating_sub(2 * self.window_secs);
+        let before = self.clusters.len();
+        self.clusters.retain(|_, p| p.last_ts >= horizon);
+        if self.clusters.len() != before {
+            let clusters = &self.clusters;
+            self.postings.retain(|_, l| {
+                l.retain(|c| clusters.contains_key(c));
+                !l.is_empty()
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stopwords_are_sorted_for_binary_search() {
+        assert!(
+            STOPWORDS.windows(2).all(|w| w[0] < w[1]),
+            "keep STOPWORDS sorted"
+        );
+    }
+
+    #[test]
+    fn names_numbers_and_stems() {
+        let terms = event_terms(
+            "Quake hits Chile",
+            "A magnitude 6.1 earthquake struck off Antofagasta on Tuesday, officials said. Troops were deployed.",
+        );
+        let has = |w: &str| terms.iter().find(|t| t.hash == term_hash(stem(w))).copied();
+        assert!(has("antofagasta").unwrap().name);
+        assert!(has("chile").unwrap().name);
+        assert!(!has("earthquake").unwrap().name);
+        assert!(has("said").is_none() && has("tuesday").is_none());
+        assert_eq!(has("troop"), has("troops"));
+        assert!(
+            !has("troops").unwrap().name,
+            "sentence-initial capitals are not names"
+        );
+        assert_eq!(has("quake").unwrap().weight, 2.0);
+    }
+
+    #[test]
+    fn same_event_joins_and_same_kind_of_event_stays_apart() {
+        let mut index = RelatedIndex::new(72 * 3600);
+        let reid = event_terms(
+            "Tara Reid checks into rehab",
+            "Actress Tara Reid has checked herself into Promises Treatment Center in Malibu, her representative told People magazine.",
+        );
+        index.insert(1, 10, 0, &reid);
+        let filler = event_terms(
+            "Markets rally on rate hopes",
+            "Stocks rose in Frankfurt and Paris as traders bet on lower interest rates from the central bank.",
+        );
+        index.insert(2, 20, 0, &filler);
+        let reid_again = event_terms(
+            "Tara Reid enters Promises rehab facility",
+            "The American Pie star Tara Reid entered the Promises Treatment Center, her publicist confirmed on Friday.",
+        );
+        let m = index
+            .best(&reid_again, 3600, 0.2, 1.0)
+            .expect("same event joins");
+        assert_eq!(m.cluster, 10);
+        let lohan = event_terms(
+            "Lindsay Lohan checks into rehab",
+            "Actress Lindsay Lohan has checked into the Betty Ford Center in Rancho Mirage, her lawyer told a judge.",
+        );
+        assert_eq!(
+            index.best(&lohan, 3600, 0.2, 1.0).map(|m| m.cluster),
+            None,
+            "no shared name: apart"
+        );
+    }
+}
