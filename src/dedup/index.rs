@@ -11,7 +11,7 @@
 //! It holds items whose publication time is within two windows of the newest one seen; older
 //! entries are evicted as the stream moves on (by the items' time, never the clock).
 
-use std::collections::HashMap;
+use super::fasthash::FastMap;
 
 use super::fingerprint::{ANCHORS, Fingerprint};
 
@@ -41,11 +41,11 @@ pub struct Entry {
 
 pub struct CandidateIndex {
     window_secs: i64,
-    entries: HashMap<i64, Entry>,
-    bands: [HashMap<u16, Vec<(u64, i64)>>; BANDS],
-    anchors: HashMap<u32, Vec<i64>>,
-    content: HashMap<u64, Vec<i64>>,
-    titles: HashMap<u64, Vec<i64>>,
+    entries: FastMap<i64, Entry>,
+    bands: [FastMap<u16, Vec<(u64, i64)>>; BANDS],
+    anchors: FastMap<u32, Vec<i64>>,
+    content: FastMap<u64, Vec<i64>>,
+    titles: FastMap<u64, Vec<i64>>,
     newest_ts: i64,
     inserts_since_evict: usize,
 }
@@ -58,11 +58,11 @@ impl CandidateIndex {
     pub fn new(window_secs: i64) -> CandidateIndex {
         CandidateIndex {
             window_secs,
-            entries: HashMap::new(),
+            entries: FastMap::default(),
             bands: Default::default(),
-            anchors: HashMap::new(),
-            content: HashMap::new(),
-            titles: HashMap::new(),
+            anchors: FastMap::default(),
+            content: FastMap::default(),
+            titles: FastMap::default(),
             newest_ts: i64::MIN,
             inserts_since_evict: 0,
         }

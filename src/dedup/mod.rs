@@ -18,6 +18,7 @@
 //! here, so a weak link cannot chain two stories together. Time is the items' own publication time
 //! (`ts`), never the clock.
 
+mod fasthash;
 pub mod fingerprint;
 mod index;
 pub mod related;

@@ -9,7 +9,7 @@
 //! Candidate clusters come from an inverted index of each member's most distinctive terms, so
 //! the cost does not grow with the store.
 
-use std::collections::HashMap;
+use super::fasthash::FastMap;
 
 /// One term of an item's headline and lead.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,6 +33,8 @@ const NAME_BOOST: f32 = 2.0;
 const POSTED_TERMS: usize = 10;
 /// Terms of a new item looked up in the cluster index.
 const QUERY_TERMS: usize = 12;
+/// Clusters scored for one item: those that posted most of its distinctive terms.
+const MAX_CANDIDATES: usize = 12;
 /// A posting list longer than this is a term too common to find one story by.
 const MAX_POSTING: usize = 256;
 /// With conflicting headline names, the similarity a join needs.
@@ -40,8 +42,7 @@ const CONFLICT_THRESHOLD: f64 = 0.45;
 /// A cluster profile keeps at most this many terms (the heaviest).
 const PROFILE_TERMS: usize = 200;
 
-/// Function words and reporting verbs that say nothing about which event an article covers
-/// (sorted: looked up by binary search).
+/// Function words and reporting verbs that say nothing about which event an article covers.
 const STOPWORDS: &[&str] = &[
     "a",
     "about",
@@ -243,8 +244,13 @@ const STOPWORDS: &[&str] = &[
     "yours",
 ];
 
-fn is_stopword(word: &str) -> bool {
-    STOPWORDS.binary_search(&word).is_ok()
+/// The stopwords' hashes: a word is looked up by the hash computed for it anyway.
+static STOPWORD_HASHES: std::sync::LazyLock<
+    std::collections::HashSet<u64, std::hash::BuildHasherDefault<super::fasthash::IdHasher>>,
+> = std::sync::LazyLock::new(|| STOPWORDS.iter().map(|w| term_hash(w)).collect());
+
+fn is_stopword_hash(hash: u64) -> bool {
+    STOPWORD_HASHES.contains(&hash)
 }
 
 /// A crude English stemmer: enough that "troops" meets "troop" and "killed" meets "kill".
@@ -274,7 +280,7 @@ fn term_hash(stemmed: &str) -> u64 {
 
 /// The event terms of an item: its headline (counting double) and the first words of its text.
 pub fn event_terms(headline: &str, text: &str) -> Vec<EventTerm> {
-    let mut terms: HashMap<u64, EventTerm> = HashMap::new();
+    let mut terms: Vec<EventTerm> = Vec::with_capacity(LEAD_WORDS / 2);
     let title_words: Vec<&str> = words(headline).collect();
     // A headline in Title Case capitalizes everything: there, only acronyms and numbers are
     // known to be names.
@@ -283,38 +289,48 @@ pub fn event_terms(headline: &str, text: &str) -> Vec<EventTerm> {
         .filter(|w| w.starts_with(char::is_uppercase))
         .count();
     let title_case = title_words.len() >= 3 && capitalized * 10 >= title_words.len() * 7;
-    add_terms(&mut terms, &title_words, HEADLINE_WEIGHT, !title_case, true);
-    let lead: Vec<&str> = words(text).take(LEAD_WORDS).collect();
-    add_terms(&mut terms, &lead, 1.0, true, false);
-    let mut out: Vec<EventTerm> = terms.into_values().collect();
-    out.sort_by_key(|t| t.hash);
-    out
+    add_terms(
+        &mut terms,
+        title_words.into_iter(),
+        HEADLINE_WEIGHT,
+        !title_case,
+        true,
+    );
+    add_terms(&mut terms, words(text).take(LEAD_WORDS), 1.0, true, false);
+    // Merge the occurrences of each term.
+    terms.sort_by_key(|t| t.hash);
+    let mut merged: Vec<EventTerm> = Vec::with_capacity(terms.len());
+    for t in terms {
+        match merged.last_mut() {
+            Some(last) if last.hash == t.hash => {
+                last.weight = (last.weight + t.weight).min(MAX_TERM_WEIGHT);
+                last.name |= t.name;
+                last.headline |= t.headline;
+            }
+            _ => merged.push(t),
+        }
+    }
+    merged
 }
 
 /// Words with their sentence position: split on anything that is not a letter, digit,
 /// apostrophe or hyphen inside a word; a sentence ends at `.`, `!`, `?` or `:`.
 fn words(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| {
-        !(c.is_alphanumeric()
-            || c == '\''
-            || c == '\u{2019}'
-            || c == '-'
-            || c == '.'
-            || c == '!'
-            || c == '?'
-            || c == ':')
+        !(c.is_alphanumeric() || matches!(c, '\'' | '\u{2019}' | '-' | '.' | '!' | '?' | ':'))
     })
     .filter(|w| !w.is_empty())
 }
 
-fn add_terms(
-    terms: &mut HashMap<u64, EventTerm>,
-    words: &[&str],
+fn add_terms<'a>(
+    terms: &mut Vec<EventTerm>,
+    words: impl Iterator<Item = &'a str>,
     weight: f32,
     case_means_name: bool,
     headline: bool,
 ) {
     let mut sentence_start = true;
+    let mut lower = String::new();
     for raw in words {
         let ends_sentence = raw.ends_with(['.', '!', '?', ':']);
         let word = raw.trim_matches(|c: char| !c.is_alphanumeric());
@@ -322,22 +338,31 @@ fn add_terms(
             sentence_start |= ends_sentence;
             continue;
         }
-        let lower = word.to_lowercase().replace('\u{2019}', "'");
-        let is_number = word.chars().any(|c| c.is_ascii_digit());
-        let acronym =
-            word.len() >= 2 && word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit());
-        let capitalized = word.starts_with(char::is_uppercase);
-        if !is_stopword(&lower) && (lower.chars().count() >= 2 || is_number) {
-            let name = is_number || acronym || (case_means_name && capitalized && !sentence_start);
-            let entry = terms.entry(term_hash(stem(&lower))).or_insert(EventTerm {
-                hash: term_hash(stem(&lower)),
-                weight: 0.0,
-                name: false,
-                headline: false,
+        lower.clear();
+        if word.is_ascii() {
+            lower.push_str(word);
+            lower.make_ascii_lowercase();
+        } else {
+            let folded = word.chars().flat_map(char::to_lowercase);
+            lower.extend(folded.map(|c| if c == '\u{2019}' { '\'' } else { c }));
+        }
+        let is_number = word.bytes().any(|b| b.is_ascii_digit());
+        let lower_hash = term_hash(&lower);
+        if !is_stopword_hash(lower_hash) && (lower.len() >= 2 || is_number) {
+            let acronym =
+                word.len() >= 2 && word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit());
+            let capitalized = word.starts_with(char::is_uppercase);
+            let stemmed = stem(&lower);
+            terms.push(EventTerm {
+                hash: if stemmed.len() == lower.len() {
+                    lower_hash
+                } else {
+                    term_hash(stemmed)
+                },
+                weight,
+                name: is_number || acronym || (case_means_name && capitalized && !sentence_start),
+                headline,
             });
-            entry.weight = (entry.weight + weight).min(MAX_TERM_WEIGHT);
-            entry.name |= name;
-            entry.headline |= headline;
         }
         sentence_start = ends_sentence;
     }
@@ -346,7 +371,11 @@ fn add_terms(
 /// What the index keeps of a cluster: the summed term weights of its members.
 struct Profile {
     /// Term → (summed weight, is a name, is in a member's headline).
-    terms: HashMap<u64, (f32, bool, bool)>,
+    terms: FastMap<u64, (f32, bool, bool)>,
+    /// Name terms found in a member's headline.
+    headline_names: Vec<u64>,
+    /// (corpus size when computed, length of the weighted vector); see `profile_norm`.
+    norm: std::cell::Cell<(u32, f32)>,
     members: u32,
     last_ts: i64,
     representative: i64,
@@ -361,10 +390,10 @@ pub struct RelatedMatch {
 
 pub struct RelatedIndex {
     window_secs: i64,
-    df: HashMap<u64, u32>,
+    df: FastMap<u64, u32>,
     docs: u32,
-    clusters: HashMap<i64, Profile>,
-    postings: HashMap<u64, Vec<i64>>,
+    clusters: FastMap<i64, Profile>,
+    postings: FastMap<u64, Vec<i64>>,
     newest_ts: i64,
 }
 
@@ -372,10 +401,10 @@ impl RelatedIndex {
     pub fn new(window_secs: i64) -> RelatedIndex {
         RelatedIndex {
             window_secs,
-            df: HashMap::new(),
+            df: FastMap::default(),
             docs: 0,
-            clusters: HashMap::new(),
-            postings: HashMap::new(),
+            clusters: FastMap::default(),
+            postings: FastMap::default(),
             newest_ts: i64::MIN,
         }
     }
@@ -411,58 +440,80 @@ impl RelatedIndex {
         if terms.is_empty() {
             return None;
         }
-        let item: HashMap<u64, (f32, bool)> = terms
+        // `terms` is sorted by hash: the item side is looked up by binary search. Each term's
+        // IDF is looked up once, here, not once per candidate.
+        let idfs: Vec<f32> = terms.iter().map(|t| self.idf(t.hash)).collect();
+        let boost = |name: bool| if name { NAME_BOOST } else { 1.0 };
+        let item_weights: Vec<f32> = terms
             .iter()
-            .map(|t| (t.hash, (self.weight(t.hash, t.weight, t.name), t.name)))
+            .zip(&idfs)
+            .map(|(t, idf)| t.weight * idf * boost(t.name))
             .collect();
-        // A distinctive name in a headline that the other side never mentions.
-        let distinctive =
-            |t: u64, name: bool, headline: bool| name && headline && self.idf(t) >= min_name_idf;
-        let item_norm = item.values().map(|(w, _)| w * w).sum::<f32>().sqrt();
-        let mut candidates: Vec<i64> = Vec::new();
+        let item_norm = item_weights.iter().map(|w| w * w).sum::<f32>().sqrt();
+        let in_item = |term: u64| terms.binary_search_by_key(&term, |t| t.hash).is_ok();
+        // Candidate clusters, ranked by how many of the item's distinctive terms they posted.
+        let mut hits: FastMap<i64, u32> = FastMap::default();
         for (term, _) in self.ranked(terms).into_iter().take(QUERY_TERMS) {
             if let Some(list) = self.postings.get(&term)
                 && list.len() <= MAX_POSTING
             {
-                candidates.extend_from_slice(list);
+                for &cluster in list {
+                    *hits.entry(cluster).or_default() += 1;
+                }
             }
         }
-        candidates.sort_unstable();
-        candidates.dedup();
+        let mut candidates: Vec<(i64, u32)> = hits.into_iter().collect();
+        candidates.sort_unstable_by_key(|&(cluster, n)| {
+            (std::cmp::Reverse(n), std::cmp::Reverse(cluster))
+        });
+        candidates.truncate(MAX_CANDIDATES);
         let mut best: Option<RelatedMatch> = None;
-        for cluster in candidates {
+        for (cluster, _) in candidates {
             let Some(profile) = self.clusters.get(&cluster) else {
                 continue;
             };
             if (profile.last_ts - ts).abs() > self.window_secs {
                 continue;
             }
-            let mut dot = 0.0f32;
-            let mut norm = 0.0f32;
-            let mut shared_name = false;
-            let mut cluster_only_name = false;
-            for (&term, &(sum, name, headline)) in &profile.terms {
-                let w = self.weight(term, sum / profile.members as f32, name);
-                norm += w * w;
-                if let Some(&(iw, iname)) = item.get(&term) {
-                    dot += w * iw;
-                    shared_name |= (name || iname) && self.idf(term) >= min_name_idf;
-                } else {
-                    cluster_only_name |= distinctive(term, name, headline);
-                }
-            }
-            // Each side names someone or something in its headline that the other never
-            // mentions: the same kind of event with other actors (another fighter, another
-            // player, another year's patch).
-            let item_only_name = terms.iter().any(|t| {
-                distinctive(t.hash, t.name, t.headline) && !profile.terms.contains_key(&t.hash)
+            // Cheap test first: without a shared distinctive name there is no join, whatever
+            // the similarity.
+            let shares_name = terms.iter().zip(&idfs).any(|(t, &idf)| {
+                idf >= min_name_idf
+                    && profile
+                        .terms
+                        .get(&t.hash)
+                        .is_some_and(|&(_, name, _)| name || t.name)
             });
-            if !shared_name || norm == 0.0 || item_norm == 0.0 {
+            if !shares_name {
                 continue;
             }
-            let score = f64::from(dot / (norm.sqrt() * item_norm));
-            // Conflicting names weigh against all but strong similarity.
-            let needed = if cluster_only_name && item_only_name {
+            let mut dot = 0.0f32;
+            let mut shared_name = false;
+            let mut item_only_name = false;
+            let members = profile.members as f32;
+            for ((t, iw), &idf) in terms.iter().zip(&item_weights).zip(&idfs) {
+                match profile.terms.get(&t.hash) {
+                    Some(&(sum, name, _)) => {
+                        dot += sum / members * idf * boost(name) * iw;
+                        shared_name |= (name || t.name) && idf >= min_name_idf;
+                    }
+                    None => item_only_name |= t.name && t.headline && idf >= min_name_idf,
+                }
+            }
+            if !shared_name || dot <= 0.0 || item_norm == 0.0 {
+                continue;
+            }
+            let norm = self.profile_norm(profile);
+            let score = f64::from(dot / (norm * item_norm));
+            // Each side names someone or something in its headline that the other never
+            // mentions (another fighter, another player, another year's patch): the same kind
+            // of event with other actors. That weighs against all but strong similarity.
+            let cluster_only_name = item_only_name
+                && profile
+                    .headline_names
+                    .iter()
+                    .any(|&t| !in_item(t) && self.idf(t) >= min_name_idf);
+            let needed = if cluster_only_name {
                 threshold.max(CONFLICT_THRESHOLD)
             } else {
                 threshold
@@ -478,6 +529,26 @@ impl RelatedIndex {
         best
     }
 
+    /// The length of a profile's weighted vector. IDF moves as documents arrive, so the value
+    /// is cached and recomputed once the corpus has grown by a tenth (or the profile changed).
+    fn profile_norm(&self, profile: &Profile) -> f32 {
+        let (docs_at, norm) = profile.norm.get();
+        if docs_at > 0 && self.docs <= docs_at + docs_at / 10 {
+            return norm;
+        }
+        let norm = profile
+            .terms
+            .iter()
+            .map(|(&term, &(sum, name, _))| {
+                let w = self.weight(term, sum / profile.members as f32, name);
+                w * w
+            })
+            .sum::<f32>()
+            .sqrt();
+        profile.norm.set((self.docs, norm));
+        norm
+    }
+
     /// Counts the item's terms (IDF) and adds them to its cluster's profile.
     pub fn insert(&mut self, item: i64, cluster: i64, ts: i64, terms: &[EventTerm]) {
         self.docs += 1;
@@ -491,7 +562,9 @@ impl RelatedIndex {
             .map(|(t, _)| t)
             .collect();
         let profile = self.clusters.entry(cluster).or_insert_with(|| Profile {
-            terms: HashMap::new(),
+            terms: FastMap::default(),
+            headline_names: Vec::new(),
+            norm: std::cell::Cell::new((0, 0.0)),
             members: 0,
             last_ts: ts,
             representative: item,
@@ -503,7 +576,11 @@ impl RelatedIndex {
             e.0 += t.weight;
             e.1 |= t.name;
             e.2 |= t.headline;
+            if t.name && t.headline && !profile.headline_names.contains(&t.hash) {
+                profile.headline_names.push(t.hash);
+            }
         }
+        profile.norm.set((0, 0.0));
         if profile.terms.len() > 2 * PROFILE_TERMS {
             let mut all: Vec<(u64, (f32, bool, bool))> = profile.terms.drain().collect();
             all.sort_by(|a, b| b.1.0.total_cmp(&a.1.0));
@@ -512,7 +589,11 @@ impl RelatedIndex {
         }
         for term in posted {
             let list = self.postings.entry(term).or_default();
-            if !list.contains(&cluster) {
+            // Past MAX_POSTING the list is never read: stop growing it.
+            if list.len() <= MAX_POSTING
+                && list.last() != Some(&cluster)
+                && !list.contains(&cluster)
+            {
                 list.push(cluster);
             }
         }
@@ -543,6 +624,7 @@ impl RelatedIndex {
                 e.0 -= t.weight;
             }
         }
+        profile.norm.set((0, 0.0));
     }
 
     /// Forgets clusters whose newest member is more than two windows older than the newest item.
