@@ -168,6 +168,10 @@ impl CandidateIndex {
         self.titles.retain(|_, l| keep(l));
     }
 
+    pub fn entry(&self, item: i64) -> Option<&Entry> {
+        self.entries.get(&item)
+    }
+
     pub fn by_content(&self, hash: u64) -> impl Iterator<Item = &Entry> {
         self.content
             .get(&hash)

@@ -21,6 +21,8 @@ pub struct EventTerm {
     pub name: bool,
     /// Found in the headline.
     pub headline: bool,
+    /// A number ("1009", "6.6", "2012").
+    pub number: bool,
 }
 
 /// Words of the lead that count, after the headline.
@@ -306,6 +308,7 @@ pub fn event_terms(headline: &str, text: &str) -> Vec<EventTerm> {
                 last.weight = (last.weight + t.weight).min(MAX_TERM_WEIGHT);
                 last.name |= t.name;
                 last.headline |= t.headline;
+                last.number |= t.number;
             }
             _ => merged.push(t),
         }
@@ -362,6 +365,7 @@ fn add_terms<'a>(
                 weight,
                 name: is_number || acronym || (case_means_name && capitalized && !sentence_start),
                 headline,
+                number: is_number,
             });
         }
         sentence_start = ends_sentence;
@@ -374,6 +378,8 @@ struct Profile {
     terms: FastMap<u64, (f32, bool, bool)>,
     /// Name terms found in a member's headline.
     headline_names: Vec<u64>,
+    /// Numbers found in a member's headline.
+    headline_numbers: Vec<u64>,
     /// (corpus size when computed, length of the weighted vector); see `profile_norm`.
     norm: std::cell::Cell<(u32, f32)>,
     members: u32,
@@ -430,12 +436,16 @@ impl RelatedIndex {
 
     /// The most similar cluster within the window, if its similarity reaches `threshold` and it
     /// shares a distinctive name (a name or number term with IDF of at least `min_name_idf`).
+    ///
+    /// `accept` sees each candidate cluster's representative with the similarity and can refuse
+    /// it (the caller checks the numbers of the texts).
     pub fn best(
         &self,
         terms: &[EventTerm],
         ts: i64,
         threshold: f64,
         min_name_idf: f32,
+        accept: impl Fn(i64, f64) -> bool,
     ) -> Option<RelatedMatch> {
         if terms.is_empty() {
             return None;
@@ -473,6 +483,14 @@ impl RelatedIndex {
                 continue;
             };
             if (profile.last_ts - ts).abs() > self.window_secs {
+                continue;
+            }
+            // Different numbers in the headlines (draw 1006 and draw 1009, highs of 22C and
+            // 23C, 6.6 and 5.9 quakes): different stories, however alike the words.
+            let item_only_number = terms
+                .iter()
+                .any(|t| t.number && t.headline && !profile.terms.contains_key(&t.hash));
+            if item_only_number && profile.headline_numbers.iter().any(|&n| !in_item(n)) {
                 continue;
             }
             // Cheap test first: without a shared distinctive name there is no join, whatever
@@ -518,7 +536,10 @@ impl RelatedIndex {
             } else {
                 threshold
             };
-            if score >= needed && best.is_none_or(|b| score > b.score) {
+            if score >= needed
+                && best.is_none_or(|b| score > b.score)
+                && accept(profile.representative, score)
+            {
                 best = Some(RelatedMatch {
                     cluster,
                     representative: profile.representative,
@@ -564,6 +585,7 @@ impl RelatedIndex {
         let profile = self.clusters.entry(cluster).or_insert_with(|| Profile {
             terms: FastMap::default(),
             headline_names: Vec::new(),
+            headline_numbers: Vec::new(),
             norm: std::cell::Cell::new((0, 0.0)),
             members: 0,
             last_ts: ts,
@@ -578,6 +600,9 @@ impl RelatedIndex {
             e.2 |= t.headline;
             if t.name && t.headline && !profile.headline_names.contains(&t.hash) {
                 profile.headline_names.push(t.hash);
+            }
+            if t.number && t.headline && !profile.headline_numbers.contains(&t.hash) {
+                profile.headline_numbers.push(t.hash);
             }
         }
         profile.norm.set((0, 0.0));
@@ -691,7 +716,7 @@ mod tests {
             "The American Pie star Tara Reid entered the Promises Treatment Center, her publicist confirmed on Friday.",
         );
         let m = index
-            .best(&reid_again, 3600, 0.2, 1.0)
+            .best(&reid_again, 3600, 0.2, 1.0, |_, _| true)
             .expect("same event joins");
         assert_eq!(m.cluster, 10);
         let lohan = event_terms(
@@ -699,9 +724,37 @@ mod tests {
             "Actress Lindsay Lohan has checked into the Betty Ford Center in Rancho Mirage, her lawyer told a judge.",
         );
         assert_eq!(
-            index.best(&lohan, 3600, 0.2, 1.0).map(|m| m.cluster),
+            index
+                .best(&lohan, 3600, 0.2, 1.0, |_, _| true)
+                .map(|m| m.cluster),
             None,
             "no shared name: apart"
+        );
+    }
+
+    #[test]
+    fn different_numbers_in_the_headlines_are_different_stories() {
+        let mut index = RelatedIndex::new(72 * 3600);
+        let body = "The winning numbers of the national lottery draw were announced in Lisbon on Saturday evening by the operator.";
+        index.insert(
+            1,
+            10,
+            0,
+            &event_terms("Lottery results for draw 1006 in Lisbon", body),
+        );
+        let filler = event_terms(
+            "Markets rally on rate hopes",
+            "Stocks rose in Frankfurt and Paris as traders bet on lower rates.",
+        );
+        index.insert(2, 20, 0, &filler);
+        let other_draw = event_terms("Lottery results for draw 1009 in Lisbon", body);
+        assert_eq!(index.best(&other_draw, 0, 0.1, 1.0, |_, _| true), None);
+        let same_draw = event_terms("Lisbon lottery: the draw 1006 results", body);
+        assert_eq!(
+            index
+                .best(&same_draw, 0, 0.1, 1.0, |_, _| true)
+                .map(|m| m.cluster),
+            Some(10)
         );
     }
 }
