@@ -31,14 +31,17 @@ struct Record {
 
 const WINDOW: i64 = 72 * 3600;
 
-/// The thresholds in use: the defaults, or `--related X`, `--related-headline X` and
-/// `--min-name-idf X` for tuning.
+/// The thresholds in use: the defaults, or for tuning `--related X` (turns related coverage on
+/// at that similarity), `--related-headline X` and `--min-name-idf X`.
 fn thresholds() -> Thresholds {
     let mut t = Thresholds::with_window(WINDOW);
     let args: Vec<String> = std::env::args().collect();
     for pair in args.windows(2) {
         match pair[0].as_str() {
-            "--related" => t.related = pair[1].parse().expect("--related X"),
+            "--related" => {
+                t.related_coverage = true;
+                t.related = pair[1].parse().expect("--related X");
+            }
             "--min-name-idf" => t.min_name_idf = pair[1].parse().expect("--min-name-idf X"),
             "--related-headline" => {
                 t.related_headline_only = pair[1].parse().expect("--related-headline X")
