@@ -52,6 +52,16 @@ fn thresholds() -> Thresholds {
     t
 }
 
+/// The fingerprint, with event terms where related coverage is on.
+fn fingerprint(title: &str, text: &str) -> Fingerprint {
+    let fp = Fingerprint::of(title, text);
+    if thresholds().related_coverage {
+        fp.with_event_terms(title, text)
+    } else {
+        fp
+    }
+}
+
 /// Clusters `records` in time order; returns id → cluster and the decisions' rules.
 fn cluster(records: &[Record]) -> (HashMap<String, i64>, HashMap<&'static str, usize>) {
     let mut order: Vec<usize> = (0..records.len()).collect();
@@ -61,7 +71,7 @@ fn cluster(records: &[Record]) -> (HashMap<String, i64>, HashMap<&'static str, u
     let mut rules: HashMap<&'static str, usize> = HashMap::new();
     for (n, &i) in order.iter().enumerate() {
         let r = &records[i];
-        let fp = Fingerprint::of(&clean_title(&r.title), &html_to_text(&r.text));
+        let fp = fingerprint(&clean_title(&r.title), &html_to_text(&r.text));
         let decision = dedup.decide(&fp, r.published);
         let cluster = decision.cluster.unwrap_or(n as i64);
         *rules.entry(decision.rule.as_str()).or_default() += 1;
@@ -149,11 +159,8 @@ fn sts(path: &str) {
         }
         // The first headline is stored, the second decided against it, then the first is
         // taken back out, so that pairs do not see each other.
-        dedup.insert(-1, -1, 0, Fingerprint::of(&clean_title(a), ""));
-        let same = dedup
-            .decide(&Fingerprint::of(&clean_title(b), ""), 0)
-            .cluster
-            == Some(-1);
+        dedup.insert(-1, -1, 0, fingerprint(&clean_title(a), ""));
+        let same = dedup.decide(&fingerprint(&clean_title(b), ""), 0).cluster == Some(-1);
         dedup.remove(&[-1]);
         if std::env::var_os("STS_SHOW").is_some() && positive != same {
             println!("{} {score}: {a} | {b}", if same { "FP" } else { "FN" });
@@ -192,7 +199,7 @@ fn background(rows: &[(f64, String, String)]) -> Deduplicator {
             id,
             id,
             -10 * WINDOW,
-            Fingerprint::of(&clean_title(headline), ""),
+            fingerprint(&clean_title(headline), ""),
         );
     }
     dedup

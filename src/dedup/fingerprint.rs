@@ -49,7 +49,8 @@ pub struct Fingerprint {
     /// the number), sorted. Two texts that put different numbers in the same context are
     /// different stories (templated weather, results, market wraps).
     pub numbers: Vec<(u32, u32)>,
-    /// Headline and lead terms for related-coverage clustering.
+    /// Headline and lead terms for related-coverage clustering (empty unless
+    /// [`Fingerprint::with_event_terms`] added them).
     pub event: Vec<super::related::EventTerm>,
 }
 
@@ -346,7 +347,6 @@ pub fn headline_core(title: &str) -> &str {
 impl Fingerprint {
     pub fn of(title: &str, text: &str) -> Fingerprint {
         let headline = headline_core(title);
-        let event = super::related::event_terms(headline, text);
         let title_words = words(headline, MAX_TOKENS);
         let mut words = words(text, MAX_TOKENS);
         let body_is_short = words.len() < MIN_BODY_TOKENS;
@@ -385,8 +385,15 @@ impl Fingerprint {
             content_hash,
             title_key,
             numbers,
-            event,
+            event: Vec::new(),
         }
+    }
+
+    /// Adds the headline-and-lead terms that related coverage compares (left out by
+    /// [`Fingerprint::of`]: they cost as much as the rest and the rule is off by default).
+    pub fn with_event_terms(mut self, title: &str, text: &str) -> Fingerprint {
+        self.event = super::related::event_terms(headline_core(title), text);
+        self
     }
 }
 

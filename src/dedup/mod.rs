@@ -277,7 +277,9 @@ impl Deduplicator {
 
     /// Records an item so that later items can find it.
     pub fn insert(&mut self, item: i64, cluster: i64, ts: i64, fp: Fingerprint) {
-        self.related.insert(item, cluster, ts, &fp.event);
+        if self.thresholds.related_coverage {
+            self.related.insert(item, cluster, ts, &fp.event);
+        }
         self.index.insert(item, cluster, ts, fp);
         self.inserts_since_evict += 1;
         if self.inserts_since_evict >= 4096 {
@@ -289,7 +291,9 @@ impl Deduplicator {
     /// Forgets items (a transaction that inserted them rolled back).
     pub fn remove(&mut self, items: &[i64]) {
         for &item in items.iter().rev() {
-            if let Some(entry) = self.index.remove(item) {
+            if let Some(entry) = self.index.remove(item)
+                && self.thresholds.related_coverage
+            {
                 self.related.remove(entry.cluster, &entry.event);
             }
         }
@@ -407,18 +411,16 @@ mod tests {
                 100 + n as i64,
                 100 + n as i64,
                 900,
-                Fingerprint::of(title, text),
+                Fingerprint::of(title, text).with_event_terms(title, text),
             );
         }
-        d.insert(1, 10, 1000, Fingerprint::of("Putin warns NATO", STORY));
+        let story =
+            Fingerprint::of("Putin warns NATO", STORY).with_event_terms("Putin warns NATO", STORY);
+        d.insert(1, 10, 1000, story);
+        let headline = "Putin: NATO troops in Ukraine would be targets";
         let other_words = "Russian President Vladimir Putin said foreign troops sent to Ukraine would be legitimate targets, after Emmanuel Macron announced that 26 NATO countries had pledged forces to guarantee Kyiv's security once the fighting stops.";
-        let decision = d.decide(
-            &Fingerprint::of(
-                "Putin: NATO troops in Ukraine would be targets",
-                other_words,
-            ),
-            2000,
-        );
+        let copy = Fingerprint::of(headline, other_words).with_event_terms(headline, other_words);
+        let decision = d.decide(&copy, 2000);
         assert_eq!(decision.rule, Rule::Related, "{decision:?}");
         assert_eq!(decision.cluster, Some(10));
         assert_eq!(decision.matched, Some(1));
