@@ -10,7 +10,8 @@
 //! JSONL: one object a line; `text` may hold HTML; `published` is RFC 3339 or absent (then items
 //! are taken in file order, all at one time). `--ecbplus` reads the ECB+ format (one label per
 //! real event) and also prints the topic-only baseline. `--sts` scores the "same story" decision
-//! on headline pairs: pairs scored 4 or more should be one story, 2 or less two.
+//! on headline pairs: pairs scored 4 or more should be one story, 2 or less two. `--errors`
+//! lists wrong merges (or, with `--sts`, the pairs decided wrongly).
 
 use std::collections::HashMap;
 
@@ -130,7 +131,7 @@ fn errors(records: &[Record], predicted: &HashMap<String, i64>) {
     }
 }
 
-fn sts(path: &str) {
+fn sts(path: &str, show_errors: bool) {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let (mut tp, mut fp_, mut fn_, mut tn, mut skipped) = (0usize, 0usize, 0usize, 0usize, 0usize);
     // IDF needs a stream: all headlines of the file first feed the term statistics of a
@@ -162,7 +163,7 @@ fn sts(path: &str) {
         dedup.insert(-1, -1, 0, fingerprint(&clean_title(a), ""));
         let same = dedup.decide(&fingerprint(&clean_title(b), ""), 0).cluster == Some(-1);
         dedup.remove(&[-1]);
-        if std::env::var_os("STS_SHOW").is_some() && positive != same {
+        if show_errors && positive != same {
             println!("{} {score}: {a} | {b}", if same { "FP" } else { "FN" });
         }
         match (positive, same) {
@@ -209,7 +210,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let show_errors = args.iter().any(|a| a == "--errors");
     match args.first().map(String::as_str) {
-        Some("--sts") => sts(args.get(1).expect("--sts FILE")),
+        Some("--sts") => sts(args.get(1).expect("--sts FILE"), show_errors),
         Some("--ecbplus") => {
             let docs = support::ecbplus(args.get(1).expect("--ecbplus FILE"));
             let records: Vec<Record> = docs

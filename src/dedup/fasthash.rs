@@ -3,7 +3,7 @@
 //! One multiply spreads sequential ids over the table; hash outputs pass through it unharmed.
 //! Keys here come from our own hashing, never straight from a feed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 #[derive(Default, Clone, Copy)]
@@ -39,3 +39,4 @@ impl Hasher for IdHasher {
 }
 
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+pub type FastSet<K> = HashSet<K, BuildHasherDefault<IdHasher>>;
