@@ -206,6 +206,26 @@ fn background(rows: &[(f64, String, String)]) -> Deduplicator {
     dedup
 }
 
+fn gold_of(records: &[Record]) -> HashMap<String, String> {
+    records
+        .iter()
+        .map(|r| (r.id.clone(), r.label.clone()))
+        .collect()
+}
+
+/// Clusters the records and prints the scores (and, with `--errors`, the wrong merges).
+fn evaluate(records: &[Record], show_errors: bool) {
+    let (predicted, rules) = cluster(records);
+    print_scores(
+        &format!("feedfold (decisions: {rules:?}):"),
+        &predicted,
+        &gold_of(records),
+    );
+    if show_errors {
+        errors(records, &predicted);
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let show_errors = args.iter().any(|a| a == "--errors");
@@ -223,10 +243,7 @@ fn main() {
                     label: d.event.clone(),
                 })
                 .collect();
-            let gold: HashMap<String, String> = records
-                .iter()
-                .map(|r| (r.id.clone(), r.label.clone()))
-                .collect();
+            let gold = gold_of(&records);
             let topics: HashMap<String, i64> =
                 docs.iter().map(|d| (d.id.clone(), d.topic)).collect();
             print_scores(
@@ -234,31 +251,10 @@ fn main() {
                 &topics,
                 &gold,
             );
-            let (predicted, rules) = cluster(&records);
-            print_scores(
-                &format!("feedfold (decisions: {rules:?}):"),
-                &predicted,
-                &gold,
-            );
-            if show_errors {
-                errors(&records, &predicted);
-            }
+            evaluate(&records, show_errors);
         }
         Some(path) => {
-            let records = read_jsonl(path);
-            let gold: HashMap<String, String> = records
-                .iter()
-                .map(|r| (r.id.clone(), r.label.clone()))
-                .collect();
-            let (predicted, rules) = cluster(&records);
-            print_scores(
-                &format!("feedfold (decisions: {rules:?}):"),
-                &predicted,
-                &gold,
-            );
-            if show_errors {
-                errors(&records, &predicted);
-            }
+            evaluate(&read_jsonl(path), show_errors);
         }
         None => {
             eprintln!("usage: quality FILE.jsonl | --ecbplus FILE | --sts FILE  [--errors]");
