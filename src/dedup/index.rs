@@ -22,8 +22,6 @@ const MAX_POSTING: usize = 512;
 /// Band candidates further than this from the new item's simhash are not verified: the anchors
 /// find the heavier rewrites.
 const BAND_MAX_DISTANCE: u32 = 12;
-/// Eviction runs once per this many inserts.
-const EVICT_EVERY: usize = 4096;
 
 pub struct Entry {
     pub item: i64,
@@ -47,7 +45,6 @@ pub struct CandidateIndex {
     content: FastMap<u64, Vec<i64>>,
     titles: FastMap<u64, Vec<i64>>,
     newest_ts: i64,
-    inserts_since_evict: usize,
 }
 
 fn band(simhash: u64, b: usize) -> u16 {
@@ -64,7 +61,6 @@ impl CandidateIndex {
             content: FastMap::default(),
             titles: FastMap::default(),
             newest_ts: i64::MIN,
-            inserts_since_evict: 0,
         }
     }
 
@@ -112,10 +108,6 @@ impl CandidateIndex {
             },
         );
         self.newest_ts = self.newest_ts.max(ts);
-        self.inserts_since_evict += 1;
-        if self.inserts_since_evict >= EVICT_EVERY {
-            self.evict();
-        }
     }
 
     /// Forgets `item`; returns its entry.
@@ -144,8 +136,7 @@ impl CandidateIndex {
     }
 
     /// Drops entries older than two windows before the newest item, and compacts the postings.
-    fn evict(&mut self) {
-        self.inserts_since_evict = 0;
+    pub fn evict(&mut self) {
         let horizon = self.newest_ts.saturating_sub(2 * self.window_secs);
         let before = self.entries.len();
         self.entries.retain(|_, e| e.ts >= horizon);

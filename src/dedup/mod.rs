@@ -29,6 +29,9 @@ pub use fingerprint::{
 };
 pub use index::CandidateIndex;
 
+/// The indexes drop what fell out of the window once per this many inserts.
+const EVICT_EVERY: usize = 4096;
+
 /// Why an item is in its cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
@@ -290,8 +293,9 @@ impl Deduplicator {
         }
         self.index.insert(item, cluster, ts, fp);
         self.inserts_since_evict += 1;
-        if self.inserts_since_evict >= 4096 {
+        if self.inserts_since_evict >= EVICT_EVERY {
             self.inserts_since_evict = 0;
+            self.index.evict();
             self.related.evict();
         }
     }
