@@ -32,6 +32,11 @@ pub enum StoreError {
         found: i64,
         supported: i64,
     },
+    #[error("cannot create the folder of store {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("store {path} does not exist yet; run `feedfold run --once` to create it")]
     Missing { path: PathBuf },
     #[error(
@@ -72,22 +77,12 @@ impl Store {
     /// Opens (creating if needed) the store at `path` for writing, and migrates it.
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::Sqlite {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
                 path: path.to_path_buf(),
-                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+                source,
             })?;
         }
-        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let mut store = Store {
-            conn,
-            path: path.to_path_buf(),
-        };
-        store.configure()?;
-        store.migrate()?;
-        Ok(store)
+        Store::configured(path, Connection::open(path))
     }
 
     /// Opens an existing store for the query commands; never creates one. Migrates it if it is
@@ -98,11 +93,13 @@ impl Store {
                 path: path.to_path_buf(),
             });
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|source| StoreError::Sqlite {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        Store::configured(path, Connection::open_with_flags(path, flags))
+    }
+
+    /// The store on a freshly opened connection: pragmas set, schema migrated.
+    fn configured(path: &Path, conn: rusqlite::Result<Connection>) -> Result<Store> {
+        let conn = conn.map_err(|source| StoreError::Sqlite {
             path: path.to_path_buf(),
             source,
         })?;
