@@ -34,7 +34,7 @@ const WINDOW: i64 = 72 * 3600;
 
 /// The thresholds in use: the defaults, or for tuning `--related X` (turns related coverage on
 /// at that similarity), `--related-headline X` and `--min-name-idf X`.
-fn thresholds() -> Thresholds {
+fn parse_thresholds() -> Thresholds {
     let mut t = Thresholds::with_window(WINDOW);
     let args: Vec<String> = std::env::args().collect();
     for pair in args.windows(2) {
@@ -51,6 +51,12 @@ fn thresholds() -> Thresholds {
         }
     }
     t
+}
+
+/// The thresholds, read from the command line once.
+fn thresholds() -> Thresholds {
+    static THRESHOLDS: std::sync::OnceLock<Thresholds> = std::sync::OnceLock::new();
+    *THRESHOLDS.get_or_init(parse_thresholds)
 }
 
 /// The fingerprint, with event terms where related coverage is on.
