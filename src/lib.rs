@@ -10,12 +10,15 @@
 //! - [`normalize`]: pure: identity key, canonical URL, plain text.
 //! - [`dedup`]: pure: fingerprints, the candidate index and the cluster decision with its reason.
 //! - [`store`]: SQLite: migrations, the write path (one transaction per feed), read queries.
-//! - [`pipeline`]: runs the stages together: `run --once` and the daemon loop.
+//! - [`pipeline`]: runs the stages together for one feed attempt; `run --once`.
+//! - [`daemon`]: the `run` loop: attempts as feeds fall due, systemd READY/STATUS/WATCHDOG.
+//! - [`systemd`]: `sd_notify` datagrams (nothing without `NOTIFY_SOCKET`).
 //! - [`cli`]: the command line: argument definitions, commands, and terminal-safe rendering.
 //! - [`eval`]: clustering quality measures (pairwise and B-cubed) for the measuring tools.
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod dedup;
 pub mod eval;
 pub mod fetch;
@@ -24,4 +27,5 @@ pub mod parse;
 pub mod pipeline;
 pub mod schedule;
 pub mod store;
+pub mod systemd;
 pub mod timefmt;

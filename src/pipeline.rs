@@ -1,13 +1,17 @@
-//! Runs the stages together: fetch (async, concurrent within the limits) → parse and normalize
-//! (blocking pool, panics contained) → deduplicate and store (one writer thread that owns the
-//! SQLite connection and the candidate index). `run --once` is one cycle over every feed; the
-//! daemon repeats cycles over the feeds that are due until it is told to stop.
+//! Runs the stages together for one feed attempt: fetch (async, concurrent within the limits) →
+//! parse and normalize (blocking pool, panics contained) → deduplicate and store (one writer
+//! thread that owns the SQLite connection and the candidate index). `run --once` is one
+//! [`Pipeline::cycle`] over every feed; the daemon ([`crate::daemon`]) starts attempts as feeds
+//! fall due.
 //!
 //! SQLite stays off the async workers: the writer is a plain thread fed through a bounded
 //! channel, so a slow disk holds back the fetchers (backpressure) instead of blocking the runtime.
+//! Time comes from a [`Clock`], so that the scheduler can be tested on a paused tokio clock.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +29,56 @@ use crate::schedule;
 use crate::store::write::{FeedToFetch, FetchRecord, IngestReport, NewValidators, PreparedItem};
 use crate::store::{Checkpointer, FetchLock, Store, StoreError};
 use crate::timefmt::now_unix;
+
+/// Where "now" comes from: the system clock, or (in tests) a start time plus tokio's clock, which
+/// a test can pause and advance.
+#[derive(Debug, Clone, Copy)]
+pub enum Clock {
+    Wall,
+    Tokio {
+        start_unix: i64,
+        start: tokio::time::Instant,
+    },
+}
+
+impl Clock {
+    /// A clock that reads `start_unix` now and then moves with tokio's (possibly paused) time.
+    pub fn tokio_from(start_unix: i64) -> Clock {
+        Clock::Tokio {
+            start_unix,
+            start: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Unix seconds.
+    pub fn now(&self) -> i64 {
+        match self {
+            Clock::Wall => now_unix(),
+            Clock::Tokio { start_unix, start } => start_unix + start.elapsed().as_secs() as i64,
+        }
+    }
+}
+
+/// What one attempt at a source gives back: the fetch slot to hold (if any) and the outcome.
+pub type SourceFuture<'a> = Pin<
+    Box<dyn Future<Output = (Option<FetchSlot>, Result<FetchOutcome, FetchError>)> + Send + 'a>,
+>;
+
+/// One fetch attempt as the pipeline sees it. The real one is the [`Fetcher`]; a test can put a
+/// scripted server in its place to run the scheduler on simulated time.
+pub trait FeedSource: Send + Sync + 'static {
+    /// One attempt at `url`; the slot (if any) is held until the result is with the writer.
+    fn fetch<'a>(&'a self, url: &'a Url, validators: &'a Validators) -> SourceFuture<'a>;
+}
+
+impl FeedSource for Fetcher {
+    fn fetch<'a>(&'a self, url: &'a Url, validators: &'a Validators) -> SourceFuture<'a> {
+        Box::pin(async move {
+            let (slot, result) = Fetcher::fetch(self, url, validators).await;
+            (Some(slot), result)
+        })
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -47,6 +101,8 @@ pub struct RunReport {
     pub folded: usize,
     pub shared: usize,
     pub updated: usize,
+    /// Attempts not made because the feed's host asked for a pause (429/503 `Retry-After`).
+    pub deferred: usize,
 }
 
 impl RunReport {
@@ -60,9 +116,11 @@ impl RunReport {
         self.folded += other.folded;
         self.shared += other.shared;
         self.updated += other.updated;
+        self.deferred += other.deferred;
     }
 
-    fn add(&mut self, outcome: &FeedResult) {
+    /// Counts one feed's result.
+    pub fn add(&mut self, outcome: &FeedResult) {
         self.feeds += 1;
         match outcome {
             FeedResult::Ingested(r) => {
@@ -74,6 +132,7 @@ impl RunReport {
             }
             FeedResult::Unchanged => self.unchanged += 1,
             FeedResult::Failed(_) => self.failed += 1,
+            FeedResult::Deferred(_) => self.deferred += 1,
         }
     }
 }
@@ -82,15 +141,16 @@ impl std::fmt::Display for RunReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} feeds: {} ok, {} unchanged, {} failed; {} new items, {} folded into existing stories, {} already seen via another feed, {} updated",
-            self.feeds,
-            self.ok,
-            self.unchanged,
-            self.failed,
-            self.new_items,
-            self.folded,
-            self.shared,
-            self.updated
+            "{} feeds: {} ok, {} unchanged, {} failed",
+            self.feeds, self.ok, self.unchanged, self.failed
+        )?;
+        if self.deferred > 0 {
+            write!(f, ", {} deferred", self.deferred)?;
+        }
+        write!(
+            f,
+            "; {} new items, {} folded into existing stories, {} already seen via another feed, {} updated",
+            self.new_items, self.folded, self.shared, self.updated
         )
     }
 }
@@ -101,25 +161,43 @@ pub enum FeedResult {
     Ingested(IngestReport),
     Unchanged,
     Failed(String),
+    /// Not attempted: the host asked for a pause.
+    Deferred(String),
+}
+
+/// One finished attempt: the feed as it was, how it went, and the feed as the store now has it
+/// (`None` once it is gone or no longer configured).
+#[derive(Debug)]
+pub struct Attempt {
+    pub feed: FeedToFetch,
+    pub result: FeedResult,
+    pub next_fetch: i64,
+    pub updated: Option<FeedToFetch>,
 }
 
 /// What a fetch task hands the writer.
 enum Fetched {
     Items {
         items: Vec<PreparedItem>,
-        ttl_minutes: Option<u32>,
+        /// The longer of the feed's `ttl` and the response's freshness.
+        hint: Option<Duration>,
         status: u16,
         validators: NewValidators,
     },
     Unchanged {
         status: u16,
+        hint: Option<Duration>,
         validators: NewValidators,
     },
     Failed {
         error: String,
         status: Option<u16>,
         gone: bool,
+        /// The server asked for at least this long (`Retry-After`).
+        wait_at_least: Option<Duration>,
     },
+    /// The host is paused (it answered 429/503 to another feed): not attempted.
+    Deferred { reason: String, wait: Duration },
 }
 
 enum WriterMsg {
@@ -127,16 +205,20 @@ enum WriterMsg {
     Feeds {
         reply: oneshot::Sender<Result<Vec<FeedToFetch>, StoreError>>,
     },
+    /// Answered as soon as the writer gets to it: the watchdog's proof that it is not stuck.
+    Ping {
+        reply: oneshot::Sender<()>,
+    },
 }
 
 struct OutcomeMsg {
     feed: FeedToFetch,
     at: i64,
     fetched: Fetched,
-    reply: oneshot::Sender<(FeedResult, i64)>,
+    reply: oneshot::Sender<Attempt>,
 }
 
-/// The writer thread: owns the store and the deduplicator.
+/// The writer: owns the store and the deduplicator.
 struct Writer {
     store: Store,
     /// Loaded from the store on the first new item: a run where nothing changed skips it.
@@ -152,6 +234,9 @@ impl Writer {
             WriterMsg::Feeds { reply } => {
                 let _ = reply.send(self.store.feeds_to_fetch());
             }
+            WriterMsg::Ping { reply } => {
+                let _ = reply.send(());
+            }
             WriterMsg::Outcome(msg) => {
                 let OutcomeMsg {
                     feed,
@@ -159,8 +244,24 @@ impl Writer {
                     fetched,
                     reply,
                 } = *msg;
-                let result = self.record(&feed, at, fetched);
-                let _ = reply.send(result);
+                let (result, next_fetch) = self.record(&feed, at, fetched);
+                let updated = match self.store.feed_to_fetch(feed.id) {
+                    Ok(updated) => updated,
+                    Err(e) => {
+                        tracing::error!(feed = %feed.url, error = %e, "cannot read the feed back");
+                        // Keep polling it on the schedule just decided.
+                        Some(FeedToFetch {
+                            next_fetch: Some(next_fetch),
+                            ..feed.clone()
+                        })
+                    }
+                };
+                let _ = reply.send(Attempt {
+                    feed,
+                    result,
+                    next_fetch,
+                    updated,
+                });
             }
         }
     }
@@ -186,29 +287,23 @@ impl Writer {
         feed: &FeedToFetch,
         at: i64,
         failures: u32,
-        ttl_minutes: Option<u32>,
+        hint: Option<Duration>,
     ) -> i64 {
-        let mut delay = schedule::next_delay(self.interval(feed), failures);
-        if let Some(ttl) = ttl_minutes {
-            delay = delay
-                .max(Duration::from_secs(u64::from(ttl) * 60))
-                .min(schedule::MAX_DELAY);
-        }
         // A cheap, deterministic spread: feeds fetched together drift apart.
         let unit = (xxh3_64(&[feed.id.to_le_bytes(), at.to_le_bytes()].concat()) % 10_000) as f64
             / 10_000.0;
-        at + schedule::jitter(delay, unit).as_secs() as i64
+        schedule::next_due(at, self.interval(feed), failures, hint, unit)
     }
 
     fn record(&mut self, feed: &FeedToFetch, at: i64, fetched: Fetched) -> (FeedResult, i64) {
-        let (result, next_fetch) = match fetched {
+        match fetched {
             Fetched::Items {
                 items,
-                ttl_minutes,
+                hint,
                 status,
                 validators,
             } => {
-                let next_fetch = self.next_fetch(feed, at, 0, ttl_minutes);
+                let next_fetch = self.next_fetch(feed, at, 0, hint);
                 let record = FetchRecord {
                     at,
                     status: Some(status),
@@ -220,7 +315,7 @@ impl Writer {
                         Ok(dedup) => dedup,
                         Err(e) => {
                             let error = format!("cannot load the candidate index: {e}");
-                            return self.fail(feed, at, error, Some(status), false);
+                            return self.fail(feed, at, error, Some(status), false, None);
                         }
                     },
                 };
@@ -236,11 +331,16 @@ impl Writer {
                         format!("cannot store items: {e}"),
                         Some(status),
                         false,
+                        None,
                     ),
                 }
             }
-            Fetched::Unchanged { status, validators } => {
-                let next_fetch = self.next_fetch(feed, at, 0, None);
+            Fetched::Unchanged {
+                status,
+                hint,
+                validators,
+            } => {
+                let next_fetch = self.next_fetch(feed, at, 0, hint);
                 let record = FetchRecord {
                     at,
                     status: Some(status),
@@ -254,6 +354,7 @@ impl Writer {
                         format!("cannot record fetch: {e}"),
                         Some(status),
                         false,
+                        None,
                     ),
                 }
             }
@@ -261,9 +362,21 @@ impl Writer {
                 error,
                 status,
                 gone,
-            } => self.fail(feed, at, error, status, gone),
-        };
-        (result, next_fetch)
+                wait_at_least,
+            } => self.fail(feed, at, error, status, gone, wait_at_least),
+            Fetched::Deferred { reason, wait } => {
+                // Due when the pause ends, spread a little so that the host's feeds do not
+                // all return at the same second.
+                let next_fetch = self.next_fetch(feed, at, 0, Some(wait)).min(
+                    at + (wait.as_secs() as i64) + (schedule::MAX_DELAY.as_secs() as i64 / 100),
+                );
+                tracing::info!(feed = %feed.url, reason = %reason, "fetch deferred");
+                if let Err(e) = self.store.record_deferred(feed.id, next_fetch) {
+                    tracing::error!(feed = %feed.url, error = %e, "cannot record the deferral in the store");
+                }
+                (FeedResult::Deferred(reason), next_fetch)
+            }
+        }
     }
 
     fn fail(
@@ -273,8 +386,9 @@ impl Writer {
         error: String,
         status: Option<u16>,
         gone: bool,
+        wait_at_least: Option<Duration>,
     ) -> (FeedResult, i64) {
-        let next_fetch = self.next_fetch(feed, at, feed.error_count + 1, None);
+        let next_fetch = self.next_fetch(feed, at, feed.error_count + 1, wait_at_least);
         let record = FetchRecord {
             at,
             status,
@@ -288,12 +402,36 @@ impl Writer {
     }
 }
 
-/// A running pipeline: the fetcher and the handle to the writer thread.
+/// How fetch tasks reach the writer: a thread behind a channel, or (in single-threaded tests on
+/// a paused clock, where waiting on another thread would let tokio jump its clock) called in
+/// place.
+#[derive(Clone)]
+enum WriterLink {
+    Thread(mpsc::Sender<WriterMsg>),
+    #[cfg(test)]
+    Inline(Arc<std::sync::Mutex<Writer>>),
+}
+
+impl WriterLink {
+    async fn send(&self, msg: WriterMsg) -> Result<(), PipelineError> {
+        match self {
+            WriterLink::Thread(tx) => tx.send(msg).await.map_err(|_| PipelineError::WriterGone),
+            #[cfg(test)]
+            WriterLink::Inline(writer) => {
+                writer.lock().expect("writer lock").handle(msg);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A running pipeline: the source, the parse slots and the link to the writer.
 pub struct Pipeline {
-    fetcher: Arc<Fetcher>,
+    source: Arc<dyn FeedSource>,
     parse_slots: Arc<Semaphore>,
-    writer_tx: mpsc::Sender<WriterMsg>,
+    writer: WriterLink,
     writer_thread: Option<std::thread::JoinHandle<()>>,
+    clock: Clock,
     _checkpointer: Checkpointer,
     _lock: FetchLock,
 }
@@ -303,108 +441,158 @@ impl Pipeline {
     /// starts the writer and checkpoint threads. The candidate index is rebuilt from the store
     /// when the first new item arrives.
     pub fn start(config: &Config, db_path: &Path) -> Result<Pipeline, PipelineError> {
-        let lock = FetchLock::acquire(db_path)?;
-        let mut store = Store::open_writer(db_path)?;
-        let checkpointer = Checkpointer::start(db_path)?;
-        store.sync_config_feeds(&config.feeds, now_unix())?;
-        let window = i64::try_from(config.dedup.window.as_secs()).unwrap_or(i64::MAX / 4);
         let fetcher = Arc::new(Fetcher::new(&config.fetch)?);
-        let mut writer = Writer {
-            store,
-            dedup: None,
-            thresholds: Thresholds::with_window(window),
-            intervals: config
-                .feeds
-                .iter()
-                .map(|f| (f.url.to_string(), config.interval_for(f)))
-                .collect(),
-            default_interval: config.fetch.interval,
-        };
-        let (writer_tx, mut writer_rx) = mpsc::channel::<WriterMsg>(64);
-        let writer_thread = std::thread::Builder::new()
+        let (mut writer, lock, checkpointer) = open_writer(config, db_path, Clock::Wall)?;
+        let (tx, mut rx) = mpsc::channel::<WriterMsg>(64);
+        let thread = std::thread::Builder::new()
             .name("feedfold-store".into())
             .spawn(move || {
-                while let Some(msg) = writer_rx.blocking_recv() {
+                while let Some(msg) = rx.blocking_recv() {
                     writer.handle(msg);
                 }
             })
             .expect("spawn the store writer thread");
         Ok(Pipeline {
-            fetcher,
+            source: fetcher,
             parse_slots: Arc::new(Semaphore::new(parse_slots())),
-            writer_tx,
-            writer_thread: Some(writer_thread),
+            writer: WriterLink::Thread(tx),
+            writer_thread: Some(thread),
+            clock: Clock::Wall,
             _checkpointer: checkpointer,
             _lock: lock,
         })
     }
 
+    /// A pipeline on `source` and `clock` whose writer runs in place (single-threaded tests on
+    /// a paused clock).
+    #[cfg(test)]
+    pub(crate) fn start_inline(
+        config: &Config,
+        db_path: &Path,
+        source: Arc<dyn FeedSource>,
+        clock: Clock,
+    ) -> Result<Pipeline, PipelineError> {
+        let (writer, lock, checkpointer) = open_writer(config, db_path, clock)?;
+        Ok(Pipeline {
+            source,
+            parse_slots: Arc::new(Semaphore::new(parse_slots())),
+            writer: WriterLink::Inline(Arc::new(std::sync::Mutex::new(writer))),
+            writer_thread: None,
+            clock,
+            _checkpointer: checkpointer,
+            _lock: lock,
+        })
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// The feeds to poll (active, not gone), with their schedule and validators.
     pub async fn feeds(&self) -> Result<Vec<FeedToFetch>, PipelineError> {
         let (reply, rx) = oneshot::channel();
-        self.writer_tx
-            .send(WriterMsg::Feeds { reply })
-            .await
-            .map_err(|_| PipelineError::WriterGone)?;
+        self.writer.send(WriterMsg::Feeds { reply }).await?;
         Ok(rx.await.map_err(|_| PipelineError::WriterGone)??)
     }
 
-    /// Fetches and ingests `feeds` concurrently; returns each feed's result and next due time.
-    /// On `shutdown`, fetches in flight are abandoned; a feed already handed to the writer
-    /// finishes its transaction.
+    /// Asks the writer to answer; the receiver resolves once it has worked through what was
+    /// queued before (the watchdog's check that the store is making progress).
+    pub async fn ping(&self) -> Result<oneshot::Receiver<()>, PipelineError> {
+        let (reply, rx) = oneshot::channel();
+        self.writer.send(WriterMsg::Ping { reply }).await?;
+        Ok(rx)
+    }
+
+    /// One attempt at `feed`, as a task that owns what it needs. `None` when `shutdown` came
+    /// before the result reached the writer (nothing was written); once the writer has it, the
+    /// transaction finishes whatever happens.
+    pub fn attempt(
+        &self,
+        feed: FeedToFetch,
+        shutdown: CancellationToken,
+    ) -> impl Future<Output = Option<Attempt>> + Send + 'static {
+        let source = self.source.clone();
+        let parse_slots = self.parse_slots.clone();
+        let writer = self.writer.clone();
+        let clock = self.clock;
+        async move {
+            let (slot, fetched) = tokio::select! {
+                fetched = fetch_and_parse(&*source, &parse_slots, &feed, clock) => fetched,
+                () = shutdown.cancelled() => return None,
+            };
+            let (reply, rx) = oneshot::channel();
+            let msg = WriterMsg::Outcome(Box::new(OutcomeMsg {
+                feed,
+                at: clock.now(),
+                fetched,
+                reply,
+            }));
+            writer.send(msg).await.ok()?;
+            // The writer has it: the fetch slot is free for the next feed.
+            drop(slot);
+            rx.await.ok()
+        }
+    }
+
+    /// Fetches and ingests `feeds` concurrently (`run --once`). On `shutdown`, fetches in flight
+    /// are abandoned; a feed already handed to the writer finishes its transaction.
     pub async fn cycle(
         &self,
         feeds: Vec<FeedToFetch>,
         shutdown: &CancellationToken,
         mut on_done: impl FnMut(&FeedToFetch, &FeedResult),
-    ) -> Result<(RunReport, Vec<i64>), PipelineError> {
+    ) -> Result<RunReport, PipelineError> {
         let mut tasks = tokio::task::JoinSet::new();
         for feed in feeds {
-            let fetcher = self.fetcher.clone();
-            let parse_slots = self.parse_slots.clone();
-            let writer = self.writer_tx.clone();
-            let shutdown = shutdown.clone();
-            tasks.spawn(async move {
-                let (slot, fetched) = tokio::select! {
-                    fetched = fetch_and_parse(&fetcher, &parse_slots, &feed) => fetched,
-                    () = shutdown.cancelled() => return None,
-                };
-                let (reply, rx) = oneshot::channel();
-                let msg = WriterMsg::Outcome(Box::new(OutcomeMsg {
-                    feed: feed.clone(),
-                    at: now_unix(),
-                    fetched,
-                    reply,
-                }));
-                writer.send(msg).await.ok()?;
-                // The writer has it: the fetch slot is free for the next feed.
-                drop(slot);
-                let (result, next) = rx.await.ok()?;
-                Some((feed, result, next))
-            });
+            tasks.spawn(self.attempt(feed, shutdown.clone()));
         }
         let mut report = RunReport::default();
-        let mut next_due = Vec::new();
         while let Some(joined) = tasks.join_next().await {
             match joined {
-                Ok(Some((feed, result, next))) => {
-                    report.add(&result);
-                    on_done(&feed, &result);
-                    next_due.push(next);
+                Ok(Some(attempt)) => {
+                    report.add(&attempt.result);
+                    on_done(&attempt.feed, &attempt.result);
                 }
                 Ok(None) => {}
                 Err(e) => tracing::error!(error = %e, "a fetch task failed"),
             }
         }
-        Ok((report, next_due))
+        Ok(report)
     }
 
     /// Stops the writer after the messages in hand are done.
     pub fn finish(mut self) {
-        drop(self.writer_tx);
+        drop(self.writer);
         if let Some(handle) = self.writer_thread.take() {
             let _ = handle.join();
         }
     }
+}
+
+/// Takes the fetch lock, opens and migrates the store, starts the checkpointer and records the
+/// configured feeds: everything the writer needs before the first fetch.
+fn open_writer(
+    config: &Config,
+    db_path: &Path,
+    clock: Clock,
+) -> Result<(Writer, FetchLock, Checkpointer), PipelineError> {
+    let lock = FetchLock::acquire(db_path)?;
+    let mut store = Store::open_writer(db_path)?;
+    let checkpointer = Checkpointer::start(db_path)?;
+    store.sync_config_feeds(&config.feeds, clock.now())?;
+    let window = i64::try_from(config.dedup.window.as_secs()).unwrap_or(i64::MAX / 4);
+    let writer = Writer {
+        store,
+        dedup: None,
+        thresholds: Thresholds::with_window(window),
+        intervals: config
+            .feeds
+            .iter()
+            .map(|f| (f.url.to_string(), config.interval_for(f)))
+            .collect(),
+        default_interval: config.fetch.interval,
+    };
+    Ok((writer, lock, checkpointer))
 }
 
 /// How many documents are parsed at once: one per core. Parsing is CPU-bound, so more would only
@@ -417,9 +605,10 @@ fn parse_slots() -> usize {
 /// Fetches and parses one feed. The fetch slot comes back with the result: the caller holds it
 /// until the writer has the result, which bounds the results waiting in memory.
 async fn fetch_and_parse(
-    fetcher: &Fetcher,
+    source: &dyn FeedSource,
     parse_slots: &Semaphore,
     feed: &FeedToFetch,
+    clock: Clock,
 ) -> (Option<FetchSlot>, Fetched) {
     let url = match Url::parse(&feed.url_in_use) {
         Ok(url) => url,
@@ -431,6 +620,7 @@ async fn fetch_and_parse(
                     error,
                     status: None,
                     gone: false,
+                    wait_at_least: None,
                 },
             );
         }
@@ -439,29 +629,43 @@ async fn fetch_and_parse(
         etag: feed.etag.clone(),
         last_modified: feed.last_modified.clone(),
     };
-    let (slot, outcome) = fetcher.fetch(&url, &validators).await;
+    let (slot, outcome) = source.fetch(&url, &validators).await;
     let fetched = match outcome {
-        Ok(FetchOutcome::NotModified { validators }) => Fetched::Unchanged {
+        Ok(FetchOutcome::NotModified {
+            validators,
+            fresh_for,
+        }) => Fetched::Unchanged {
             status: 304,
+            hint: fresh_for,
             validators: NewValidators {
                 etag: validators.etag,
                 last_modified: validators.last_modified,
                 ..NewValidators::default()
             },
         },
-        Ok(FetchOutcome::Body(body)) => parse_body(*body, feed, parse_slots).await,
+        Ok(FetchOutcome::Body(body)) => parse_body(*body, feed, parse_slots, clock).await,
+        Err(FetchError::HostPaused { host, remaining }) => Fetched::Deferred {
+            reason: FetchError::HostPaused { host, remaining }.to_string(),
+            wait: remaining,
+        },
         Err(e) => Fetched::Failed {
             status: e.status(),
             gone: matches!(e, FetchError::Gone { .. }),
+            wait_at_least: e.wait_at_least(),
             error: e.to_string(),
         },
     };
-    (Some(slot), fetched)
+    (slot, fetched)
 }
 
 /// Parses, normalizes and fingerprints a fetched body on the blocking pool, one document per
 /// parse slot; the same bytes as last time are not parsed again.
-async fn parse_body(body: FetchedBody, feed: &FeedToFetch, parse_slots: &Semaphore) -> Fetched {
+async fn parse_body(
+    body: FetchedBody,
+    feed: &FeedToFetch,
+    parse_slots: &Semaphore,
+    clock: Clock,
+) -> Fetched {
     let body_hash = xxh3_64(&body.body) as i64;
     let validators = NewValidators {
         etag: body.validators.etag.clone(),
@@ -472,13 +676,15 @@ async fn parse_body(body: FetchedBody, feed: &FeedToFetch, parse_slots: &Semapho
     if feed.body_hash == Some(body_hash) {
         return Fetched::Unchanged {
             status: body.status,
+            hint: body.fresh_for,
             validators,
         };
     }
     let status = body.status;
+    let fresh_for = body.fresh_for;
     let url = body.final_url.to_string();
     let base = url.clone();
-    let fetched_at = now_unix();
+    let fetched_at = clock.now();
     let _parse_slot = parse_slots.acquire().await.expect("semaphore never closed");
     let parsed = tokio::task::spawn_blocking(move || {
         parse_feed(&body.body, &base).map(|p| {
@@ -491,22 +697,27 @@ async fn parse_body(body: FetchedBody, feed: &FeedToFetch, parse_slots: &Semapho
     })
     .await;
     match parsed {
-        Ok(Ok((ttl_minutes, items))) => Fetched::Items {
-            items,
-            ttl_minutes,
-            status,
-            validators,
-        },
+        Ok(Ok((ttl_minutes, items))) => {
+            let ttl = ttl_minutes.map(|m| Duration::from_secs(u64::from(m) * 60));
+            Fetched::Items {
+                items,
+                hint: ttl.max(fresh_for),
+                status,
+                validators,
+            }
+        }
         Ok(Err(e)) => Fetched::Failed {
             error: format!("{e} ({url})"),
             status: Some(status),
             gone: false,
+            wait_at_least: None,
         },
         // A panic outside feed-rs (in normalize) is contained here, on this feed.
         Err(join) => Fetched::Failed {
             error: format!("{} ({url})", ParseError::Panicked(join.to_string())),
             status: Some(status),
             gone: false,
+            wait_at_least: None,
         },
     }
 }
@@ -520,46 +731,7 @@ pub async fn run_once(
 ) -> Result<RunReport, PipelineError> {
     let pipeline = Pipeline::start(config, db_path)?;
     let feeds = pipeline.feeds().await?;
-    let (report, _) = pipeline.cycle(feeds, shutdown, on_done).await?;
+    let report = pipeline.cycle(feeds, shutdown, on_done).await?;
     pipeline.finish();
     Ok(report)
-}
-
-/// `feedfold run`: fetch feeds as they fall due until `shutdown`.
-pub async fn run_daemon(
-    config: &Config,
-    db_path: &Path,
-    shutdown: CancellationToken,
-) -> Result<RunReport, PipelineError> {
-    let pipeline = Pipeline::start(config, db_path)?;
-    tracing::info!(feeds = config.feeds.len(), store = %db_path.display(), "feedfold started");
-    let mut total = RunReport::default();
-    while !shutdown.is_cancelled() {
-        let now = now_unix();
-        let feeds = pipeline.feeds().await?;
-        let (due, waiting): (Vec<_>, Vec<_>) = feeds
-            .into_iter()
-            .partition(|f| f.next_fetch.is_none_or(|t| t <= now));
-        let mut next_wake: Option<i64> = waiting.iter().filter_map(|f| f.next_fetch).min();
-        if !due.is_empty() {
-            let (report, next_due) = pipeline
-                .cycle(due, &shutdown, |feed, result| {
-                    if let FeedResult::Ingested(r) = result {
-                        tracing::info!(feed = %feed.url, new = r.new_items, folded = r.folded, "feed ingested");
-                    }
-                })
-                .await?;
-            tracing::info!("cycle done: {report}");
-            total.merge(&report);
-            next_wake = next_due.into_iter().chain(next_wake).min();
-        }
-        let sleep_secs = next_wake.map_or(60, |t| (t - now_unix()).clamp(1, 3600)) as u64;
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(sleep_secs)) => {}
-            () = shutdown.cancelled() => {}
-        }
-    }
-    tracing::info!("stopping: {total}");
-    pipeline.finish();
-    Ok(total)
 }

@@ -12,9 +12,11 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigError, parse_duration};
+use crate::daemon;
 use crate::pipeline::{self, FeedResult};
 use crate::store::Store;
 use crate::store::read::{ClusterFilter, ClusterView, FeedStatus};
+use crate::systemd::Notifier;
 use crate::timefmt::{now_unix, relative, rfc3339};
 use render::{Table, escape, truncate};
 
@@ -216,18 +218,22 @@ fn run(cli: &Cli, once: bool) -> CliResult {
         let signals = tokio::spawn(stop_on_signal(shutdown.clone()));
         let result = if once {
             pipeline::run_once(&config, &db, &shutdown, |feed, result| {
-                if let FeedResult::Failed(error) = result {
-                    // Fetch and parse errors name the URL already; others get it in front.
-                    if error.contains(&feed.url_in_use) {
-                        eprintln!("error: {}", escape(error));
-                    } else {
-                        eprintln!("error: {}: {}", escape(&feed.url_in_use), escape(error));
-                    }
+                let (label, message) = match result {
+                    FeedResult::Failed(error) => ("error", error),
+                    FeedResult::Deferred(reason) => ("deferred", reason),
+                    _ => return,
+                };
+                // Fetch and parse errors name the URL already; others get it in front.
+                if message.contains(&feed.url_in_use) {
+                    eprintln!("{label}: {}", escape(message));
+                } else {
+                    eprintln!("{label}: {}: {}", escape(&feed.url_in_use), escape(message));
                 }
             })
             .await
         } else {
-            pipeline::run_daemon(&config, &db, shutdown.clone()).await
+            let notifier = Notifier::from_env();
+            daemon::run_daemon(&config, &db, shutdown.clone(), &notifier).await
         };
         signals.abort();
         match result {

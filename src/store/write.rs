@@ -93,27 +93,34 @@ impl Store {
     pub fn feeds_to_fetch(&self) -> Result<Vec<FeedToFetch>> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT id, url, url_in_use, etag, last_modified, body_hash, error_count, next_fetch
-                 FROM feeds WHERE active = 1 AND state != 'gone' ORDER BY id",
-            )
+            .prepare(&format!("{FEED_TO_FETCH} ORDER BY id"))
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([], |r| {
-                Ok(FeedToFetch {
-                    id: r.get(0)?,
-                    url: r.get(1)?,
-                    url_in_use: r.get(2)?,
-                    etag: r.get(3)?,
-                    last_modified: r.get(4)?,
-                    body_hash: r.get(5)?,
-                    error_count: r.get::<_, i64>(6)?.clamp(0, u32::MAX as i64) as u32,
-                    next_fetch: r.get(7)?,
-                })
-            })
+            .query_map([], feed_to_fetch_row)
             .map_err(|e| self.err(e))?;
         rows.collect::<std::result::Result<_, _>>()
             .map_err(|e| self.err(e))
+    }
+
+    /// One feed as [`Store::feeds_to_fetch`] shows it, after an attempt changed it; `None` once
+    /// it is gone or no longer configured.
+    pub fn feed_to_fetch(&self, feed_id: i64) -> Result<Option<FeedToFetch>> {
+        self.conn
+            .prepare_cached(&format!("{FEED_TO_FETCH} AND id = ?1"))
+            .and_then(|mut stmt| stmt.query_row([feed_id], feed_to_fetch_row).optional())
+            .map_err(|e| self.err(e))
+    }
+
+    /// A fetch that was not made because the feed's host asked for a pause: only the next
+    /// attempt moves; the feed's health stays what the last real answer made it.
+    pub fn record_deferred(&mut self, feed_id: i64, next_fetch: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE feeds SET next_fetch = ?2 WHERE id = ?1",
+                params![feed_id, next_fetch],
+            )?;
+            Ok(())
+        })
     }
 
     /// A failed attempt: the error and the consecutive-failure count are kept on the feed.
@@ -239,6 +246,23 @@ impl Store {
         }
         Ok(n)
     }
+}
+
+const FEED_TO_FETCH: &str =
+    "SELECT id, url, url_in_use, etag, last_modified, body_hash, error_count, next_fetch
+     FROM feeds WHERE active = 1 AND state != 'gone'";
+
+fn feed_to_fetch_row(r: &rusqlite::Row) -> rusqlite::Result<FeedToFetch> {
+    Ok(FeedToFetch {
+        id: r.get(0)?,
+        url: r.get(1)?,
+        url_in_use: r.get(2)?,
+        etag: r.get(3)?,
+        last_modified: r.get(4)?,
+        body_hash: r.get(5)?,
+        error_count: r.get::<_, i64>(6)?.clamp(0, u32::MAX as i64) as u32,
+        next_fetch: r.get(7)?,
+    })
 }
 
 fn update_feed_success(
