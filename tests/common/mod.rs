@@ -21,6 +21,8 @@ pub struct Route {
     pub headers: Vec<(String, String)>,
     /// Held this long before answering (to observe concurrency).
     pub delay: Option<std::time::Duration>,
+    /// Answer 304 (and nothing else) when the request carries exactly this `If-None-Match`.
+    pub not_modified_if: Option<String>,
 }
 
 impl Route {
@@ -31,6 +33,7 @@ impl Route {
             body: body.into(),
             headers: Vec::new(),
             delay: None,
+            not_modified_if: None,
         }
     }
 
@@ -41,6 +44,7 @@ impl Route {
             body: body.as_bytes().to_vec(),
             headers: Vec::new(),
             delay: None,
+            not_modified_if: None,
         }
     }
 
@@ -84,6 +88,10 @@ impl FeedServer {
         let app = axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
             let state = handler_state.clone();
             async move {
+                let if_none_match = headers
+                    .get("if-none-match")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
                 let path = uri.path().to_string();
                 let route = {
                     let mut s = state.lock().unwrap();
@@ -99,6 +107,12 @@ impl FeedServer {
                     tokio::time::sleep(delay).await;
                 }
                 state.lock().unwrap().in_flight -= 1;
+                if route.not_modified_if.is_some() && route.not_modified_if == if_none_match {
+                    return Response::builder()
+                        .status(StatusCode::NOT_MODIFIED)
+                        .body(Body::empty())
+                        .unwrap();
+                }
                 let mut response = Response::builder()
                     .status(StatusCode::from_u16(route.status).unwrap())
                     .header("content-type", route.content_type);
@@ -146,6 +160,18 @@ impl FeedServer {
             .collect()
     }
 
+    /// The headers of every request made to `path`, in order.
+    pub fn requests_to(&self, path: &str) -> Vec<HeaderMap> {
+        self.state
+            .lock()
+            .unwrap()
+            .requests
+            .iter()
+            .filter(|r| r.0 == path)
+            .map(|r| r.1.clone())
+            .collect()
+    }
+
     pub fn hits(&self, path: &str) -> usize {
         self.state
             .lock()
@@ -154,6 +180,67 @@ impl FeedServer {
             .get(path)
             .copied()
             .unwrap_or(0)
+    }
+}
+
+/// A raw TCP server on 127.0.0.1 for faults HTTP libraries will not produce: it reads the
+/// request, then either drips a body one byte at a time or says nothing at all. Each connection
+/// gets a thread that ends when the client hangs up.
+pub struct RawServer {
+    pub addr: SocketAddr,
+}
+
+impl RawServer {
+    /// Headers promising a large body, then one byte every `every`.
+    pub fn drip(every: std::time::Duration) -> RawServer {
+        RawServer::start(move |mut stream| {
+            use std::io::Write;
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 1000000\r\n\r\n<rss version=\"2.0\">";
+            if stream.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            while stream.write_all(b" ").is_ok() {
+                std::thread::sleep(every);
+            }
+        })
+    }
+
+    /// Accepts and reads, never answers.
+    pub fn silent() -> RawServer {
+        RawServer::start(|mut stream| {
+            use std::io::Read;
+            let mut buf = [0u8; 1024];
+            while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+        })
+    }
+
+    fn start(serve: impl Fn(std::net::TcpStream) + Send + Sync + Clone + 'static) -> RawServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let serve = serve.clone();
+                std::thread::spawn(move || {
+                    use std::io::Read;
+                    let mut stream = stream;
+                    // Read the request head before answering (or not).
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        match stream.read(&mut byte) {
+                            Ok(1) => head.push(byte[0]),
+                            _ => return,
+                        }
+                    }
+                    serve(stream);
+                });
+            }
+        });
+        RawServer { addr }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
     }
 }
 
@@ -298,6 +385,51 @@ impl Workspace {
         out.json().as_array().unwrap().clone()
     }
 
+    /// Starts `feedfold run` (the daemon) with extra environment; its output goes to
+    /// `daemon.log` in the workspace.
+    pub fn spawn_daemon(&self, env: &[(&str, &str)]) -> std::process::Child {
+        let log = std::fs::File::create(self.path("daemon.log")).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_feedfold"));
+        command
+            .arg("--config")
+            .arg(self.config_path())
+            .arg("run")
+            .env_remove("FEEDFOLD_CONFIG")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(log);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command.spawn().unwrap()
+    }
+
+    /// What the daemon has logged so far.
+    pub fn daemon_log(&self) -> String {
+        std::fs::read_to_string(self.path("daemon.log")).unwrap_or_default()
+    }
+
+    /// Waits (at most `limit`) until `done` holds, checking every 100 ms; panics with `what`.
+    pub fn wait_until(
+        &self,
+        limit: std::time::Duration,
+        what: &str,
+        mut done: impl FnMut() -> bool,
+    ) {
+        let deadline = std::time::Instant::now() + limit;
+        while !done() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting until {what}; daemon log:\n{}",
+                self.daemon_log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.path("feedfold.db")).unwrap()
     }
@@ -308,4 +440,24 @@ pub fn fixture(name: &str) -> String {
         .join("tests/fixtures")
         .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Sends SIGTERM and waits (at most `limit`) for the exit status.
+pub fn terminate(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> std::process::ExitStatus {
+    // SAFETY: sending a signal to a child process we own.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon did not exit within {limit:?} of SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

@@ -97,3 +97,50 @@ fn a_second_fetching_process_is_refused() {
         second.stderr
     );
 }
+
+#[test]
+fn systemd_hears_ready_status_watchdog_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let server = FeedServer::start();
+    let ws = Workspace::new();
+    server.set("/n.xml", Route::xml(rss("N", &[])));
+    ws.write_config(&[server.url("/n.xml")]);
+    let socket_path = ws.path("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut child = ws.spawn_daemon(&[
+        ("NOTIFY_SOCKET", socket_path.to_str().unwrap()),
+        // 300 ms: pings every 100 ms while the loop and the writer make progress.
+        ("WATCHDOG_USEC", "300000"),
+    ]);
+    let mut messages: Vec<String> = Vec::new();
+    let mut buf = [0u8; 4096];
+    while messages.iter().filter(|m| *m == "WATCHDOG=1").count() < 5 {
+        let n = socket
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("{e}; so far {messages:?}; log:\n{}", ws.daemon_log()));
+        messages.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert!(
+        messages[0].starts_with("READY=1\nSTATUS=1 feeds polled"),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("STATUS=1 feeds polled") && m.contains("in error")),
+        "{messages:?}"
+    );
+    let status = crate::common::terminate(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0));
+    let mut stopping = false;
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    while let Ok(n) = socket.recv(&mut buf) {
+        stopping |= buf[..n].starts_with(b"STOPPING=1");
+    }
+    assert!(stopping, "no STOPPING=1 after SIGTERM");
+}
