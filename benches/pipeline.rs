@@ -3,7 +3,11 @@
 //!
 //! ```sh
 //! cargo bench --bench pipeline -- [--feeds 200] [--items 25] [--copies 0.2] [--file]
+//!     [--item-bytes 1000] [--concurrency 16]
 //! ```
+//!
+//! Memory bound with `concurrency` bodies of `max_body` in flight (15 MiB each, 8 at once):
+//! `--feeds 8 --items 1000 --item-bytes 14500 --copies 0 --concurrency 8`.
 //!
 //! Each item carries about 1 KB of text drawn from a generated vocabulary (Zipf-like word
 //! frequencies); a share of the items (`--copies`) are trimmed copies of items of other feeds, so
@@ -48,11 +52,14 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let (mut feeds, mut items, mut copies, mut file, mut keep) =
         (200usize, 25usize, 0.2f64, false, false);
+    let (mut item_bytes, mut concurrency) = (1000usize, 16usize);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--feeds" => feeds = args.next().unwrap().parse().unwrap(),
             "--items" => items = args.next().unwrap().parse().unwrap(),
             "--copies" => copies = args.next().unwrap().parse().unwrap(),
+            "--item-bytes" => item_bytes = args.next().unwrap().parse().unwrap(),
+            "--concurrency" => concurrency = args.next().unwrap().parse().unwrap(),
             "--file" => file = true,
             "--keep" => keep = true,
             "--bench" => {}
@@ -81,7 +88,7 @@ fn main() {
                 let title = prose(&mut rng, &vocab, 60)
                     .trim_end_matches(['.', ' '])
                     .to_string();
-                feed_items.push((guid, title, prose(&mut rng, &vocab, 1000)));
+                feed_items.push((guid, title, prose(&mut rng, &vocab, item_bytes)));
             }
         }
         documents.push(feed_items);
@@ -126,8 +133,9 @@ fn main() {
         runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
         (0..feeds).map(|f| format!("http://{addr}/f/{f}")).collect()
     };
-    let mut config =
-        String::from("[fetch]\nconcurrency = 16\nper_host = 16\nhost_spacing = \"0s\"\n\n");
+    let mut config = format!(
+        "[fetch]\nconcurrency = {concurrency}\nper_host = {concurrency}\nhost_spacing = \"0s\"\n\n"
+    );
     for url in &urls {
         let _ = write!(config, "[[feeds]]\nurl = \"{url}\"\n\n");
     }

@@ -43,7 +43,7 @@ fn unrelated(n: usize) -> Item {
         link: Some(format!("https://elsewhere.example/story/{n}")),
         title: title.into(),
         html: format!("<p>{body}</p>"),
-        published: Some("Sat, 06 Sep 2025 1{n}:00:00 +0000".into()),
+        published: Some(format!("Sat, 06 Sep 2025 1{n}:00:00 +0000")),
     }
 }
 
@@ -421,4 +421,31 @@ fn the_store_is_consistent_and_every_item_is_in_exactly_one_cluster() {
         .query_row("SELECT COUNT(*) FROM items i LEFT JOIN feed_items fi ON fi.item_id = i.id WHERE fi.item_id IS NULL", [], |r| r.get(0))
         .unwrap();
     assert_eq!(orphans, 0, "every item belongs to a feed");
+}
+
+#[test]
+fn a_copy_arriving_after_a_restart_joins_the_story_stored_before_it() {
+    let server = FeedServer::start();
+    let ws = Workspace::new();
+    let urls = serve_story(&server);
+    // First process: only the wire's feed.
+    ws.write_config(&urls[..1]);
+    ws.ok(&["run", "--once"]);
+    assert_eq!(ws.all_clusters().len(), 2);
+    // A new process (the candidate index starts empty and is rebuilt from the store) meets
+    // the copies.
+    ws.write_config(&urls);
+    let out = ws.ok(&["run", "--once"]);
+    let clusters = ws.all_clusters();
+    assert!(
+        out.stdout.contains("2 folded"),
+        "{}\n{clusters:#?}",
+        out.stdout
+    );
+    let clusters = ws.all_clusters();
+    let story = clusters.iter().find(|c| c["size"] == 3).expect("one story");
+    assert_eq!(
+        guids(story),
+        vec!["daily-77", "u:https://metro.example/news/12345", "wire-1"]
+    );
 }
