@@ -102,6 +102,7 @@ struct RawFetch {
     connect_timeout: Option<Spanned<String>>,
     max_body: Option<Spanned<String>>,
     user_agent: Option<String>,
+    proxy: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -182,6 +183,9 @@ pub struct FetchConfig {
     pub connect_timeout: Duration,
     pub max_body: u64,
     pub user_agent: String,
+    /// An HTTP(S) proxy for every feed. Proxies from the environment (`HTTP_PROXY`...)
+    /// are never used: a daemon's network path is what its config says.
+    pub proxy: Option<Url>,
 }
 
 impl Default for FetchConfig {
@@ -195,6 +199,7 @@ impl Default for FetchConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_body: DEFAULT_MAX_BODY,
             user_agent: default_user_agent(),
+            proxy: None,
         }
     }
 }
@@ -415,6 +420,24 @@ impl Validator<'_> {
                 },
             },
             user_agent: f.user_agent.clone().unwrap_or_else(default_user_agent),
+            proxy: f.proxy.as_ref().and_then(|v| {
+                match Url::parse(v.get_ref()) {
+                    Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
+                    Ok(url) => {
+                        let scheme = url.scheme().to_string();
+                        self.problem(
+                            "fetch.proxy",
+                            v,
+                            format!("proxy scheme {scheme:?} is not supported; use an http or https proxy URL"),
+                        );
+                        None
+                    }
+                    Err(e) => {
+                        self.problem("fetch.proxy", v, format!("not a URL: {e}"));
+                        None
+                    }
+                }
+            }),
         };
         for (key, value, d) in [
             ("fetch.interval", &f.interval, fetch.interval),
@@ -719,6 +742,20 @@ mod tests {
             ]
         );
         assert!(problems[3].message.contains("duplicate"));
+    }
+
+    #[test]
+    fn a_proxy_must_be_an_http_url() {
+        let c = load("[fetch]\nproxy = \"http://proxy.internal:3128\"\n").unwrap();
+        assert_eq!(
+            c.fetch.proxy.unwrap().as_str(),
+            "http://proxy.internal:3128/"
+        );
+        let err = load("[fetch]\nproxy = \"ftp://proxy.internal\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(":2: fetch.proxy"), "{err}");
+        assert!(load("[fetch]\nproxy = \"not a url\"\n").is_err());
     }
 
     #[test]

@@ -158,17 +158,24 @@ impl Fetcher {
         // reqwest is built without a default crypto provider (ring is much lighter to build than
         // aws-lc); it must be installed once per process before a client exists.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(settings.user_agent.clone())
             .redirect(reqwest::redirect::Policy::none())
+            // The environment's proxies are never used; only the configured one.
             .no_proxy()
             .connect_timeout(settings.connect_timeout)
-            .timeout(settings.timeout)
-            .build()
-            .map_err(|e| FetchError::Request {
-                url: "(client setup)".into(),
-                detail: format!("cannot build the HTTP client: {e}"),
+            .timeout(settings.timeout);
+        if let Some(proxy) = &settings.proxy {
+            let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| FetchError::Request {
+                url: proxy.to_string(),
+                detail: format!("cannot use fetch.proxy: {e}"),
             })?;
+            builder = builder.proxy(proxy);
+        }
+        let client = builder.build().map_err(|e| FetchError::Request {
+            url: "(client setup)".into(),
+            detail: format!("cannot build the HTTP client: {e}"),
+        })?;
         Ok(Fetcher {
             client,
             settings: settings.clone(),

@@ -343,15 +343,23 @@ impl Workspace {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        let output = Command::new(env!("CARGO_BIN_EXE_feedfold"))
+        self.run_with_env(args, &[])
+    }
+
+    /// Runs with extra environment variables.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_feedfold"));
+        command
             .arg("--config")
             .arg(self.config_path())
             .args(args)
             .env_remove("FEEDFOLD_CONFIG")
             .env_remove("RUST_LOG")
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
+            .env("NO_COLOR", "1");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let output = command.output().unwrap();
         Output {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -168,3 +168,39 @@ fn redirects_are_followed_with_the_final_url_as_base_and_permanent_chains_update
     );
     assert_eq!(server.hits("/loop.xml"), 6);
 }
+
+#[test]
+fn proxies_from_the_environment_are_ignored_and_the_configured_one_is_used() {
+    let server = FeedServer::start();
+    let ws = Workspace::new();
+    server.set(
+        "/p.xml",
+        Route::xml(rss("Proxied", &[item(1, "https://x.example/p1")])),
+    );
+    // A proxy in the environment that would refuse every connection.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_proxy = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let url = server.url("/p.xml");
+    config(&ws, "host_spacing = \"0s\"", std::slice::from_ref(&url));
+    let env = [
+        ("HTTP_PROXY", dead_proxy.as_str()),
+        ("http_proxy", dead_proxy.as_str()),
+        ("ALL_PROXY", dead_proxy.as_str()),
+    ];
+    let out = ws.run_with_env(&["run", "--once"], &env);
+    assert!(out.stdout.contains("1 ok"), "{}{}", out.stdout, out.stderr);
+
+    // The configured proxy carries a feed whose host does not even resolve.
+    let ws = Workspace::new();
+    let unresolvable = "http://feeds.invalid/p.xml".to_string();
+    config(
+        &ws,
+        &format!("host_spacing = \"0s\"\nproxy = \"{}\"", server.url("/")),
+        std::slice::from_ref(&unresolvable),
+    );
+    let before = server.hits("/p.xml");
+    let out = ws.run_with_env(&["run", "--once"], &env);
+    assert!(out.stdout.contains("1 ok"), "{}{}", out.stdout, out.stderr);
+    assert_eq!(server.hits("/p.xml"), before + 1);
+}
