@@ -218,7 +218,8 @@ impl Fetcher {
         let slot = self.slot().await;
         let paused_until = *gate.paused_until.lock().expect("host pause lock");
         if let Some(until) = paused_until.filter(|until| *until > Instant::now()) {
-            let remaining = until - Instant::now();
+            // Whole seconds, rounded up: the message is for people.
+            let remaining = Duration::from_secs((until - Instant::now()).as_secs() + 1);
             return (
                 slot,
                 Err(FetchError::HostPaused {

@@ -289,10 +289,13 @@ impl Writer {
         failures: u32,
         hint: Option<Duration>,
     ) -> i64 {
-        // A cheap, deterministic spread: feeds fetched together drift apart.
-        let unit = (xxh3_64(&[feed.id.to_le_bytes(), at.to_le_bytes()].concat()) % 10_000) as f64
-            / 10_000.0;
-        schedule::next_due(at, self.interval(feed), failures, hint, unit)
+        schedule::next_due(
+            at,
+            self.interval(feed),
+            failures,
+            hint,
+            spread_unit(feed, at),
+        )
     }
 
     fn record(&mut self, feed: &FeedToFetch, at: i64, fetched: Fetched) -> (FeedResult, i64) {
@@ -365,11 +368,10 @@ impl Writer {
                 wait_at_least,
             } => self.fail(feed, at, error, status, gone, wait_at_least),
             Fetched::Deferred { reason, wait } => {
-                // Due when the pause ends, spread a little so that the host's feeds do not
-                // all return at the same second.
-                let next_fetch = self.next_fetch(feed, at, 0, Some(wait)).min(
-                    at + (wait.as_secs() as i64) + (schedule::MAX_DELAY.as_secs() as i64 / 100),
-                );
+                // Due when the pause ends, plus up to a minute so that the host's feeds do not
+                // all come back in the same second.
+                let spread = (spread_unit(feed, at) * 60.0) as i64;
+                let next_fetch = at + wait.as_secs() as i64 + 1 + spread;
                 tracing::info!(feed = %feed.url, reason = %reason, "fetch deferred");
                 if let Err(e) = self.store.record_deferred(feed.id, next_fetch) {
                     tracing::error!(feed = %feed.url, error = %e, "cannot record the deferral in the store");
@@ -400,6 +402,12 @@ impl Writer {
         }
         (FeedResult::Failed(error), next_fetch)
     }
+}
+
+/// A number in [0, 1) for the jitter: a cheap, deterministic spread, so that feeds fetched
+/// together drift apart.
+fn spread_unit(feed: &FeedToFetch, at: i64) -> f64 {
+    (xxh3_64(&[feed.id.to_le_bytes(), at.to_le_bytes()].concat()) % 10_000) as f64 / 10_000.0
 }
 
 /// How fetch tasks reach the writer: a thread behind a channel, or (in single-threaded tests on
