@@ -1,7 +1,7 @@
 //! Normalize-plus-dedup throughput and candidate-index scaling, on generated text.
 //!
 //! ```sh
-//! cargo bench --bench dedup -- [--items 20000] [--scales 10000,100000,1000000]
+//! cargo bench --bench dedup -- [--items 20000] [--scales 10000,100000,1000000] [--no-related]
 //! ```
 //!
 //! 1. The whole per-item path on one core: `html_to_text` of about 1 KB of HTML, `Fingerprint::of`,
@@ -46,8 +46,10 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mut items = 20_000usize;
     let mut scales = vec![10_000usize, 100_000, 1_000_000];
+    let mut related = true;
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--no-related" => related = false,
             "--items" => items = args.next().unwrap().parse().unwrap(),
             "--scales" => {
                 scales = args
@@ -80,12 +82,15 @@ fn main() {
     }
 
     // 1. The per-item path on one core.
-    let mut dedup = Deduplicator::new(Thresholds::with_window(72 * 3600));
+    // The default thresholds, related coverage included; `--no-related` measures without it.
+    let mut thresholds = Thresholds::with_window(72 * 3600);
+    thresholds.related_coverage &= related;
+    let mut dedup = Deduplicator::new(thresholds);
     let start = Instant::now();
     let mut folded = 0usize;
     for (i, (title, html)) in htmls.iter().enumerate() {
         let plain = html_to_text(html);
-        let fp = Fingerprint::of(title, &plain);
+        let fp = thresholds.fingerprint(title, &plain);
         let decision = dedup.decide(&fp, 1_000_000 + i as i64);
         let cluster = decision.cluster.unwrap_or(i as i64);
         folded += usize::from(decision.cluster.is_some());
@@ -94,7 +99,12 @@ fn main() {
     let elapsed = start.elapsed();
     let bytes: usize = htmls.iter().map(|(t, h)| t.len() + h.len()).sum();
     println!(
-        "normalize+dedup: {items} items ({:.0} bytes each), {folded} folded: {:.3} s -> {:.0} items/s on one core",
+        "normalize+dedup (related coverage {}): {items} items ({:.0} bytes each), {folded} folded: {:.3} s -> {:.0} items/s on one core",
+        if thresholds.related_coverage {
+            "on"
+        } else {
+            "off"
+        },
         bytes as f64 / items as f64,
         elapsed.as_secs_f64(),
         items as f64 / elapsed.as_secs_f64()
@@ -111,10 +121,16 @@ fn main() {
     let start = Instant::now();
     let fps: Vec<Fingerprint> = plains.iter().map(|(t, p)| Fingerprint::of(t, p)).collect();
     let fp_time = start.elapsed();
+    let start = Instant::now();
+    for (t, p) in &plains {
+        std::hint::black_box(feedfold::dedup::related::event_terms(t, p));
+    }
+    let terms_time = start.elapsed();
     println!(
-        "  of which html_to_text {:.1} us/item, Fingerprint::of {:.1} us/item",
+        "  of which html_to_text {:.1} us/item, Fingerprint::of {:.1} us/item, event terms {:.1} us/item",
         text_time.as_secs_f64() * 1e6 / items as f64,
-        fp_time.as_secs_f64() * 1e6 / items as f64
+        fp_time.as_secs_f64() * 1e6 / items as f64,
+        terms_time.as_secs_f64() * 1e6 / items as f64
     );
 
     // 2. Index scaling: fill with distinct items, then time decide+insert of fresh ones.

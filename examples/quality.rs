@@ -5,19 +5,23 @@
 //! cargo run --release --example quality -- FILE.jsonl          # {id, title, text, published, label}
 //! cargo run --release --example quality -- --ecbplus ../shared/data/ecbplus-dev.jsonl [--errors]
 //! cargo run --release --example quality -- --sts ../shared/data/sts-headlines/headlines-only.tsv
+//! cargo run --release --example quality -- --feeds ../shared/data/synd-dev   # feeds/*.xml + gold.json
 //! ```
 //!
 //! JSONL: one object a line; `text` may hold HTML; `published` is RFC 3339 or absent (then items
 //! are taken in file order, all at one time). `--ecbplus` reads the ECB+ format (one label per
-//! real event) and also prints the topic-only baseline. `--sts` scores the "same story" decision
-//! on headline pairs: pairs scored 4 or more should be one story, 2 or less two. `--errors`
+//! real event) and also prints the topic-only baseline. `--feeds DIR` reads every
+//! `DIR/feeds/*.xml` through the real parser and normalizer, labelled by `DIR/gold.json` (guid →
+//! story), as the syndication sets (`../shared/data/synd-dev`, `examples/syndicate`) are laid
+//! out. `--sts` scores the "same story" decision on headline pairs: pairs scored 4 or more should be one story, 2 or less two. `--errors`
 //! lists wrong merges (or, with `--sts`, the pairs decided wrongly).
 
 use std::collections::HashMap;
 
 use feedfold::dedup::{Deduplicator, Fingerprint, Thresholds};
 use feedfold::eval::score;
-use feedfold::normalize::{clean_title, html_to_text};
+use feedfold::normalize::{clean_title, html_to_text, normalize_entries};
+use feedfold::parse::parse_feed;
 
 #[path = "../benches/support/mod.rs"]
 mod support;
@@ -32,8 +36,8 @@ struct Record {
 
 const WINDOW: i64 = 72 * 3600;
 
-/// The thresholds in use: the defaults, or for tuning `--related X` (turns related coverage on
-/// at that similarity), `--related-headline X` and `--min-name-idf X`.
+/// The thresholds in use: the defaults, or for tuning `--related X` (related coverage at that
+/// similarity), `--no-related` (none), `--related-headline X` and `--min-name-idf X`.
 fn parse_thresholds() -> Thresholds {
     let mut t = Thresholds::with_window(WINDOW);
     let args: Vec<String> = std::env::args().collect();
@@ -50,6 +54,9 @@ fn parse_thresholds() -> Thresholds {
             _ => {}
         }
     }
+    if args.iter().any(|a| a == "--no-related") {
+        t.related_coverage = false;
+    }
     t
 }
 
@@ -61,12 +68,7 @@ fn thresholds() -> Thresholds {
 
 /// The fingerprint, with event terms where related coverage is on.
 fn fingerprint(title: &str, text: &str) -> Fingerprint {
-    let fp = Fingerprint::of(title, text);
-    if thresholds().related_coverage {
-        fp.with_event_terms(title, text)
-    } else {
-        fp
-    }
+    thresholds().fingerprint(title, text)
 }
 
 /// Clusters `records` in time order; returns id → cluster and the decisions' rules.
@@ -115,6 +117,41 @@ fn read_jsonl(path: &str) -> Vec<Record> {
         .collect()
 }
 
+/// The items of a syndication set's feed files, parsed and normalized as `run --once` does,
+/// labelled by its `gold.json`.
+fn read_feeds(dir: &str) -> Vec<Record> {
+    let dir = std::path::Path::new(dir);
+    let gold: HashMap<String, String> = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("gold.json")).expect("DIR/gold.json"),
+    )
+    .expect("gold.json maps guid to story");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir.join("feeds"))
+        .expect("DIR/feeds/")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+        .collect();
+    files.sort();
+    let mut records = Vec::new();
+    for file in files {
+        let body = std::fs::read(&file).unwrap();
+        let base = format!("file://{}", file.display());
+        let parsed = parse_feed(&body, &base).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        for item in normalize_entries(&parsed.entries, 0) {
+            let Some(label) = gold.get(&item.guid) else {
+                continue;
+            };
+            records.push(Record {
+                id: item.guid.clone(),
+                title: item.title,
+                text: item.text,
+                published: item.published.unwrap_or(0),
+                label: label.clone(),
+            });
+        }
+    }
+    records
+}
+
 fn print_scores(name: &str, predicted: &HashMap<String, i64>, gold: &HashMap<String, String>) {
     println!("{name}\n{}", score(predicted, gold));
 }
@@ -133,6 +170,27 @@ fn errors(records: &[Record], predicted: &HashMap<String, i64>) {
         println!("merged:");
         for r in rs.iter() {
             println!("  [{}] {}", r.label, r.title);
+        }
+    }
+    // Splits: each gold story spread over several clusters, with each fragment's size and first
+    // title.
+    let mut by_label: HashMap<&str, HashMap<i64, Vec<&Record>>> = HashMap::new();
+    for r in records {
+        by_label
+            .entry(r.label.as_str())
+            .or_default()
+            .entry(predicted[&r.id])
+            .or_default()
+            .push(r);
+    }
+    let mut split: Vec<_> = by_label.iter().filter(|(_, c)| c.len() > 1).collect();
+    split.sort_by_key(|(label, c)| (std::cmp::Reverse(c.len()), *label));
+    for (label, fragments) in split.iter().take(15) {
+        let mut fragments: Vec<&Vec<&Record>> = fragments.values().collect();
+        fragments.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        println!("split [{label}] into {}:", fragments.len());
+        for f in fragments {
+            println!("  {:3} x {}", f.len(), f[0].title);
         }
     }
 }
@@ -259,6 +317,7 @@ fn main() {
             );
             evaluate(&records, show_errors);
         }
+        Some("--feeds") => evaluate(&read_feeds(args.get(1).expect("--feeds DIR")), show_errors),
         Some(path) => {
             evaluate(&read_jsonl(path), show_errors);
         }

@@ -109,6 +109,7 @@ struct RawFetch {
 #[serde(deny_unknown_fields)]
 struct RawDedup {
     window: Option<Spanned<String>>,
+    related: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -214,12 +215,16 @@ pub fn default_user_agent() -> String {
 #[derive(Debug, Clone)]
 pub struct DedupConfig {
     pub window: Duration,
+    /// Gather different outlets' reports of one event (in other words) into its cluster, besides
+    /// folding copies. On by default, at a strict threshold.
+    pub related: bool,
 }
 
 impl Default for DedupConfig {
     fn default() -> Self {
         DedupConfig {
             window: DEFAULT_WINDOW,
+            related: true,
         }
     }
 }
@@ -467,6 +472,7 @@ impl Validator<'_> {
 
         let dedup = DedupConfig {
             window: self.duration("dedup.window", &raw.dedup.window, DEFAULT_WINDOW),
+            related: raw.dedup.related.unwrap_or(true),
         };
 
         let mut feeds = Vec::new();

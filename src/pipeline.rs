@@ -437,6 +437,7 @@ impl WriterLink {
 pub struct Pipeline {
     source: Arc<dyn FeedSource>,
     parse_slots: Arc<Semaphore>,
+    thresholds: Thresholds,
     writer: WriterLink,
     writer_thread: Option<std::thread::JoinHandle<()>>,
     clock: Clock,
@@ -463,6 +464,7 @@ impl Pipeline {
         Ok(Pipeline {
             source: fetcher,
             parse_slots: Arc::new(Semaphore::new(parse_slots())),
+            thresholds: thresholds(config),
             writer: WriterLink::Thread(tx),
             writer_thread: Some(thread),
             clock: Clock::Wall,
@@ -484,6 +486,7 @@ impl Pipeline {
         Ok(Pipeline {
             source,
             parse_slots: Arc::new(Semaphore::new(parse_slots())),
+            thresholds: thresholds(config),
             writer: WriterLink::Inline(Arc::new(std::sync::Mutex::new(writer))),
             writer_thread: None,
             clock,
@@ -523,9 +526,10 @@ impl Pipeline {
         let parse_slots = self.parse_slots.clone();
         let writer = self.writer.clone();
         let clock = self.clock;
+        let thresholds = self.thresholds;
         async move {
             let (slot, fetched) = tokio::select! {
-                fetched = fetch_and_parse(&*source, &parse_slots, &feed, clock) => fetched,
+                fetched = fetch_and_parse(&*source, &parse_slots, &thresholds, &feed, clock) => fetched,
                 () = shutdown.cancelled() => return None,
             };
             let (reply, rx) = oneshot::channel();
@@ -577,6 +581,14 @@ impl Pipeline {
     }
 }
 
+/// The deduplication thresholds that `config` asks for.
+pub fn thresholds(config: &Config) -> Thresholds {
+    let window = i64::try_from(config.dedup.window.as_secs()).unwrap_or(i64::MAX / 4);
+    let mut thresholds = Thresholds::with_window(window);
+    thresholds.related_coverage = config.dedup.related;
+    thresholds
+}
+
 /// Takes the fetch lock, opens and migrates the store, starts the checkpointer and records the
 /// configured feeds: everything the writer needs before the first fetch.
 fn open_writer(
@@ -588,11 +600,10 @@ fn open_writer(
     let mut store = Store::open_writer(db_path)?;
     let checkpointer = Checkpointer::start(db_path)?;
     store.sync_config_feeds(&config.feeds, clock.now())?;
-    let window = i64::try_from(config.dedup.window.as_secs()).unwrap_or(i64::MAX / 4);
     let writer = Writer {
         store,
         dedup: None,
-        thresholds: Thresholds::with_window(window),
+        thresholds: thresholds(config),
         intervals: config
             .feeds
             .iter()
@@ -615,6 +626,7 @@ fn parse_slots() -> usize {
 async fn fetch_and_parse(
     source: &dyn FeedSource,
     parse_slots: &Semaphore,
+    thresholds: &Thresholds,
     feed: &FeedToFetch,
     clock: Clock,
 ) -> (Option<FetchSlot>, Fetched) {
@@ -651,7 +663,9 @@ async fn fetch_and_parse(
                 ..NewValidators::default()
             },
         },
-        Ok(FetchOutcome::Body(body)) => parse_body(*body, feed, parse_slots, clock).await,
+        Ok(FetchOutcome::Body(body)) => {
+            parse_body(*body, feed, parse_slots, thresholds, clock).await
+        }
         Err(FetchError::HostPaused { host, remaining }) => Fetched::Deferred {
             reason: FetchError::HostPaused { host, remaining }.to_string(),
             wait: remaining,
@@ -672,6 +686,7 @@ async fn parse_body(
     body: FetchedBody,
     feed: &FeedToFetch,
     parse_slots: &Semaphore,
+    thresholds: &Thresholds,
     clock: Clock,
 ) -> Fetched {
     let body_hash = xxh3_64(&body.body) as i64;
@@ -694,12 +709,16 @@ async fn parse_body(
     let base = url.clone();
     let fetched_at = clock.now();
     let _parse_slot = parse_slots.acquire().await.expect("semaphore never closed");
+    let thresholds = *thresholds;
     let parsed = tokio::task::spawn_blocking(move || {
         parse_feed(&body.body, &base).map(|p| {
             let items = normalize_entries(&p.entries, fetched_at);
             (
                 p.ttl_minutes,
-                items.into_iter().map(PreparedItem::new).collect(),
+                items
+                    .into_iter()
+                    .map(|item| PreparedItem::new(item, &thresholds))
+                    .collect(),
             )
         })
     })

@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::{Result, Store};
 use crate::config::FeedConfig;
-use crate::dedup::{Deduplicator, FINGERPRINT_VERSION, Fingerprint};
+use crate::dedup::{Deduplicator, FINGERPRINT_VERSION, Fingerprint, Thresholds};
 use crate::normalize::NormalizedItem;
 
 /// What the scheduler needs to know about a feed.
@@ -49,8 +49,9 @@ pub struct PreparedItem {
 }
 
 impl PreparedItem {
-    pub fn new(item: NormalizedItem) -> PreparedItem {
-        let fingerprint = Fingerprint::of(&item.title, &item.text);
+    /// The item with the fingerprint that `thresholds` decide on.
+    pub fn new(item: NormalizedItem, thresholds: &Thresholds) -> PreparedItem {
+        let fingerprint = thresholds.fingerprint(&item.title, &item.text);
         PreparedItem { item, fingerprint }
     }
 }
@@ -241,7 +242,8 @@ impl Store {
             );
             let title: String = r.get(3).map_err(|e| self.err(e))?;
             let text: String = r.get(4).map_err(|e| self.err(e))?;
-            dedup.insert(id, cluster, ts, Fingerprint::of(&title, &text));
+            let fp = dedup.thresholds.fingerprint(&title, &text);
+            dedup.insert(id, cluster, ts, fp);
             n += 1;
         }
         Ok(n)

@@ -449,3 +449,129 @@ fn a_copy_arriving_after_a_restart_joins_the_story_stored_before_it() {
         vec!["daily-77", "u:https://metro.example/news/12345", "wire-1"]
     );
 }
+
+/// Two outlets' own reports of one event, and a report of another event of the same kind.
+fn rehab_reports() -> Vec<Item> {
+    let item = |guid: &str, title: &str, body: &str, hour: u32| Item {
+        guid: Some(guid.into()),
+        link: Some(format!("https://{guid}.example/story")),
+        title: title.into(),
+        html: format!("<p>{body}</p>"),
+        published: Some(format!("Mon, 01 Sep 2025 {hour:02}:00:00 +0000")),
+    };
+    vec![
+        item(
+            "people",
+            "Tara Reid checks into Promises rehab in Malibu",
+            "Actress Tara Reid has checked herself into the Promises Treatment Center in Malibu, \
+             her representative told People magazine on Monday. The American Pie star asked for \
+             privacy while she receives treatment at Promises, the representative said, adding \
+             that Reid was grateful for the support of her family and friends.",
+            9,
+        ),
+        item(
+            "eonline",
+            "American Pie star Tara Reid enters Promises Treatment Center",
+            "Tara Reid is in rehab. The American Pie actress entered the Promises Treatment \
+             Center in Malibu this week, a spokesperson for Reid confirmed, and hopes to return \
+             to work soon. Promises has treated several Hollywood stars; Reid thanked fans for \
+             their messages and asked the press to respect her privacy in Malibu.",
+            11,
+        ),
+        item(
+            "tmz",
+            "Lindsay Lohan checks into Betty Ford Center",
+            "Actress Lindsay Lohan has checked into the Betty Ford Center in Rancho Mirage, her \
+             lawyer told a Los Angeles judge on Monday. Lohan will stay at Betty Ford for ninety \
+             days under the terms of her sentence, the lawyer said, and asked for privacy while \
+             the Mean Girls star receives treatment.",
+            12,
+        ),
+    ]
+}
+
+#[test]
+fn reports_of_one_event_in_other_words_join_and_the_same_kind_of_event_stays_apart() {
+    let server = FeedServer::start();
+    let reports = rehab_reports();
+    for (n, report) in reports.iter().enumerate() {
+        server.set(
+            &format!("/r{n}.xml"),
+            Route::xml(rss("R", std::slice::from_ref(report))),
+        );
+    }
+    let mut urls: Vec<String> = (0..reports.len())
+        .map(|n| server.url(&format!("/r{n}.xml")))
+        .collect();
+    // The rule weighs words by how rare they are in the stream: a store needs some history
+    // before a name stands out. Forty unrelated stories published earlier give it one.
+    let topics = [
+        ("council", "budget", "Leeds"),
+        ("storm", "flooding", "Valencia"),
+        ("election", "ballots", "Nairobi"),
+        ("strike", "wages", "Lyon"),
+        ("museum", "painting", "Oslo"),
+        ("bridge", "repairs", "Porto"),
+        ("vaccine", "trial", "Toronto"),
+        ("airline", "routes", "Dublin"),
+    ];
+    let history: Vec<Item> = (0..40)
+        .map(|n| {
+            let (a, b, city) = topics[n % topics.len()];
+            Item {
+                guid: Some(format!("history-{n}")),
+                link: Some(format!("https://history.example/{n}")),
+                title: format!("{city} {a} report number {n}"),
+                html: format!(
+                    "<p>Officials in {city} discussed the {a} and the {b} on day {n}, with \
+                     residents and experts offering views on what comes next for the region \
+                     and its {b}.</p>"
+                ),
+                published: Some("Sun, 31 Aug 2025 08:00:00 +0000".into()),
+            }
+        })
+        .collect();
+    server.set("/history.xml", Route::xml(rss("History", &history)));
+    urls.insert(0, server.url("/history.xml"));
+
+    let ws = Workspace::new();
+    ws.write_config(&urls[..1]);
+    ws.ok(&["run", "--once"]);
+    ws.write_config(&urls);
+    ws.ok(&["run", "--once"]);
+    let clusters = ws.all_clusters();
+    let reid = clusters
+        .iter()
+        .find(|c| c["size"] == 2)
+        .unwrap_or_else(|| panic!("the two Reid reports form one story: {clusters:#?}"));
+    assert_eq!(guids(reid), vec!["eonline", "people"]);
+    let joined = reid["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["guid"] == "eonline")
+        .unwrap();
+    assert_eq!(joined["reason"]["rule"], "related", "{joined:#}");
+    assert!(joined["reason"]["score"].as_f64().unwrap() >= 0.6);
+    let lohan = clusters
+        .iter()
+        .find(|c| guids(c).contains(&"tmz".to_string()))
+        .unwrap();
+    assert_eq!(lohan["size"], 1, "Lohan's story stays apart: {lohan:#}");
+
+    // `related = false`: copies only.
+    let ws = Workspace::new();
+    let config = |urls: &[String]| {
+        let mut config =
+            String::from("[fetch]\nhost_spacing = \"0s\"\n[dedup]\nrelated = false\n\n");
+        for url in urls {
+            config.push_str(&format!("[[feeds]]\nurl = \"{url}\"\n\n"));
+        }
+        config
+    };
+    ws.write_config_text(&config(&urls[..1]));
+    ws.ok(&["run", "--once"]);
+    ws.write_config_text(&config(&urls));
+    ws.ok(&["run", "--once"]);
+    assert!(ws.all_clusters().iter().all(|c| c["size"] == 1));
+}
