@@ -25,6 +25,7 @@ pub mod fetch;
 pub mod normalize;
 pub mod parse;
 pub mod pipeline;
+pub mod recluster;
 pub mod schedule;
 pub mod store;
 pub mod systemd;

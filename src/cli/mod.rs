@@ -85,6 +85,15 @@ pub enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// Cluster stored items again with the current [dedup] settings; report, then apply
+    Recluster {
+        /// Only items published (else fetched) at most this long ago (default: every item)
+        #[arg(long, value_parser = parse_duration_arg)]
+        since: Option<std::time::Duration>,
+        /// Report what would change; change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -165,7 +174,84 @@ pub fn execute(cli: Cli) -> CliResult {
             clusters(&cli, &filter, out)
         }
         Command::Cluster { id, out } => cluster(&cli, *id, out),
+        Command::Recluster { since, dry_run } => recluster(&cli, *since, *dry_run),
     }
+}
+
+/// How many merges and splits `recluster` lists by title.
+const RECLUSTER_EXAMPLES: usize = 10;
+
+fn recluster(cli: &Cli, since: Option<std::time::Duration>, dry_run: bool) -> CliResult {
+    let config = load_config(cli)?;
+    let db = db_path(cli, Some(&config));
+    // It rewrites clusters: no daemon may be ingesting meanwhile.
+    let _lock = crate::store::FetchLock::acquire(&db).map_err(Failure::runtime)?;
+    let mut store = Store::open_existing(&db).map_err(Failure::runtime)?;
+    let now = now_unix();
+    let since_ts = since.map_or(i64::MIN, |d| {
+        now.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    });
+    let thresholds = pipeline::thresholds(&config);
+    let plan = crate::recluster::plan(&store, thresholds, since_ts).map_err(Failure::runtime)?;
+    let mut out = String::new();
+    let period = if since.is_some() {
+        format!("since {}", rfc3339(since_ts))
+    } else {
+        "all".to_string()
+    };
+    out.push_str(&format!(
+        "recluster: {} items ({period}), related coverage {}\n",
+        plan.items,
+        if thresholds.related_coverage {
+            "on"
+        } else {
+            "off"
+        }
+    ));
+    out.push_str(&format!(
+        "  stories: {} before, {} after; items changing story: {}; merged: {}, split: {}\n",
+        plan.clusters_before,
+        plan.clusters_after,
+        plan.moved,
+        plan.merges.len(),
+        plan.splits.len()
+    ));
+    let quoted = |titles: &[String]| {
+        titles
+            .iter()
+            .map(|t| format!("\"{}\"", escape(&truncate(t, 60))))
+            .collect::<Vec<_>>()
+    };
+    for merge in plan.merges.iter().take(RECLUSTER_EXAMPLES) {
+        out.push_str(&format!(
+            "  merged: {}\n",
+            quoted(&merge.stories).join(" + ")
+        ));
+    }
+    for split in plan.splits.iter().take(RECLUSTER_EXAMPLES) {
+        out.push_str(&format!(
+            "  split:  story {} into {}\n",
+            split.cluster,
+            quoted(&split.parts).join(" | ")
+        ));
+    }
+    let listed =
+        plan.merges.len().min(RECLUSTER_EXAMPLES) + plan.splits.len().min(RECLUSTER_EXAMPLES);
+    if plan.merges.len() + plan.splits.len() > listed {
+        out.push_str(&format!(
+            "  ... and {} more\n",
+            plan.merges.len() + plan.splits.len() - listed
+        ));
+    }
+    if plan.is_unchanged() {
+        out.push_str("nothing to change\n");
+    } else if dry_run {
+        out.push_str("dry run: nothing changed (run without --dry-run to apply)\n");
+    } else {
+        crate::recluster::apply(&mut store, &plan, now).map_err(Failure::runtime)?;
+        out.push_str("applied\n");
+    }
+    print(&out)
 }
 
 fn load_config(cli: &Cli) -> Result<Config, Failure> {

@@ -6,6 +6,7 @@
 //! busy timeout. Only one fetching process writes at a time ([`FetchLock`]).
 
 pub mod read;
+pub mod recluster;
 mod schema;
 pub mod write;
 

@@ -490,9 +490,9 @@ fn rehab_reports() -> Vec<Item> {
     ]
 }
 
-#[test]
-fn reports_of_one_event_in_other_words_join_and_the_same_kind_of_event_stays_apart() {
-    let server = FeedServer::start();
+/// Serves the rehab reports, one feed each, after a feed of forty unrelated earlier stories;
+/// returns the URLs, the history feed first.
+fn serve_rehab(server: &FeedServer) -> Vec<String> {
     let reports = rehab_reports();
     for (n, report) in reports.iter().enumerate() {
         server.set(
@@ -533,12 +533,32 @@ fn reports_of_one_event_in_other_words_join_and_the_same_kind_of_event_stays_apa
         .collect();
     server.set("/history.xml", Route::xml(rss("History", &history)));
     urls.insert(0, server.url("/history.xml"));
+    urls
+}
 
+/// A config with these feeds and `[dedup] related`.
+fn related_config(urls: &[String], related: bool) -> String {
+    let mut config = format!("[fetch]\nhost_spacing = \"0s\"\n[dedup]\nrelated = {related}\n\n");
+    for url in urls {
+        config.push_str(&format!("[[feeds]]\nurl = \"{url}\"\n\n"));
+    }
+    config
+}
+
+/// Ingests the history first (so that the stream has some), then the reports.
+fn ingest_rehab(ws: &Workspace, urls: &[String], related: bool) {
+    ws.write_config_text(&related_config(&urls[..1], related));
+    ws.ok(&["run", "--once"]);
+    ws.write_config_text(&related_config(urls, related));
+    ws.ok(&["run", "--once"]);
+}
+
+#[test]
+fn reports_of_one_event_in_other_words_join_and_the_same_kind_of_event_stays_apart() {
+    let server = FeedServer::start();
+    let urls = serve_rehab(&server);
     let ws = Workspace::new();
-    ws.write_config(&urls[..1]);
-    ws.ok(&["run", "--once"]);
-    ws.write_config(&urls);
-    ws.ok(&["run", "--once"]);
+    ingest_rehab(&ws, &urls, true);
     let clusters = ws.all_clusters();
     let reid = clusters
         .iter()
@@ -562,17 +582,89 @@ fn reports_of_one_event_in_other_words_join_and_the_same_kind_of_event_stays_apa
 
     // `related = false`: copies only.
     let ws = Workspace::new();
-    let config = |urls: &[String]| {
-        let mut config =
-            String::from("[fetch]\nhost_spacing = \"0s\"\n[dedup]\nrelated = false\n\n");
-        for url in urls {
-            config.push_str(&format!("[[feeds]]\nurl = \"{url}\"\n\n"));
-        }
-        config
-    };
-    ws.write_config_text(&config(&urls[..1]));
-    ws.ok(&["run", "--once"]);
-    ws.write_config_text(&config(&urls));
-    ws.ok(&["run", "--once"]);
+    ingest_rehab(&ws, &urls, false);
     assert!(ws.all_clusters().iter().all(|c| c["size"] == 1));
+}
+
+#[test]
+fn recluster_reports_merges_and_splits_and_applies_only_without_dry_run() {
+    let server = FeedServer::start();
+    let urls = serve_rehab(&server);
+    let ws = Workspace::new();
+    ingest_rehab(&ws, &urls, false);
+    let before = ws.all_clusters();
+    assert!(before.iter().all(|c| c["size"] == 1));
+
+    // The settings change: related coverage on. A dry run reports the merge, changes nothing.
+    ws.write_config_text(&related_config(&urls, true));
+    let dry = ws.ok(&["recluster", "--dry-run"]);
+    assert!(
+        dry.stdout
+            .contains("items changing story: 1; merged: 1, split: 0"),
+        "{}",
+        dry.stdout
+    );
+    let merged_line = dry
+        .stdout
+        .lines()
+        .find(|l| l.contains("merged: \""))
+        .unwrap();
+    assert_eq!(merged_line.matches("Tara Reid").count(), 2, "{merged_line}");
+    assert!(
+        dry.stdout.contains("dry run: nothing changed"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(ws.all_clusters(), before);
+
+    let applied = ws.ok(&["recluster"]);
+    assert!(applied.stdout.contains("applied"), "{}", applied.stdout);
+    let after = ws.all_clusters();
+    let reid = after
+        .iter()
+        .find(|c| c["size"] == 2)
+        .expect("the Reid story");
+    assert_eq!(guids(reid), vec!["eonline", "people"]);
+    assert!(
+        reid["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["reason"]["rule"] == "related")
+    );
+    assert_eq!(after.len(), before.len() - 1);
+    // The store stays consistent: sizes match members, no empty cluster is left.
+    let db = ws.db();
+    let bad: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM clusters c
+             WHERE c.size != (SELECT COUNT(*) FROM items i WHERE i.cluster_id = c.id) OR c.size = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(bad, 0);
+    // Unchanged stories kept their ids.
+    let ids = |cs: &[serde_json::Value]| -> std::collections::BTreeSet<i64> {
+        cs.iter().map(|c| c["id"].as_i64().unwrap()).collect()
+    };
+    assert_eq!(ids(&before).difference(&ids(&after)).count(), 1);
+
+    // Again with the same settings: nothing to do. Back to copies only: the story splits.
+    assert!(ws.ok(&["recluster"]).stdout.contains("nothing to change"));
+    ws.write_config_text(&related_config(&urls, false));
+    let split = ws.ok(&["recluster", "--dry-run"]);
+    assert!(
+        split.stdout.contains("merged: 0, split: 1"),
+        "{}",
+        split.stdout
+    );
+    ws.ok(&["recluster"]);
+    assert!(ws.all_clusters().iter().all(|c| c["size"] == 1));
+    // A period with no items in it changes nothing.
+    assert!(
+        ws.ok(&["recluster", "--since", "1h"])
+            .stdout
+            .contains("recluster: 0 items")
+    );
 }
