@@ -325,9 +325,13 @@ impl Writer {
                 let result = self
                     .store
                     .ingest(feed.id, items, &mut dedup, &record, &validators);
-                self.dedup = Some(dedup);
                 match result {
-                    Ok(report) => (FeedResult::Ingested(report), next_fetch),
+                    Ok(report) => {
+                        self.dedup = Some(dedup);
+                        (FeedResult::Ingested(report), next_fetch)
+                    }
+                    // The rollback took the items back; the deduplicator still knows them. It is
+                    // dropped here and rebuilt from the store on the next new item.
                     Err(e) => self.fail(
                         feed,
                         at,
@@ -761,4 +765,86 @@ pub async fn run_once(
     let report = pipeline.cycle(feeds, shutdown, on_done).await?;
     pipeline.finish();
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::NormalizedItem;
+
+    fn story(guid: &str) -> NormalizedItem {
+        let text = "The harbour authority reopened the northern channel on Tuesday after divers \
+                    cleared the wreck of a grain barge that sank in the storm last week, and \
+                    shipping companies said the first convoys would sail at dawn. "
+            .repeat(40);
+        NormalizedItem {
+            key: format!("g:{guid}"),
+            guid: guid.into(),
+            url: Some(format!("https://{guid}.example/harbour")),
+            canonical_url: Some(format!("https://{guid}.example/harbour")),
+            title: "Harbour channel reopens after barge wreck is cleared".into(),
+            text,
+            published: Some(1_800_000_000),
+        }
+    }
+
+    fn items(writer: &Writer, guid: &str) -> Fetched {
+        Fetched::Items {
+            items: vec![PreparedItem::new(story(guid), &writer.thresholds)],
+            hint: None,
+            status: 200,
+            validators: NewValidators::default(),
+        }
+    }
+
+    #[test]
+    fn a_rolled_back_ingest_leaves_nothing_for_a_later_copy_to_join() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_toml(
+            "[[feeds]]\nurl = \"https://a.example/feed\"\n",
+            &dir.path().join("feedfold.toml"),
+        )
+        .unwrap();
+        let db = dir.path().join("feedfold.db");
+        let (mut writer, _lock, _checkpointer) = open_writer(&config, &db, Clock::Wall).unwrap();
+        let feed = writer.store.feeds_to_fetch().unwrap().remove(0);
+        // The disk is full: the store may not grow by a page.
+        let pages: i64 = writer
+            .store
+            .conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        writer
+            .store
+            .conn
+            .execute_batch(&format!("PRAGMA max_page_count = {pages}"))
+            .unwrap();
+        let first = items(&writer, "wire");
+        let (result, _) = writer.record(&feed, 1_800_000_100, first);
+        let FeedResult::Failed(error) = result else {
+            panic!("a full disk fails the ingest: {result:?}")
+        };
+        assert!(error.contains("cannot store items"), "{error}");
+        assert!(writer.dedup.is_none(), "the deduplicator is discarded");
+
+        // Room again: a copy of the story that was rolled back is a story of its own.
+        writer
+            .store
+            .conn
+            .execute_batch("PRAGMA max_page_count = 1073741823")
+            .unwrap();
+        let feed = writer.store.feed_to_fetch(feed.id).unwrap().unwrap();
+        let copy = items(&writer, "copy");
+        let (result, _) = writer.record(&feed, 1_800_000_200, copy);
+        let FeedResult::Ingested(report) = result else {
+            panic!("{result:?}")
+        };
+        assert_eq!((report.new_items, report.folded), (1, 0));
+        let stored: i64 = writer
+            .store
+            .conn
+            .query_row("SELECT COUNT(*) FROM items", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stored, 1);
+    }
 }

@@ -13,7 +13,7 @@
 
 use super::fasthash::FastMap;
 
-use super::fingerprint::{ANCHORS, Fingerprint};
+use super::fingerprint::Fingerprint;
 
 const BANDS: usize = 4;
 /// A posting list longer than this is a stop-key (boilerplate shared by many items): it says
@@ -23,6 +23,7 @@ const MAX_POSTING: usize = 512;
 /// find the heavier rewrites.
 const BAND_MAX_DISTANCE: u32 = 12;
 
+#[derive(Clone)]
 pub struct Entry {
     pub item: i64,
     pub cluster: i64,
@@ -32,11 +33,9 @@ pub struct Entry {
     pub lead: Box<[u32]>,
     pub numbers: Box<[(u32, u32)]>,
     pub title_key: Option<u64>,
-    pub event: Box<[super::related::EventTerm]>,
-    anchors: [u32; ANCHORS],
-    content_hash: Option<u64>,
 }
 
+#[derive(Clone)]
 pub struct CandidateIndex {
     window_secs: i64,
     entries: FastMap<i64, Entry>,
@@ -102,37 +101,9 @@ impl CandidateIndex {
                 lead: fp.lead.into_boxed_slice(),
                 numbers: fp.numbers.into_boxed_slice(),
                 title_key: fp.title_key,
-                event: fp.event.into_boxed_slice(),
-                anchors: fp.anchors,
-                content_hash: fp.content_hash,
             },
         );
         self.newest_ts = self.newest_ts.max(ts);
-    }
-
-    /// Forgets `item`; returns its entry.
-    pub fn remove(&mut self, item: i64) -> Option<Entry> {
-        let e = self.entries.remove(&item)?;
-        let drop_from = |list: Option<&mut Vec<i64>>| {
-            if let Some(list) = list {
-                list.retain(|&i| i != item);
-            }
-        };
-        for b in 0..BANDS {
-            if let Some(list) = self.bands[b].get_mut(&band(e.simhash, b)) {
-                list.retain(|&(_, i)| i != item);
-            }
-        }
-        for a in e.anchors {
-            drop_from(self.anchors.get_mut(&a));
-        }
-        if let Some(h) = e.content_hash {
-            drop_from(self.content.get_mut(&h));
-        }
-        if let Some(h) = e.title_key {
-            drop_from(self.titles.get_mut(&h));
-        }
-        Some(e)
     }
 
     /// Drops entries older than two windows before the newest item, and compacts the postings.

@@ -182,6 +182,7 @@ impl Thresholds {
 }
 
 /// The deduplicator's state: the candidate index over recent items and the thresholds.
+#[derive(Clone)]
 pub struct Deduplicator {
     pub thresholds: Thresholds,
     index: CandidateIndex,
@@ -306,28 +307,22 @@ impl Deduplicator {
         Decision::new_cluster()
     }
 
-    /// Records an item so that later items can find it.
-    pub fn insert(&mut self, item: i64, cluster: i64, ts: i64, fp: Fingerprint) {
+    /// Records an item so that later items can find it. Nothing is taken back: when the
+    /// transaction that stored the item rolls back, the caller discards the deduplicator and
+    /// rebuilds it from the store (the related index keeps sums, which cannot be undone without
+    /// keeping every item's terms).
+    pub fn insert(&mut self, item: i64, cluster: i64, ts: i64, mut fp: Fingerprint) {
         if self.thresholds.related_coverage {
             self.related.insert(item, cluster, ts, &fp.event);
         }
+        // The event terms live on in the cluster's profile; the entry does not need them.
+        fp.event = Vec::new();
         self.index.insert(item, cluster, ts, fp);
         self.inserts_since_evict += 1;
         if self.inserts_since_evict >= EVICT_EVERY {
             self.inserts_since_evict = 0;
             self.index.evict();
             self.related.evict();
-        }
-    }
-
-    /// Forgets items (a transaction that inserted them rolled back).
-    pub fn remove(&mut self, items: &[i64]) {
-        for &item in items.iter().rev() {
-            if let Some(entry) = self.index.remove(item)
-                && self.thresholds.related_coverage
-            {
-                self.related.remove(entry.cluster, &entry.event);
-            }
         }
     }
 
@@ -403,16 +398,6 @@ mod tests {
             2000,
         );
         assert_eq!(decision.cluster, None, "{decision:?}");
-    }
-
-    #[test]
-    fn a_rolled_back_item_leaves_nothing_to_join() {
-        let mut d = dedup();
-        d.insert(1, 10, 1000, Fingerprint::of("Putin warns NATO", STORY));
-        d.remove(&[1]);
-        assert!(d.is_empty());
-        let copy = Fingerprint::of("Putin warns NATO over troops in Ukraine", STORY);
-        assert_eq!(d.decide(&copy, 1000), Decision::new_cluster());
     }
 
     #[test]

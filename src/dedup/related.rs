@@ -47,7 +47,7 @@ const MAX_POSTING: usize = 256;
 /// With conflicting headline names, the similarity a join needs.
 const CONFLICT_THRESHOLD: f64 = 0.45;
 /// A cluster profile keeps at most this many terms (the heaviest).
-const PROFILE_TERMS: usize = 200;
+const PROFILE_TERMS: usize = 64;
 
 /// Function words and reporting verbs that say nothing about which event an article covers.
 #[rustfmt::skip]
@@ -208,10 +208,63 @@ fn top_k(ranked: &mut Vec<(u64, f32)>, k: usize) {
     ranked.sort_unstable_by(heavier);
 }
 
+/// One term of a cluster profile.
+#[derive(Debug, Clone, Copy)]
+struct ProfileTerm {
+    hash: u64,
+    /// Summed weight over the members.
+    sum: f32,
+    name: bool,
+    headline: bool,
+}
+
+impl Profile {
+    fn get(&self, hash: u64) -> Option<&ProfileTerm> {
+        self.terms
+            .binary_search_by_key(&hash, |t| t.hash)
+            .ok()
+            .map(|i| &self.terms[i])
+    }
+
+    fn contains(&self, hash: u64) -> bool {
+        self.get(hash).is_some()
+    }
+
+    /// Adds a member's terms (sorted by hash) by merging the two sorted lists.
+    fn add<'a>(&mut self, terms: impl Iterator<Item = &'a EventTerm>) {
+        let mut merged = Vec::with_capacity(self.terms.len() + 64);
+        let mut own = self.terms.iter().copied().peekable();
+        for t in terms {
+            while let Some(p) = own.next_if(|p| p.hash < t.hash) {
+                merged.push(p);
+            }
+            match own.next_if(|p| p.hash == t.hash) {
+                Some(mut p) => {
+                    p.sum += t.weight;
+                    p.name |= t.name;
+                    p.headline |= t.headline;
+                    merged.push(p);
+                }
+                None => merged.push(ProfileTerm {
+                    hash: t.hash,
+                    sum: t.weight,
+                    name: t.name,
+                    headline: t.headline,
+                }),
+            }
+        }
+        merged.extend(own);
+        self.terms = merged;
+    }
+}
+
 /// What the index keeps of a cluster: the summed term weights of its members.
+#[derive(Clone)]
 struct Profile {
-    /// Term → (summed weight, is a name, is in a member's headline).
-    terms: FastMap<u64, (f32, bool, bool)>,
+    /// Sorted by hash: lookups are binary searches, and the similarity walks it together with
+    /// the item's terms (sorted the same way). A sorted vector is also a third of a hash map's
+    /// memory, and the index holds one profile per recent story.
+    terms: Vec<ProfileTerm>,
     /// Name terms of its members (a short list: the cheap shared-name test walks it).
     names: Vec<u64>,
     /// Name terms found in a member's headline.
@@ -220,9 +273,6 @@ struct Profile {
     headline_numbers: Vec<u64>,
     /// (corpus size when computed, length of the weighted vector); see `profile_norm`.
     norm: std::cell::Cell<(u32, f32)>,
-    /// `terms` sorted by hash (term, summed weight, is a name), rebuilt after a change: the
-    /// similarity is a merge of two sorted lists instead of a hash lookup per item term.
-    sorted: std::cell::RefCell<Vec<(u64, f32, bool)>>,
     members: u32,
     last_ts: i64,
     representative: i64,
@@ -235,6 +285,7 @@ pub struct RelatedMatch {
     pub score: f64,
 }
 
+#[derive(Clone)]
 pub struct RelatedIndex {
     window_secs: i64,
     df: FastMap<u64, u32>,
@@ -346,7 +397,7 @@ impl RelatedIndex {
             // 23C, 6.6 and 5.9 quakes): different stories, however alike the words.
             let item_only_number = terms
                 .iter()
-                .any(|t| t.number && t.headline && !profile.terms.contains_key(&t.hash));
+                .any(|t| t.number && t.headline && !profile.contains(t.hash));
             if item_only_number && profile.headline_numbers.iter().any(|&n| !in_item(n)) {
                 continue;
             }
@@ -354,7 +405,7 @@ impl RelatedIndex {
             // the similarity.
             // (A name on either side: one of the item's names in the profile, or one of the
             // profile's names in the item.)
-            let shares_name = item_names.iter().any(|h| profile.terms.contains_key(h))
+            let shares_name = item_names.iter().any(|&h| profile.contains(h))
                 || profile
                     .names
                     .iter()
@@ -366,31 +417,21 @@ impl RelatedIndex {
             let mut shared_name = false;
             let mut item_only_name = false;
             let members = profile.members as f32;
-            let mut sorted = profile.sorted.borrow_mut();
-            if sorted.is_empty() {
-                sorted.extend(
-                    profile
-                        .terms
-                        .iter()
-                        .map(|(&h, &(sum, name, _))| (h, sum, name)),
-                );
-                sorted.sort_unstable_by_key(|e| e.0);
-            }
             // Both lists are sorted by hash: walk them together.
+            let own = &profile.terms;
             let mut j = 0;
             for ((t, iw), &idf) in terms.iter().zip(&item_weights).zip(&idfs) {
-                while j < sorted.len() && sorted[j].0 < t.hash {
+                while j < own.len() && own[j].hash < t.hash {
                     j += 1;
                 }
-                match sorted.get(j) {
-                    Some(&(h, sum, name)) if h == t.hash => {
-                        dot += sum / members * idf * boost(name) * iw;
-                        shared_name |= (name || t.name) && idf >= min_name_idf;
+                match own.get(j) {
+                    Some(p) if p.hash == t.hash => {
+                        dot += p.sum / members * idf * boost(p.name) * iw;
+                        shared_name |= (p.name || t.name) && idf >= min_name_idf;
                     }
                     _ => item_only_name |= t.name && t.headline && idf >= min_name_idf,
                 }
             }
-            drop(sorted);
             if !shared_name || dot <= 0.0 || item_norm == 0.0 {
                 continue;
             }
@@ -433,8 +474,8 @@ impl RelatedIndex {
         let norm = profile
             .terms
             .iter()
-            .map(|(&term, &(sum, name, _))| {
-                let w = self.weight(term, sum / profile.members as f32, name);
+            .map(|p| {
+                let w = self.weight(p.hash, p.sum / profile.members as f32, p.name);
                 w * w
             })
             .sum::<f32>()
@@ -454,24 +495,33 @@ impl RelatedIndex {
             .into_iter()
             .map(|(t, _)| t)
             .collect();
+        let mut kept: Vec<u64> = self
+            .ranked(terms, PROFILE_TERMS)
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect();
+        kept.sort_unstable();
         let profile = self.clusters.entry(cluster).or_insert_with(|| Profile {
-            terms: FastMap::default(),
+            terms: Vec::new(),
             names: Vec::new(),
             headline_names: Vec::new(),
             headline_numbers: Vec::new(),
             norm: std::cell::Cell::new((0, 0.0)),
-            sorted: std::cell::RefCell::new(Vec::new()),
             members: 0,
             last_ts: ts,
             representative: item,
         });
         profile.members += 1;
         profile.last_ts = profile.last_ts.max(ts);
-        for t in terms {
-            let e = profile.terms.entry(t.hash).or_insert((0.0, false, false));
-            e.0 += t.weight;
-            e.1 |= t.name;
-            e.2 |= t.headline;
+        // A profile keeps the member's most distinctive terms and its headline, not its every
+        // word: that bounds memory per story, and the light terms barely move the similarity.
+        let members_terms = || {
+            terms
+                .iter()
+                .filter(|t| t.headline || kept.binary_search(&t.hash).is_ok())
+        };
+        profile.add(members_terms());
+        for t in members_terms() {
             if t.name && !profile.names.contains(&t.hash) {
                 profile.names.push(t.hash);
             }
@@ -483,14 +533,22 @@ impl RelatedIndex {
             }
         }
         profile.norm.set((0, 0.0));
-        profile.sorted.borrow_mut().clear();
         if profile.terms.len() > 2 * PROFILE_TERMS {
-            let mut all: Vec<(u64, (f32, bool, bool))> = profile.terms.drain().collect();
-            all.sort_by(|a, b| b.1.0.total_cmp(&a.1.0));
-            all.truncate(PROFILE_TERMS);
-            profile.terms = all.into_iter().collect();
+            let df = &self.df;
+            let docs = self.docs as f32;
+            let idf = |term: u64| {
+                let df = df.get(&term).copied().unwrap_or(0) as f32;
+                ((docs + 1.0) / (df + 1.0)).ln() + 1.0
+            };
+            let mut heaviest = profile.terms.clone();
+            heaviest.sort_by(|a, b| (b.sum * idf(b.hash)).total_cmp(&(a.sum * idf(a.hash))));
+            heaviest.truncate(PROFILE_TERMS);
+            heaviest.sort_unstable_by_key(|p| p.hash);
+            profile.terms = heaviest;
             let terms = &profile.terms;
-            profile.names.retain(|t| terms.contains_key(t));
+            profile
+                .names
+                .retain(|&t| terms.binary_search_by_key(&t, |p| p.hash).is_ok());
         }
         for term in posted {
             let list = self.postings.entry(term).or_default();
@@ -505,32 +563,6 @@ impl RelatedIndex {
         if ts > self.newest_ts {
             self.newest_ts = ts;
         }
-    }
-
-    /// Takes back [`insert`](Self::insert) of an item whose transaction rolled back.
-    pub fn remove(&mut self, cluster: i64, terms: &[EventTerm]) {
-        self.docs = self.docs.saturating_sub(1);
-        for t in terms {
-            if let Some(df) = self.df.get_mut(&t.hash) {
-                *df = df.saturating_sub(1);
-            }
-        }
-        let Some(profile) = self.clusters.get_mut(&cluster) else {
-            return;
-        };
-        profile.members = profile.members.saturating_sub(1);
-        if profile.members == 0 {
-            // The cluster itself was new in the rolled-back transaction: it no longer exists.
-            self.clusters.remove(&cluster);
-            return;
-        }
-        for t in terms {
-            if let Some(e) = profile.terms.get_mut(&t.hash) {
-                e.0 -= t.weight;
-            }
-        }
-        profile.norm.set((0, 0.0));
-        profile.sorted.borrow_mut().clear();
     }
 
     /// Forgets clusters whose newest member is more than two windows older than the newest item.

@@ -166,7 +166,9 @@ impl Store {
 
     /// Ingests one fetched feed in one transaction: every item is either an update of an item
     /// this feed delivered before, a new membership of an item another feed delivered (same
-    /// canonical URL), or a new item placed in a cluster by `dedup`.
+    /// canonical URL), or a new item placed in a cluster by `dedup`. On an error the
+    /// transaction rolls back but `dedup` keeps the items it was shown: discard it and rebuild
+    /// it with [`Store::load_dedup_index`].
     pub fn ingest(
         &mut self,
         feed_id: i64,
@@ -175,28 +177,14 @@ impl Store {
         record: &FetchRecord,
         validators: &NewValidators,
     ) -> Result<IngestReport> {
-        let mut inserted: Vec<i64> = Vec::new();
-        let result = self.write(|tx| {
+        self.write(|tx| {
             let mut report = IngestReport::default();
             for item in items {
-                ingest_item(
-                    tx,
-                    feed_id,
-                    item,
-                    dedup,
-                    record.at,
-                    &mut inserted,
-                    &mut report,
-                )?;
+                ingest_item(tx, feed_id, item, dedup, record.at, &mut report)?;
             }
             update_feed_success(tx, feed_id, record, validators)?;
             Ok(report)
-        });
-        if result.is_err() {
-            // The rows are gone with the rollback; the index must forget them too.
-            dedup.remove(&inserted);
-        }
-        result
+        })
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction, committing on success.
@@ -299,7 +287,6 @@ fn ingest_item(
     prepared: PreparedItem,
     dedup: &mut Deduplicator,
     now: i64,
-    inserted: &mut Vec<i64>,
     report: &mut IngestReport,
 ) -> rusqlite::Result<()> {
     let PreparedItem {
@@ -401,7 +388,6 @@ fn ingest_item(
     }
     add_membership(item_id)?;
     dedup.insert(item_id, cluster_id, ts, fp);
-    inserted.push(item_id);
     report.new_items += 1;
     Ok(())
 }
