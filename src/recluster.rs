@@ -4,7 +4,7 @@
 //! The items before the period keep their clusters and seed the deduplicator (as they would
 //! have been in its index when the period's items arrived), so an item of the period may still
 //! join a story that began before it. The period's items are then decided again in time order.
-//! A cluster that comes out with the same members keeps its id.
+//! An old story's id stays with the new story that holds its earliest member.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -85,54 +85,37 @@ pub fn plan(store: &Store, thresholds: Thresholds, since: i64) -> Result<Plan, S
     ))
 }
 
-/// Gives each provisional cluster an old cluster's id where that old cluster lived only in the
-/// period and most of its members are here (so unchanged stories keep their ids); the rest
-/// become created clusters.
+/// Gives provisional clusters ids: an old cluster's id stays with the new cluster that holds its
+/// earliest member (DESIGN §4), unless that member joined an existing story or the old cluster
+/// still has members before the period; provisional clusters left over are created.
 fn resolve_provisional(
     period: &[StoredItem],
     decided: &[(i64, crate::dedup::Decision)],
     with_older_members: &BTreeSet<i64>,
 ) -> HashMap<i64, ClusterTarget> {
-    let mut members: BTreeMap<std::cmp::Reverse<i64>, Vec<i64>> = BTreeMap::new();
+    let mut targets: HashMap<i64, ClusterTarget> = HashMap::new();
+    let mut seen_old: BTreeSet<i64> = BTreeSet::new();
+    // `period` is in time order: the first member seen of each old cluster is its earliest.
     for (item, (cluster, _)) in period.iter().zip(decided) {
-        if *cluster < 0 {
-            members
-                .entry(std::cmp::Reverse(*cluster))
-                .or_default()
-                .push(item.cluster);
+        if !seen_old.insert(item.cluster) {
+            continue;
+        }
+        if *cluster < 0 && !with_older_members.contains(&item.cluster) {
+            targets
+                .entry(*cluster)
+                .or_insert(ClusterTarget::Existing(item.cluster));
         }
     }
-    // Old clusters that a period item joined directly are taken.
-    let mut claimed: BTreeSet<i64> = decided
-        .iter()
-        .filter(|(c, _)| *c >= 0)
-        .map(|(c, _)| *c)
-        .collect();
-    claimed.extend(with_older_members);
-    let mut targets = HashMap::new();
     let mut created = 0;
-    // Provisional ids count down from -1: reversed, the map iterates in creation order.
-    for (std::cmp::Reverse(p), olds) in members {
-        let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
-        for old in olds {
-            *counts.entry(old).or_default() += 1;
-        }
-        let best = counts
-            .iter()
-            .filter(|(old, _)| !claimed.contains(old))
-            .max_by_key(|(old, n)| (**n, std::cmp::Reverse(**old)))
-            .map(|(old, _)| *old);
-        let target = match best {
-            Some(old) => {
-                claimed.insert(old);
-                ClusterTarget::Existing(old)
-            }
-            None => {
-                created += 1;
-                ClusterTarget::Created(created - 1)
-            }
-        };
-        targets.insert(p, target);
+    // Provisional ids count down from -1 in creation order.
+    let mut provisional: Vec<i64> = decided.iter().map(|(c, _)| *c).filter(|c| *c < 0).collect();
+    provisional.sort_unstable_by(|a, b| b.cmp(a));
+    provisional.dedup();
+    for p in provisional {
+        targets.entry(p).or_insert_with(|| {
+            created += 1;
+            ClusterTarget::Created(created - 1)
+        });
     }
     targets
 }
