@@ -129,6 +129,13 @@ struct RawWatch {
     query: Spanned<String>,
     #[serde(default)]
     notify: Vec<Spanned<String>>,
+    #[serde(default)]
+    feeds: Vec<Spanned<String>>,
+    #[serde(default)]
+    tags: Vec<String>,
+    min_sources: Option<Spanned<i64>>,
+    #[serde(default)]
+    follow_ups: Vec<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -240,8 +247,18 @@ pub struct FeedConfig {
 #[derive(Debug, Clone)]
 pub struct WatchConfig {
     pub name: String,
-    pub query: String,
+    /// The query as written.
+    pub query_text: String,
+    pub query: crate::watches::Query,
     pub notify: Vec<String>,
+    /// Only items of these feeds (configured URL or name); empty: every feed.
+    pub feeds: Vec<String>,
+    /// Only items of feeds with one of these tags; empty: every feed.
+    pub tags: Vec<String>,
+    /// Alert only once the story is carried by this many feeds (default 1).
+    pub min_sources: usize,
+    /// Story sizes (in feeds) that earn a follow-up alert, each at most once.
+    pub follow_ups: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -606,13 +623,13 @@ impl Validator<'_> {
                     format!("duplicate watch name {name:?}"),
                 );
             }
-            if watch.query.get_ref().trim().is_empty() {
-                self.problem(
-                    format!("watches[{i}].query"),
-                    &watch.query,
-                    "must not be empty",
-                );
-            }
+            let query = match crate::watches::Query::parse(watch.query.get_ref()) {
+                Ok(query) => Some(query),
+                Err(e) => {
+                    self.problem(format!("watches[{i}].query"), &watch.query, e.to_string());
+                    None
+                }
+            };
             for (j, sink) in watch.notify.iter().enumerate() {
                 if !sink_names.contains(sink.get_ref()) {
                     self.problem(
@@ -622,11 +639,54 @@ impl Validator<'_> {
                     );
                 }
             }
-            watches.push(WatchConfig {
-                name,
-                query: watch.query.get_ref().clone(),
-                notify: watch.notify.iter().map(|s| s.get_ref().clone()).collect(),
-            });
+            for (j, feed) in watch.feeds.iter().enumerate() {
+                let known = feeds.iter().any(|f: &FeedConfig| {
+                    f.url.as_str() == feed.get_ref() || f.name.as_deref() == Some(feed.get_ref())
+                });
+                if !known {
+                    self.problem(
+                        format!("watches[{i}].feeds[{j}]"),
+                        feed,
+                        format!("no feed with URL or name {:?} in [[feeds]]", feed.get_ref()),
+                    );
+                }
+            }
+            let min_sources = match &watch.min_sources {
+                None => 1,
+                Some(n) if *n.get_ref() >= 1 => *n.get_ref() as usize,
+                Some(n) => {
+                    self.problem(format!("watches[{i}].min_sources"), n, "must be at least 1");
+                    1
+                }
+            };
+            let mut follow_ups = Vec::new();
+            for (j, size) in watch.follow_ups.iter().enumerate() {
+                if *size.get_ref() as usize <= min_sources || *size.get_ref() < 2 {
+                    self.problem(
+                        format!("watches[{i}].follow_ups[{j}]"),
+                        size,
+                        format!(
+                            "a follow-up size must be larger than min_sources ({min_sources}) and at least 2"
+                        ),
+                    );
+                } else {
+                    follow_ups.push(*size.get_ref() as usize);
+                }
+            }
+            follow_ups.sort_unstable();
+            follow_ups.dedup();
+            if let Some(query) = query {
+                watches.push(WatchConfig {
+                    name,
+                    query_text: watch.query.get_ref().clone(),
+                    query,
+                    notify: watch.notify.iter().map(|s| s.get_ref().clone()).collect(),
+                    feeds: watch.feeds.iter().map(|s| s.get_ref().clone()).collect(),
+                    tags: watch.tags.clone(),
+                    min_sources,
+                    follow_ups,
+                });
+            }
         }
 
         Config {
@@ -781,6 +841,34 @@ mod tests {
         let c = load("[fetch]\ninterval = \"1m\"\n").unwrap();
         assert_eq!(c.warnings.len(), 1);
         assert_eq!(c.warnings[0].key, "fetch.interval");
+    }
+
+    #[test]
+    fn watch_queries_compile_and_errors_point_at_line_and_column() {
+        let c = load(
+            "[[sinks]]\nname = \"log\"\nkind = \"log\"\n\n[[watches]]\nname = \"ukraine\"\n\
+             query = 'ukraine OR kyiv NOT \"football\"'\nnotify = [\"log\"]\nmin_sources = 2\n\
+             follow_ups = [10, 3]\n",
+        )
+        .unwrap();
+        let w = &c.watches[0];
+        assert_eq!((w.min_sources, w.follow_ups.clone()), (2, vec![3, 10]));
+        assert!(
+            w.query
+                .matches(&crate::watches::Document::new("Kyiv under fire", ""))
+                .is_some()
+        );
+        let err = load("[[watches]]\nname = \"w\"\nquery = 'ukraine \"unclosed'\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(":3: watches[0].query: column 9: this quote is never closed"),
+            "{err}"
+        );
+        let err = load("[[watches]]\nname = \"w\"\nquery = \"x\"\nfollow_ups = [1]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("watches[0].follow_ups[0]"), "{err}");
     }
 
     #[test]

@@ -30,3 +30,4 @@ pub mod schedule;
 pub mod store;
 pub mod systemd;
 pub mod timefmt;
+pub mod watches;
