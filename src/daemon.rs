@@ -35,7 +35,15 @@ pub async fn run_daemon(
 ) -> Result<RunReport, PipelineError> {
     let pipeline = Pipeline::start(config, db_path)?;
     tracing::info!(feeds = config.feeds.len(), store = %db_path.display(), "feedfold started");
+    // Alerts go out apart from ingest: a slow or failing sink never holds up a fetch.
+    let delivery = tokio::spawn(crate::alerts::delivery_loop(
+        config.clone(),
+        db_path.to_path_buf(),
+        shutdown.clone(),
+    ));
     let result = drive(&pipeline, &shutdown, notifier).await;
+    shutdown.cancel();
+    let _ = delivery.await;
     pipeline.finish();
     if let Ok(total) = &result {
         tracing::info!("stopped: {total}");

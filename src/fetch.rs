@@ -459,6 +459,63 @@ impl Fetcher {
     }
 }
 
+/// The client for the webhook sink: the one other kind of request the daemon makes. No
+/// redirects followed (a hook that moved is a configuration error to see), no proxy from the
+/// environment, a total timeout.
+pub struct Poster {
+    client: reqwest::Client,
+}
+
+impl Poster {
+    pub fn new(settings: &FetchConfig) -> Result<Poster, FetchError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut builder = reqwest::Client::builder()
+            .user_agent(settings.user_agent.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.timeout);
+        if let Some(proxy) = &settings.proxy {
+            let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| FetchError::Request {
+                url: proxy.to_string(),
+                detail: format!("cannot use fetch.proxy: {e}"),
+            })?;
+            builder = builder.proxy(proxy);
+        }
+        let client = builder.build().map_err(|e| FetchError::Request {
+            url: "(client setup)".into(),
+            detail: format!("cannot build the HTTP client: {e}"),
+        })?;
+        Ok(Poster { client })
+    }
+
+    /// POSTs `body`; Ok for a 2xx answer, the status or the failure otherwise.
+    pub async fn post(
+        &self,
+        url: &Url,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+    ) -> Result<(), FetchError> {
+        let mut request = self.client.post(url.as_str()).body(body);
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let response = request.send().await.map_err(|e| FetchError::Request {
+            url: url.to_string(),
+            detail: error_chain(&e),
+        })?;
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(FetchError::Status {
+                url: url.to_string(),
+                status,
+            })
+        }
+    }
+}
+
 fn header_validators(response: &reqwest::Response, fallback: &Validators) -> Validators {
     let get = |name| {
         response

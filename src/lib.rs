@@ -16,6 +16,7 @@
 //! - [`cli`]: the command line: argument definitions, commands, and terminal-safe rendering.
 //! - [`eval`]: clustering quality measures (pairwise and B-cubed) for the measuring tools.
 
+pub mod alerts;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -29,6 +29,7 @@ use crate::schedule;
 use crate::store::write::{FeedToFetch, FetchRecord, IngestReport, NewValidators, PreparedItem};
 use crate::store::{Checkpointer, FetchLock, Store, StoreError};
 use crate::timefmt::now_unix;
+use crate::watches::Watches;
 
 /// Where "now" comes from: the system clock, or (in tests) a start time plus tokio's clock, which
 /// a test can pause and advance.
@@ -221,6 +222,7 @@ struct OutcomeMsg {
 /// The writer: owns the store and the deduplicator.
 struct Writer {
     store: Store,
+    watches: Arc<Watches>,
     /// Loaded from the store on the first new item: a run where nothing changed skips it.
     dedup: Option<Deduplicator>,
     thresholds: Thresholds,
@@ -322,9 +324,14 @@ impl Writer {
                         }
                     },
                 };
-                let result = self
-                    .store
-                    .ingest(feed.id, items, &mut dedup, &record, &validators);
+                let result = self.store.ingest(
+                    feed.id,
+                    items,
+                    &mut dedup,
+                    &self.watches,
+                    &record,
+                    &validators,
+                );
                 match result {
                     Ok(report) => {
                         self.dedup = Some(dedup);
@@ -442,6 +449,7 @@ pub struct Pipeline {
     source: Arc<dyn FeedSource>,
     parse_slots: Arc<Semaphore>,
     thresholds: Thresholds,
+    watches: Arc<Watches>,
     writer: WriterLink,
     writer_thread: Option<std::thread::JoinHandle<()>>,
     clock: Clock,
@@ -456,6 +464,7 @@ impl Pipeline {
     pub fn start(config: &Config, db_path: &Path) -> Result<Pipeline, PipelineError> {
         let fetcher = Arc::new(Fetcher::new(&config.fetch)?);
         let (mut writer, lock, checkpointer) = open_writer(config, db_path, Clock::Wall)?;
+        let writer_watches = writer.watches.clone();
         let (tx, mut rx) = mpsc::channel::<WriterMsg>(64);
         let thread = std::thread::Builder::new()
             .name("feedfold-store".into())
@@ -469,6 +478,7 @@ impl Pipeline {
             source: fetcher,
             parse_slots: Arc::new(Semaphore::new(parse_slots())),
             thresholds: thresholds(config),
+            watches: writer_watches.clone(),
             writer: WriterLink::Thread(tx),
             writer_thread: Some(thread),
             clock: Clock::Wall,
@@ -487,10 +497,12 @@ impl Pipeline {
         clock: Clock,
     ) -> Result<Pipeline, PipelineError> {
         let (writer, lock, checkpointer) = open_writer(config, db_path, clock)?;
+        let writer_watches = writer.watches.clone();
         Ok(Pipeline {
             source,
             parse_slots: Arc::new(Semaphore::new(parse_slots())),
             thresholds: thresholds(config),
+            watches: writer_watches.clone(),
             writer: WriterLink::Inline(Arc::new(std::sync::Mutex::new(writer))),
             writer_thread: None,
             clock,
@@ -531,9 +543,14 @@ impl Pipeline {
         let writer = self.writer.clone();
         let clock = self.clock;
         let thresholds = self.thresholds;
+        let watches = self.watches.clone();
         async move {
+            let prepare = Prepare {
+                thresholds,
+                watches,
+            };
             let (slot, fetched) = tokio::select! {
-                fetched = fetch_and_parse(&*source, &parse_slots, &thresholds, &feed, clock) => fetched,
+                fetched = fetch_and_parse(&*source, &parse_slots, &prepare, &feed, clock) => fetched,
                 () = shutdown.cancelled() => return None,
             };
             let (reply, rx) = oneshot::channel();
@@ -606,6 +623,7 @@ fn open_writer(
     store.sync_config_feeds(&config.feeds, clock.now())?;
     let writer = Writer {
         store,
+        watches: Arc::new(Watches::new(config)),
         dedup: None,
         thresholds: thresholds(config),
         intervals: config
@@ -627,10 +645,17 @@ fn parse_slots() -> usize {
 
 /// Fetches and parses one feed. The fetch slot comes back with the result: the caller holds it
 /// until the writer has the result, which bounds the results waiting in memory.
+/// What preparing an item needs: the fingerprint's settings and the watches to match.
+#[derive(Clone)]
+struct Prepare {
+    thresholds: Thresholds,
+    watches: Arc<Watches>,
+}
+
 async fn fetch_and_parse(
     source: &dyn FeedSource,
     parse_slots: &Semaphore,
-    thresholds: &Thresholds,
+    prepare: &Prepare,
     feed: &FeedToFetch,
     clock: Clock,
 ) -> (Option<FetchSlot>, Fetched) {
@@ -667,9 +692,7 @@ async fn fetch_and_parse(
                 ..NewValidators::default()
             },
         },
-        Ok(FetchOutcome::Body(body)) => {
-            parse_body(*body, feed, parse_slots, thresholds, clock).await
-        }
+        Ok(FetchOutcome::Body(body)) => parse_body(*body, feed, parse_slots, prepare, clock).await,
         Err(FetchError::HostPaused { host, remaining }) => Fetched::Deferred {
             reason: FetchError::HostPaused { host, remaining }.to_string(),
             wait: remaining,
@@ -690,7 +713,7 @@ async fn parse_body(
     body: FetchedBody,
     feed: &FeedToFetch,
     parse_slots: &Semaphore,
-    thresholds: &Thresholds,
+    prepare: &Prepare,
     clock: Clock,
 ) -> Fetched {
     let body_hash = xxh3_64(&body.body) as i64;
@@ -713,7 +736,8 @@ async fn parse_body(
     let base = url.clone();
     let fetched_at = clock.now();
     let _parse_slot = parse_slots.acquire().await.expect("semaphore never closed");
-    let thresholds = *thresholds;
+    let prepare = prepare.clone();
+    let feed_url = feed.url.clone();
     let parsed = tokio::task::spawn_blocking(move || {
         parse_feed(&body.body, &base).map(|p| {
             let items = normalize_entries(&p.entries, fetched_at);
@@ -721,7 +745,10 @@ async fn parse_body(
                 p.ttl_minutes,
                 items
                     .into_iter()
-                    .map(|item| PreparedItem::new(item, &thresholds))
+                    .map(|item| {
+                        PreparedItem::new(item, &prepare.thresholds)
+                            .with_hits(&prepare.watches, &feed_url)
+                    })
                     .collect(),
             )
         })

@@ -85,6 +85,11 @@ pub enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// Alerts raised by the watches, newest first, with their delivery status per sink
+    Alerts {
+        #[command(flatten)]
+        out: OutputArgs,
+    },
     /// Cluster stored items again with the current [dedup] settings; report, then apply
     Recluster {
         /// Only items published (else fetched) at most this long ago (default: every item)
@@ -175,6 +180,7 @@ pub fn execute(cli: Cli) -> CliResult {
         }
         Command::Cluster { id, out } => cluster(&cli, *id, out),
         Command::Recluster { since, dry_run } => recluster(&cli, *since, *dry_run),
+        Command::Alerts { out } => alerts(&cli, out),
     }
 }
 
@@ -295,6 +301,9 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(Failure::runtime)
 }
 
+/// How long `run --once` spends delivering alerts before it exits (the rest stays pending).
+const RUN_ONCE_DELIVERY_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 fn run(cli: &Cli, once: bool) -> CliResult {
     let config = load_config(cli)?;
     let db = db_path(cli, Some(&config));
@@ -321,11 +330,27 @@ fn run(cli: &Cli, once: bool) -> CliResult {
             let notifier = Notifier::from_env();
             daemon::run_daemon(&config, &db, shutdown.clone(), &notifier).await
         };
+        let delivered = if once && result.is_ok() && !config.sinks.is_empty() {
+            // Deliver what is pending (also from earlier runs), within a bound.
+            Some(crate::alerts::deliver_pending(&config, &db, RUN_ONCE_DELIVERY_LIMIT).await)
+        } else {
+            None
+        };
         signals.abort();
         match result {
             Ok(report) => {
                 if once {
                     println!("{report}");
+                    match delivered {
+                        Some(Ok(d)) if d != Default::default() => println!(
+                            "alerts: {} delivered, {} to retry, {} failed",
+                            d.delivered, d.retrying, d.failed
+                        ),
+                        Some(Err(e)) => {
+                            eprintln!("error: alert delivery: {}", escape(&format!("{e:#}")))
+                        }
+                        _ => {}
+                    }
                 }
                 Ok(())
             }
@@ -403,6 +428,91 @@ struct FeedJson<'a> {
     last_error: Option<&'a str>,
     next_fetch: Option<String>,
     items: i64,
+}
+
+#[derive(Serialize)]
+struct AlertJson<'a> {
+    id: i64,
+    watch: &'a str,
+    cluster: i64,
+    kind: &'a str,
+    title: &'a str,
+    url: Option<&'a str>,
+    created: String,
+    deliveries: Vec<DeliveryJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct DeliveryJson<'a> {
+    sink: &'a str,
+    status: &'a str,
+    attempts: i64,
+    last_error: Option<&'a str>,
+}
+
+fn alerts(cli: &Cli, out: &OutputArgs) -> CliResult {
+    let store = open_for_query(cli)?;
+    let alerts = store.alerts().map_err(Failure::runtime)?;
+    if out.json {
+        let docs: Vec<AlertJson> = alerts
+            .iter()
+            .map(|(a, ds)| AlertJson {
+                id: a.id,
+                watch: &a.watch,
+                cluster: a.cluster,
+                kind: &a.kind,
+                title: &a.title,
+                url: a.url.as_deref(),
+                created: rfc3339(a.created),
+                deliveries: ds
+                    .iter()
+                    .map(|d| DeliveryJson {
+                        sink: &d.sink,
+                        status: &d.status,
+                        attempts: d.attempts,
+                        last_error: d.last_error.as_deref(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        return print(&(render::json(&docs) + "\n"));
+    }
+    if alerts.is_empty() {
+        return print("no alerts yet: a watch alerts when a new story matches its query\n");
+    }
+    let now = now_unix();
+    let mut table = Table::new(vec![
+        "RAISED", "WATCH", "KIND", "STORY", "DELIVERY", "TITLE",
+    ]);
+    for (a, ds) in &alerts {
+        let kind = if a.kind == "follow-up" {
+            format!("follow-up {}", a.threshold)
+        } else {
+            a.kind.clone()
+        };
+        let delivery = ds
+            .iter()
+            .map(|d| match (d.status.as_str(), &d.last_error) {
+                ("pending", Some(e)) => format!(
+                    "{}: retrying ({} tries: {})",
+                    d.sink,
+                    d.attempts,
+                    truncate(e, 40)
+                ),
+                (status, _) => format!("{}: {status}", d.sink),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        table.row(vec![
+            relative(a.created, now),
+            a.watch.clone(),
+            kind,
+            a.cluster.to_string(),
+            delivery,
+            truncate(&a.title, 60),
+        ]);
+    }
+    print(&table.render())
 }
 
 fn feeds(cli: &Cli, out: &OutputArgs) -> CliResult {

@@ -5,6 +5,7 @@
 //! fails at once with "database is locked" when another connection wrote meanwhile, whatever the
 //! busy timeout. Only one fetching process writes at a time ([`FetchLock`]).
 
+pub mod alerts;
 pub mod read;
 pub mod recluster;
 mod schema;
@@ -294,6 +295,30 @@ impl FetchLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_version_1_store_upgrades_keeping_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+            conn.execute_batch(
+                "INSERT INTO feeds (url, url_in_use, origin, active, created)
+                   VALUES ('https://a.example/feed', 'https://a.example/feed', 'config', 1, 0);
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(store.feed_statuses().unwrap().len(), 1);
+        let alerts: i64 = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM alerts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(alerts, 0);
+    }
 
     #[test]
     fn migrates_once_and_refuses_a_newer_schema() {

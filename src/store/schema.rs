@@ -67,6 +67,46 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX feed_items_by_item ON feed_items(item_id);
     "#,
+    // 2: watches and alerts: which stories a watch matched, the alerts raised (once per watch and
+    // story, follow-ups once per size) and their deliveries (the outbox).
+    r#"
+    CREATE TABLE watch_matches (
+        cluster_id INTEGER NOT NULL REFERENCES clusters(id),
+        watch      TEXT NOT NULL,
+        item_id    INTEGER NOT NULL REFERENCES items(id),  -- the first member that matched
+        matched    TEXT NOT NULL,                          -- JSON array of the query's terms found
+        created    INTEGER NOT NULL,
+        PRIMARY KEY (cluster_id, watch)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE alerts (
+        id         INTEGER PRIMARY KEY,
+        watch      TEXT NOT NULL,
+        cluster_id INTEGER NOT NULL REFERENCES clusters(id),
+        kind       TEXT NOT NULL CHECK (kind IN ('new','follow-up','digest')),
+        threshold  INTEGER NOT NULL,          -- 0 for `new`; the story size for a follow-up
+        sources    INTEGER NOT NULL,          -- feeds carrying the story when it was raised
+        title      TEXT NOT NULL,
+        url        TEXT,
+        matched    TEXT NOT NULL,             -- JSON array
+        created    INTEGER NOT NULL,
+        UNIQUE (watch, cluster_id, kind, threshold)
+    );
+    CREATE INDEX alerts_by_cluster ON alerts(cluster_id);
+
+    CREATE TABLE deliveries (
+        alert_id      INTEGER NOT NULL REFERENCES alerts(id),
+        sink          TEXT NOT NULL,
+        status        TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','delivered','failed')),
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        first_attempt INTEGER,
+        next_attempt  INTEGER NOT NULL,
+        last_error    TEXT,
+        delivered     INTEGER,
+        PRIMARY KEY (alert_id, sink)
+    ) WITHOUT ROWID;
+    CREATE INDEX deliveries_due ON deliveries(status, next_attempt);
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -8,6 +8,7 @@ use super::{Result, Store};
 use crate::config::FeedConfig;
 use crate::dedup::{Deduplicator, FINGERPRINT_VERSION, Fingerprint, Thresholds};
 use crate::normalize::NormalizedItem;
+use crate::watches::{WatchHit, Watches};
 
 /// What the scheduler needs to know about a feed.
 #[derive(Debug, Clone)]
@@ -41,18 +42,30 @@ pub struct NewValidators {
     pub moved_to: Option<String>,
 }
 
-/// A normalized item with its fingerprint, computed before the store (off the writer thread).
+/// A normalized item with its fingerprint and the watches it matches, computed before the store
+/// (off the writer thread).
 #[derive(Debug, Clone)]
 pub struct PreparedItem {
     pub item: NormalizedItem,
     pub fingerprint: Fingerprint,
+    pub hits: Vec<WatchHit>,
 }
 
 impl PreparedItem {
-    /// The item with the fingerprint that `thresholds` decide on.
+    /// The item with the fingerprint that `thresholds` decide on (and no watch hits).
     pub fn new(item: NormalizedItem, thresholds: &Thresholds) -> PreparedItem {
         let fingerprint = thresholds.fingerprint(&item.title, &item.text);
-        PreparedItem { item, fingerprint }
+        PreparedItem {
+            item,
+            fingerprint,
+            hits: Vec::new(),
+        }
+    }
+
+    /// With the watches (in scope for the feed configured at `feed_url`) that the item matches.
+    pub fn with_hits(mut self, watches: &Watches, feed_url: &str) -> PreparedItem {
+        self.hits = watches.hits(feed_url, &self.item.title, &self.item.text);
+        self
     }
 }
 
@@ -69,6 +82,8 @@ pub struct IngestReport {
     pub updated: usize,
     /// Items this feed had already delivered, unchanged.
     pub unchanged: usize,
+    /// Alerts raised by the new items and memberships.
+    pub alerts: usize,
 }
 
 impl Store {
@@ -174,13 +189,14 @@ impl Store {
         feed_id: i64,
         items: Vec<PreparedItem>,
         dedup: &mut Deduplicator,
+        watches: &Watches,
         record: &FetchRecord,
         validators: &NewValidators,
     ) -> Result<IngestReport> {
         self.write(|tx| {
             let mut report = IngestReport::default();
             for item in items {
-                ingest_item(tx, feed_id, item, dedup, record.at, &mut report)?;
+                ingest_item(tx, feed_id, item, dedup, watches, record.at, &mut report)?;
             }
             update_feed_success(tx, feed_id, record, validators)?;
             Ok(report)
@@ -286,12 +302,14 @@ fn ingest_item(
     feed_id: i64,
     prepared: PreparedItem,
     dedup: &mut Deduplicator,
+    watches: &Watches,
     now: i64,
     report: &mut IngestReport,
 ) -> rusqlite::Result<()> {
     let PreparedItem {
         item,
         fingerprint: fp,
+        hits,
     } = prepared;
     // 1. This feed delivered it before: an edit updates it in place (only where this feed is the
     //    one that first carried it; another outlet's copy keeps the title first seen).
@@ -318,10 +336,11 @@ fn ingest_item(
         }
         return Ok(());
     }
-    let add_membership = |item_id: i64| -> rusqlite::Result<()> {
-        tx.prepare_cached("INSERT OR IGNORE INTO feed_items (feed_id, key, item_id, first_seen) VALUES (?1, ?2, ?3, ?4)")?
+    // Whether the membership is new (this feed had not carried the item under another key).
+    let add_membership = |item_id: i64| -> rusqlite::Result<bool> {
+        let added = tx.prepare_cached("INSERT OR IGNORE INTO feed_items (feed_id, key, item_id, first_seen) VALUES (?1, ?2, ?3, ?4)")?
             .execute(params![feed_id, item.key, item_id, now])?;
-        Ok(())
+        Ok(added == 1)
     };
     // 2. Another feed (or another key of this one) carries the same canonical URL: same item.
     if let Some(url) = &item.canonical_url {
@@ -332,8 +351,16 @@ fn ingest_item(
             .query_row([url], |r| r.get(0))
             .optional()?;
         if let Some(id) = existing {
-            add_membership(id)?;
+            let is_new = add_membership(id)?;
             report.shared += 1;
+            if is_new {
+                // One more outlet carries the story: it may earn a watch's alert or follow-up.
+                let cluster: i64 = tx
+                    .prepare_cached("SELECT cluster_id FROM items WHERE id = ?1")?
+                    .query_row([id], |r| r.get(0))?;
+                report.alerts +=
+                    super::alerts::on_new_member(tx, watches, cluster, id, &hits, now)?;
+            }
             return Ok(());
         }
     }
@@ -387,6 +414,7 @@ fn ingest_item(
         report.folded += 1;
     }
     add_membership(item_id)?;
+    report.alerts += super::alerts::on_new_member(tx, watches, cluster_id, item_id, &hits, now)?;
     dedup.insert(item_id, cluster_id, ts, fp);
     report.new_items += 1;
     Ok(())

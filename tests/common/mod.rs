@@ -61,6 +61,7 @@ struct ServerState {
     routes: HashMap<String, Route>,
     hits: HashMap<String, usize>,
     requests: Vec<(String, HeaderMap, std::time::Instant)>,
+    bodies: Vec<(String, Vec<u8>)>,
     in_flight: usize,
     max_in_flight: usize,
 }
@@ -85,43 +86,48 @@ impl FeedServer {
             .unwrap();
         let addr = listener.local_addr().unwrap();
         let handler_state = state.clone();
-        let app = axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
-            let state = handler_state.clone();
-            async move {
-                let if_none_match = headers
-                    .get("if-none-match")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                let path = uri.path().to_string();
-                let route = {
-                    let mut s = state.lock().unwrap();
-                    *s.hits.entry(path.clone()).or_default() += 1;
-                    s.requests
-                        .push((path.clone(), headers, std::time::Instant::now()));
-                    s.in_flight += 1;
-                    s.max_in_flight = s.max_in_flight.max(s.in_flight);
-                    s.routes.get(&path).cloned()
-                };
-                let route = route.unwrap_or_else(|| Route::status(404, "not found"));
-                if let Some(delay) = route.delay {
-                    tokio::time::sleep(delay).await;
+        let app = axum::Router::new().fallback(
+            move |uri: Uri, headers: HeaderMap, body: axum::body::Bytes| {
+                let state = handler_state.clone();
+                async move {
+                    let if_none_match = headers
+                        .get("if-none-match")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
+                    let path = uri.path().to_string();
+                    let route = {
+                        let mut s = state.lock().unwrap();
+                        *s.hits.entry(path.clone()).or_default() += 1;
+                        s.requests
+                            .push((path.clone(), headers, std::time::Instant::now()));
+                        if !body.is_empty() {
+                            s.bodies.push((path.clone(), body.to_vec()));
+                        }
+                        s.in_flight += 1;
+                        s.max_in_flight = s.max_in_flight.max(s.in_flight);
+                        s.routes.get(&path).cloned()
+                    };
+                    let route = route.unwrap_or_else(|| Route::status(404, "not found"));
+                    if let Some(delay) = route.delay {
+                        tokio::time::sleep(delay).await;
+                    }
+                    state.lock().unwrap().in_flight -= 1;
+                    if route.not_modified_if.is_some() && route.not_modified_if == if_none_match {
+                        return Response::builder()
+                            .status(StatusCode::NOT_MODIFIED)
+                            .body(Body::empty())
+                            .unwrap();
+                    }
+                    let mut response = Response::builder()
+                        .status(StatusCode::from_u16(route.status).unwrap())
+                        .header("content-type", route.content_type);
+                    for (k, v) in route.headers {
+                        response = response.header(k, v);
+                    }
+                    response.body(Body::from(route.body)).unwrap()
                 }
-                state.lock().unwrap().in_flight -= 1;
-                if route.not_modified_if.is_some() && route.not_modified_if == if_none_match {
-                    return Response::builder()
-                        .status(StatusCode::NOT_MODIFIED)
-                        .body(Body::empty())
-                        .unwrap();
-                }
-                let mut response = Response::builder()
-                    .status(StatusCode::from_u16(route.status).unwrap())
-                    .header("content-type", route.content_type);
-                for (k, v) in route.headers {
-                    response = response.header(k, v);
-                }
-                response.body(Body::from(route.body)).unwrap()
-            }
-        });
+            },
+        );
         runtime.spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
@@ -169,6 +175,18 @@ impl FeedServer {
             .iter()
             .filter(|r| r.0 == path)
             .map(|r| r.1.clone())
+            .collect()
+    }
+
+    /// The bodies of the requests to `path` that had one (POSTs), in order, as JSON.
+    pub fn json_bodies(&self, path: &str) -> Vec<serde_json::Value> {
+        self.state
+            .lock()
+            .unwrap()
+            .bodies
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, b)| serde_json::from_slice(b).expect("a JSON body"))
             .collect()
     }
 

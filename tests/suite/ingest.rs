@@ -49,7 +49,7 @@ fn unrelated(n: usize) -> Item {
 
 /// Serves three outlets carrying the same story with the edits syndication makes, each beside
 /// unrelated stories.
-fn serve_story(server: &FeedServer) -> Vec<String> {
+pub(super) fn serve_story(server: &FeedServer) -> Vec<String> {
     let p = paragraphs();
     let original = Item {
         guid: Some("wire-1".into()),

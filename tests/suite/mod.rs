@@ -1,3 +1,4 @@
+mod alerts;
 mod cli_json;
 mod config_check;
 mod daemon;

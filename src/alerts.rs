@@ -1,0 +1,348 @@
+//! Alert delivery: the outbox that ingest fills (`deliveries` rows written in the same
+//! transaction as the items that raised them) is worked through here, apart from ingest, so a
+//! failing sink never holds up fetching or the other sinks.
+//!
+//! At least once: a delivery is marked delivered only after its sink accepted it, so a crash in
+//! between sends it again; every payload carries a stable `idempotency_key` for the receiver to
+//! drop repeats. A failure is retried with backoff (a minute, doubling, at most six hours) and
+//! marked `failed` only after at least 10 attempts over at least 24 hours (DESIGN §5).
+//!
+//! Sinks: `log` (one structured line), `webhook` (POST of the JSON payload), `exec` (a program run
+//! directly, never through a shell, with the payload on its standard input and a timeout). Feed
+//! text only ever travels inside the JSON document.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, SinkConfig, SinkKind};
+use crate::fetch::Poster;
+use crate::store::alerts::{AlertView, DueDelivery};
+use crate::store::{Store, StoreError};
+use crate::timefmt::{now_unix, rfc3339};
+
+/// Attempts before a delivery may be given up, and the least time it must have been tried for.
+const GIVE_UP_AFTER_ATTEMPTS: i64 = 10;
+const GIVE_UP_AFTER_SECS: i64 = 24 * 3600;
+const FIRST_RETRY_SECS: i64 = 60;
+const MAX_RETRY_SECS: i64 = 6 * 3600;
+/// How long an `exec` sink's program may run.
+const EXEC_TIMEOUT: Duration = Duration::from_secs(30);
+/// Deliveries taken from the outbox at a time.
+const BATCH: usize = 100;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub delivered: usize,
+    pub retrying: usize,
+    pub failed: usize,
+}
+
+/// The sinks, ready to send.
+pub struct Deliverer {
+    sinks: HashMap<String, SinkConfig>,
+    poster: Poster,
+}
+
+impl Deliverer {
+    pub fn new(config: &Config) -> Result<Deliverer, crate::fetch::FetchError> {
+        Ok(Deliverer {
+            sinks: config
+                .sinks
+                .iter()
+                .map(|s| (s.name.clone(), s.clone()))
+                .collect(),
+            poster: Poster::new(&config.fetch)?,
+        })
+    }
+
+    pub fn has_sinks(&self) -> bool {
+        !self.sinks.is_empty()
+    }
+
+    /// Sends one payload to one sink.
+    async fn send(&self, sink: &str, payload: &serde_json::Value) -> Result<(), String> {
+        let Some(config) = self.sinks.get(sink) else {
+            return Err(format!(
+                "no sink named {sink:?} in the config any more; add it back or the alert stays pending"
+            ));
+        };
+        let body = serde_json::to_vec(payload).expect("JSON values serialize");
+        match &config.kind {
+            SinkKind::Log => {
+                tracing::info!(
+                    target: "feedfold::alert",
+                    sink = %sink,
+                    alert = %String::from_utf8_lossy(&body),
+                    "alert"
+                );
+                Ok(())
+            }
+            SinkKind::Webhook { url } => {
+                let key = payload["idempotency_key"].as_str().unwrap_or_default();
+                let headers = vec![
+                    ("content-type".to_string(), "application/json".to_string()),
+                    ("idempotency-key".to_string(), key.to_string()),
+                ];
+                self.poster
+                    .post(url, &headers, body)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            SinkKind::Exec { command } => run_exec(command, &body).await,
+        }
+    }
+}
+
+/// Runs `command` (program and arguments, no shell) with `input` on its standard input.
+async fn run_exec(command: &[String], input: &[u8]) -> Result<(), String> {
+    let (program, args) = command.split_first().ok_or("empty command")?;
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        // The program is not the service: it must not talk to systemd in its name.
+        .env_remove("NOTIFY_SOCKET")
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot run {program:?}: {e}"))?;
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let run = async {
+        // A program that does not read its input may close it early: not an error by itself.
+        let _ = stdin.write_all(input).await;
+        drop(stdin);
+        child.wait_with_output().await
+    };
+    match tokio::time::timeout(EXEC_TIMEOUT, run).await {
+        Err(_) => Err(format!(
+            "{program:?} did not finish within {}s",
+            EXEC_TIMEOUT.as_secs()
+        )),
+        Ok(Err(e)) => Err(format!("{program:?} failed: {e}")),
+        Ok(Ok(output)) if output.status.success() => Ok(()),
+        Ok(Ok(output)) => {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let tail: String = stderr
+                .trim()
+                .chars()
+                .rev()
+                .take(200)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            Err(format!("{program:?} exited with {}: {tail}", output.status))
+        }
+    }
+}
+
+/// The JSON document every sink gets (DESIGN §5).
+pub fn payload(alert: &AlertView, sources: &[(String, Option<String>)]) -> serde_json::Value {
+    serde_json::json!({
+        "idempotency_key": format!(
+            "feedfold:{}:{}:{}:{}",
+            alert.watch, alert.cluster, alert.kind, alert.threshold
+        ),
+        "watch": alert.watch,
+        "kind": alert.kind,
+        "cluster": alert.cluster,
+        "title": alert.title,
+        "url": alert.url,
+        "sources": sources
+            .iter()
+            .map(|(feed, url)| serde_json::json!({"feed": feed, "url": url}))
+            .collect::<Vec<_>>(),
+        "matched": alert.matched,
+        "created": rfc3339(alert.created),
+    })
+}
+
+/// When a delivery that has now failed `attempts` times is tried again; `None` to give up.
+pub fn next_attempt(attempts: i64, first_attempt: i64, now: i64) -> Option<i64> {
+    if attempts >= GIVE_UP_AFTER_ATTEMPTS && now - first_attempt >= GIVE_UP_AFTER_SECS {
+        return None;
+    }
+    let shift = (attempts - 1).clamp(0, 20) as u32;
+    let delay = FIRST_RETRY_SECS
+        .saturating_mul(1 << shift)
+        .min(MAX_RETRY_SECS);
+    Some(now + delay)
+}
+
+/// Runs `f` on the store on the blocking pool (SQLite waits on locks; the runtime must not).
+async fn on_store<T: Send + 'static>(
+    store: Store,
+    f: impl FnOnce(&mut Store) -> T + Send + 'static,
+) -> (Store, T) {
+    tokio::task::spawn_blocking(move || {
+        let mut store = store;
+        let out = f(&mut store);
+        (store, out)
+    })
+    .await
+    .expect("a store task does not panic")
+}
+
+/// Works through the due deliveries (every pending one with `ignore_backoff`) until none is
+/// left or `deadline` passes.
+pub async fn deliver_due(
+    store: Store,
+    deliverer: &Deliverer,
+    ignore_backoff: bool,
+    deadline: tokio::time::Instant,
+) -> (Store, Result<DeliveryReport, StoreError>) {
+    let mut report = DeliveryReport::default();
+    let mut store = store;
+    // With `ignore_backoff` a failed delivery stays due: each is tried once per call.
+    let mut tried: std::collections::HashSet<(i64, String)> = Default::default();
+    loop {
+        let now = now_unix();
+        let due;
+        (store, due) = on_store(store, move |s| s.due_deliveries(now, ignore_backoff, BATCH)).await;
+        let due: Vec<DueDelivery> = match due {
+            Ok(due) => due
+                .into_iter()
+                .filter(|d| !tried.contains(&(d.alert_id, d.sink.clone())))
+                .collect(),
+            Err(e) => return (store, Err(e)),
+        };
+        if due.is_empty() || tokio::time::Instant::now() >= deadline {
+            return (store, Ok(report));
+        }
+        for d in due {
+            if tokio::time::Instant::now() >= deadline {
+                return (store, Ok(report));
+            }
+            tried.insert((d.alert_id, d.sink.clone()));
+            let cluster = d.alert.cluster;
+            let sources;
+            (store, sources) = on_store(store, move |s| s.story_sources(cluster)).await;
+            let sources = sources.unwrap_or_default();
+            let body = payload(&d.alert, &sources);
+            let sent = deliverer.send(&d.sink, &body).await;
+            let now = now_unix();
+            let (alert_id, sink) = (d.alert_id, d.sink.clone());
+            let outcome = match &sent {
+                Ok(()) => {
+                    report.delivered += 1;
+                    Ok(())
+                }
+                Err(error) => {
+                    let next = next_attempt(d.attempts + 1, d.first_attempt.unwrap_or(now), now);
+                    if next.is_some() {
+                        report.retrying += 1;
+                    } else {
+                        report.failed += 1;
+                    }
+                    tracing::warn!(sink = %d.sink, alert = d.alert_id, error = %error, "alert delivery failed");
+                    Err((error.clone(), next))
+                }
+            };
+            let recorded;
+            (store, recorded) = on_store(store, move |s| {
+                s.record_delivery(
+                    alert_id,
+                    &sink,
+                    now,
+                    outcome
+                        .as_ref()
+                        .map(|_| ())
+                        .map_err(|(e, n)| (e.as_str(), *n)),
+                )
+            })
+            .await;
+            if let Err(e) = recorded {
+                return (store, Err(e));
+            }
+        }
+    }
+}
+
+/// `run --once`: delivers what is pending, whatever its backoff, within `limit`.
+pub async fn deliver_pending(
+    config: &Config,
+    db_path: &Path,
+    limit: Duration,
+) -> Result<DeliveryReport, anyhow::Error> {
+    let deliverer = Deliverer::new(config)?;
+    if !deliverer.has_sinks() {
+        return Ok(DeliveryReport::default());
+    }
+    let store = Store::open_existing(db_path)?;
+    let (_, report) =
+        deliver_due(store, &deliverer, true, tokio::time::Instant::now() + limit).await;
+    Ok(report?)
+}
+
+/// The daemon's delivery loop: every few seconds, what is due, until `shutdown`.
+pub async fn delivery_loop(
+    config: Config,
+    db_path: std::path::PathBuf,
+    shutdown: CancellationToken,
+) {
+    let deliverer = match Deliverer::new(&config) {
+        Ok(d) if d.has_sinks() => d,
+        Ok(_) => return,
+        Err(e) => {
+            tracing::error!(error = %e, "alert delivery cannot start");
+            return;
+        }
+    };
+    let mut store = match Store::open_existing(&db_path) {
+        Ok(store) => store,
+        Err(e) => {
+            tracing::error!(error = %e, "alert delivery cannot open the store");
+            return;
+        }
+    };
+    let every = Duration::from_secs(5);
+    while !shutdown.is_cancelled() {
+        let deadline = tokio::time::Instant::now() + every * 6;
+        let report;
+        (store, report) = tokio::select! {
+            out = deliver_due(store, &deliverer, false, deadline) => out,
+            () = shutdown.cancelled() => return,
+        };
+        match report {
+            Ok(r) if r != DeliveryReport::default() => {
+                tracing::info!(
+                    delivered = r.delivered,
+                    retrying = r.retrying,
+                    failed = r.failed,
+                    "alerts delivered"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "alert delivery: store error"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_and_give_up_only_after_ten_attempts_and_a_day() {
+        let start = 1_000_000;
+        assert_eq!(next_attempt(1, start, start), Some(start + 60));
+        assert_eq!(next_attempt(2, start, start), Some(start + 120));
+        assert_eq!(
+            next_attempt(12, start, start + 3600),
+            Some(start + 3600 + 6 * 3600)
+        );
+        // Ten attempts within the day: keep trying.
+        assert!(next_attempt(10, start, start + 20 * 3600).is_some());
+        // A day of trying, but fewer than ten attempts: keep trying.
+        assert!(next_attempt(5, start, start + 30 * 3600).is_some());
+        assert_eq!(next_attempt(10, start, start + 24 * 3600), None);
+    }
+}

@@ -1,0 +1,247 @@
+//! Watches and alerts end to end: once per story, delivered through a real webhook receiver on
+//! 127.0.0.1 (down, then up), an exec sink given the payload as data, follow-ups, and a kill in
+//! the middle of a delivery.
+
+use std::time::Duration;
+
+use crate::common::{FeedServer, Item, Route, Workspace, rss};
+
+/// A config with `urls` as feeds, a webhook sink at `hook` and one watch.
+fn config(urls: &[String], hook: &str, watch: &str) -> String {
+    let mut text = format!(
+        "[fetch]\nhost_spacing = \"0s\"\nper_host = 8\n\n[[sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{hook}\"\n\n[[watches]]\n{watch}\nnotify = [\"hook\"]\n\n"
+    );
+    for url in urls {
+        text.push_str(&format!("[[feeds]]\nurl = \"{url}\"\n\n"));
+    }
+    text
+}
+
+#[test]
+fn three_copies_of_a_matching_story_raise_one_alert_delivered_once() {
+    let server = FeedServer::start();
+    let urls = super::ingest::serve_story(&server);
+    server.set("/hook", Route::status(200, "ok"));
+    let ws = Workspace::new();
+    ws.write_config_text(&config(
+        &urls,
+        &server.url("/hook"),
+        "name = \"nato\"\nquery = 'nato OR \"foreign troops\" NOT football'",
+    ));
+    let out = ws.ok(&["run", "--once"]);
+    assert!(
+        out.stdout
+            .contains("alerts: 1 delivered, 0 to retry, 0 failed"),
+        "{}",
+        out.stdout
+    );
+    let bodies = server.json_bodies("/hook");
+    assert_eq!(bodies.len(), 1, "{bodies:#?}");
+    let alert = &bodies[0];
+    let story = ws
+        .all_clusters()
+        .into_iter()
+        .find(|c| c["size"] == 3)
+        .expect("the story");
+    assert_eq!(alert["watch"], "nato");
+    assert_eq!(alert["kind"], "new");
+    assert_eq!(alert["cluster"], story["id"]);
+    // Title and link: the story's as it stood when the alert was raised (the first copy that
+    // arrived; the feeds are fetched concurrently).
+    let members = story["items"].as_array().unwrap();
+    assert!(
+        members
+            .iter()
+            .any(|i| i["title"] == alert["title"] && i["url"] == alert["url"]),
+        "{alert:#}"
+    );
+    assert_eq!(alert["sources"].as_array().unwrap().len(), 3);
+    assert!(
+        alert["matched"]
+            .as_array()
+            .unwrap()
+            .contains(&"nato".into())
+    );
+    assert_eq!(
+        alert["idempotency_key"],
+        format!("feedfold:nato:{}:new:0", story["id"])
+    );
+    let listed = ws.ok(&["alerts", "--json"]).json();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["deliveries"][0]["status"], "delivered");
+    // Polling again changes nothing and sends nothing.
+    ws.ok(&["run", "--once"]);
+    assert_eq!(server.json_bodies("/hook").len(), 1);
+}
+
+#[test]
+fn a_receiver_that_is_down_gets_every_alert_once_it_is_up() {
+    let server = FeedServer::start();
+    let urls = super::ingest::serve_story(&server);
+    server.set("/hook", Route::status(500, "down"));
+    let ws = Workspace::new();
+    ws.write_config_text(&config(
+        &urls,
+        &server.url("/hook"),
+        "name = \"all\"\nquery = \"the\"",
+    ));
+    let out = ws.ok(&["run", "--once"]);
+    let stories = ws.all_clusters().len();
+    assert!(
+        out.stdout
+            .contains(&format!("alerts: 0 delivered, {stories} to retry")),
+        "{}",
+        out.stdout
+    );
+    let listed = ws.ok(&["alerts", "--json"]).json();
+    for alert in listed.as_array().unwrap() {
+        let d = &alert["deliveries"][0];
+        assert_eq!(d["status"], "pending");
+        assert_eq!(d["attempts"], 1);
+        assert!(
+            d["last_error"].as_str().unwrap().contains("HTTP 500"),
+            "{d:#}"
+        );
+    }
+    let table = ws.ok(&["alerts"]).stdout;
+    assert!(table.contains("retrying (1 tries"), "{table}");
+    // The receiver is back: the next run delivers everything that was pending.
+    server.set("/hook", Route::status(200, "ok"));
+    let out = ws.ok(&["run", "--once"]);
+    assert!(
+        out.stdout.contains(&format!("alerts: {stories} delivered")),
+        "{}",
+        out.stdout
+    );
+    let delivered: std::collections::BTreeSet<String> = server
+        .json_bodies("/hook")
+        .iter()
+        .map(|b| b["idempotency_key"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(delivered.len(), stories, "every story's alert arrived");
+    let listed = ws.ok(&["alerts", "--json"]).json();
+    assert!(listed.as_array().unwrap().iter().all(
+        |a| a["deliveries"][0]["status"] == "delivered" && a["deliveries"][0]["attempts"] == 2
+    ));
+}
+
+#[test]
+fn follow_ups_come_once_per_size_and_min_sources_waits_for_outlets() {
+    let server = FeedServer::start();
+    let urls = super::ingest::serve_story(&server);
+    server.set("/hook", Route::status(200, "ok"));
+    let ws = Workspace::new();
+    ws.write_config_text(&config(
+        &urls,
+        &server.url("/hook"),
+        "name = \"nato\"\nquery = \"nato\"\nmin_sources = 2\nfollow_ups = [3, 10]",
+    ));
+    ws.ok(&["run", "--once"]);
+    let mut kinds: Vec<(String, i64)> = server
+        .json_bodies("/hook")
+        .iter()
+        .map(|b| {
+            (
+                b["kind"].as_str().unwrap().to_string(),
+                b["sources"].as_array().unwrap().len() as i64,
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        vec![("follow-up".to_string(), 3), ("new".to_string(), 3)]
+    );
+    let keys: Vec<String> = server
+        .json_bodies("/hook")
+        .iter()
+        .map(|b| b["idempotency_key"].as_str().unwrap().to_string())
+        .collect();
+    assert!(keys.iter().any(|k| k.ends_with(":follow-up:3")), "{keys:?}");
+}
+
+#[test]
+fn feed_text_reaches_sinks_as_data_only() {
+    let server = FeedServer::start();
+    let ws = Workspace::new();
+    let marker = ws.path("pwned");
+    let hostile_title = format!(
+        "Say \"hi\" to 'them' $(touch {}) `touch {}` ; rm -rf / && echo",
+        marker.display(),
+        marker.display()
+    );
+    let item = Item {
+        guid: Some("h-1".into()),
+        link: Some("https://hostile.example/1".into()),
+        title: hostile_title.clone(),
+        html: "<p>Line one\nline two with $(id) and a \"quote\".</p>".into(),
+        published: Some("Mon, 01 Sep 2025 08:00:00 +0000".into()),
+    };
+    server.set("/h.xml", Route::xml(rss("H", &[item])));
+    server.set("/hook", Route::status(200, "ok"));
+    let captured = ws.path("captured.json");
+    let text = format!(
+        "[fetch]\nhost_spacing = \"0s\"\n\n[[sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n\n\
+         [[sinks]]\nname = \"script\"\nkind = \"exec\"\ncommand = [\"tee\", \"{}\"]\n\n\
+         [[watches]]\nname = \"quotes\"\nquery = \"quote OR hi\"\nnotify = [\"hook\", \"script\"]\n\n\
+         [[feeds]]\nurl = \"{}\"\n",
+        server.url("/hook"),
+        captured.display(),
+        server.url("/h.xml")
+    );
+    ws.write_config_text(&text);
+    let out = ws.ok(&["run", "--once"]);
+    assert!(
+        out.stdout.contains("alerts: 2 delivered"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    let stored_title = ws.all_clusters()[0]["title"].as_str().unwrap().to_string();
+    assert!(stored_title.contains("$(touch"), "{stored_title}");
+    let hook = &server.json_bodies("/hook")[0];
+    assert_eq!(hook["title"], stored_title.as_str());
+    let script: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&captured).unwrap()).unwrap();
+    assert_eq!(script["title"], stored_title.as_str());
+    assert_eq!(script["idempotency_key"], hook["idempotency_key"]);
+    assert!(!marker.exists(), "nothing in the feed's text was run");
+}
+
+#[test]
+fn a_kill_in_the_middle_of_a_delivery_sends_it_again_with_the_same_key() {
+    let server = FeedServer::start();
+    let urls = super::ingest::serve_story(&server);
+    // A receiver that takes its time: the daemon is killed while it waits for the answer.
+    server.set(
+        "/hook",
+        Route {
+            delay: Some(Duration::from_secs(30)),
+            ..Route::status(200, "ok")
+        },
+    );
+    let ws = Workspace::new();
+    ws.write_config_text(&config(
+        &urls,
+        &server.url("/hook"),
+        "name = \"nato\"\nquery = \"nato\"",
+    ));
+    let mut daemon = ws.spawn_daemon(&[]);
+    ws.wait_until(Duration::from_secs(30), "the webhook was called", || {
+        server.hits("/hook") >= 1
+    });
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    let listed = ws.ok(&["alerts", "--json"]).json();
+    assert_eq!(listed[0]["deliveries"][0]["status"], "pending");
+    // After the restart (here a one-shot run) it goes out again, with the same key.
+    server.set("/hook", Route::status(200, "ok"));
+    ws.ok(&["run", "--once"]);
+    let bodies = server.json_bodies("/hook");
+    assert_eq!(bodies.len(), 2, "at least once: sent again after the kill");
+    assert_eq!(bodies[0]["idempotency_key"], bodies[1]["idempotency_key"]);
+    assert_eq!(
+        ws.ok(&["alerts", "--json"]).json()[0]["deliveries"][0]["status"],
+        "delivered"
+    );
+}
