@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, SinkConfig, SinkKind};
+use crate::config::{Config, SinkConfig, SinkKind, WebhookFormat};
 use crate::fetch::Poster;
 use crate::store::alerts::{AlertView, DueDelivery};
 use crate::store::{Store, StoreError};
@@ -81,18 +81,98 @@ impl Deliverer {
                 );
                 Ok(())
             }
-            SinkKind::Webhook { url } => {
+            SinkKind::Webhook {
+                url,
+                format,
+                headers,
+                secret,
+            } => {
                 let key = payload["idempotency_key"].as_str().unwrap_or_default();
-                let headers = vec![
+                let (post_to, body) = webhook_body(url, *format, payload);
+                let mut all = vec![
                     ("content-type".to_string(), "application/json".to_string()),
                     ("idempotency-key".to_string(), key.to_string()),
                 ];
+                if let Some(secret) = secret {
+                    all.push((
+                        "x-feedfold-signature".to_string(),
+                        signature(&secret.0, &body),
+                    ));
+                }
+                all.extend(headers.iter().cloned());
                 self.poster
-                    .post(url, &headers, body)
+                    .post(&post_to, &all, body)
                     .await
                     .map_err(|e| e.to_string())
             }
             SinkKind::Exec { command } => run_exec(command, &body).await,
+        }
+    }
+}
+
+/// `sha256=` and the hex HMAC-SHA256 of `body` under `secret`: the receiver recomputes it to
+/// know the request came from this daemon.
+pub fn signature(secret: &[u8], body: &[u8]) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
+    let tag = ring::hmac::sign(&key, body);
+    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={hex}")
+}
+
+/// Where a webhook posts and what, for its format. ntfy gets its JSON publishing form (posted to
+/// the server's root with the topic inside), which keeps feed text out of HTTP headers.
+fn webhook_body(
+    url: &url::Url,
+    format: WebhookFormat,
+    payload: &serde_json::Value,
+) -> (url::Url, Vec<u8>) {
+    let text = |p: &serde_json::Value| p.as_str().unwrap_or_default().to_string();
+    let sources = payload["sources"].as_array().map_or(0, Vec::len);
+    let headline = format!(
+        "{} ({}): {}",
+        text(&payload["watch"]),
+        if payload["kind"] == "new" {
+            "new story".to_string()
+        } else {
+            text(&payload["kind"])
+        },
+        text(&payload["title"])
+    );
+    match format {
+        WebhookFormat::Json => (url.clone(), serde_json::to_vec(payload).expect("JSON")),
+        WebhookFormat::Ntfy => {
+            let topic = url
+                .path_segments()
+                .and_then(|mut s| s.next_back())
+                .unwrap_or_default()
+                .to_string();
+            let mut root = url.clone();
+            root.set_path("/");
+            root.set_query(None);
+            let body = serde_json::json!({
+                "topic": topic,
+                "title": format!("feedfold: {}", text(&payload["watch"])),
+                "message": format!("{}\n{} outlet(s)", text(&payload["title"]), sources),
+                "click": payload["url"],
+                "tags": ["newspaper"],
+            });
+            (root, serde_json::to_vec(&body).expect("JSON"))
+        }
+        WebhookFormat::Slack => {
+            // Slack's control characters in text: &, < and >.
+            let escape = |s: &str| {
+                s.replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;")
+            };
+            let line = match payload["url"].as_str() {
+                Some(link) => format!("<{}|{}>", escape(link), escape(&headline)),
+                None => escape(&headline),
+            };
+            let body = serde_json::json!({
+                "text": format!("{line} ({sources} outlet(s))"),
+            });
+            (url.clone(), serde_json::to_vec(&body).expect("JSON"))
         }
     }
 }
@@ -344,5 +424,43 @@ mod tests {
         // A day of trying, but fewer than ten attempts: keep trying.
         assert!(next_attempt(5, start, start + 30 * 3600).is_some());
         assert_eq!(next_attempt(10, start, start + 24 * 3600), None);
+    }
+
+    #[test]
+    fn signatures_are_hmac_sha256_in_hex() {
+        // RFC 4231, test case 2.
+        assert_eq!(
+            signature(b"Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn ntfy_and_slack_bodies_carry_the_facts_and_escape_them() {
+        let payload = serde_json::json!({
+            "watch": "nato", "kind": "new", "cluster": 7,
+            "title": "Allies <meet> & \"talk\"\nagain", "url": "https://wire.example/1",
+            "sources": [{"feed": "a", "url": null}, {"feed": "b", "url": null}],
+        });
+        let url = url::Url::parse("https://ntfy.example/alerts-topic?x=1").unwrap();
+        let (to, body) = webhook_body(&url, WebhookFormat::Ntfy, &payload);
+        assert_eq!(to.as_str(), "https://ntfy.example/");
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["topic"], "alerts-topic");
+        assert_eq!(body["click"], "https://wire.example/1");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Allies <meet> & \"talk\"\nagain\n2 outlet")
+        );
+        let hook = url::Url::parse("https://hooks.example/T/B/x").unwrap();
+        let (to, body) = webhook_body(&hook, WebhookFormat::Slack, &payload);
+        assert_eq!(to, hook);
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body["text"],
+            "<https://wire.example/1|nato (new story): Allies &lt;meet&gt; &amp; \"talk\"\nagain> (2 outlet(s))"
+        );
     }
 }

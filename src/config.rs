@@ -145,6 +145,11 @@ struct RawSink {
     kind: Spanned<String>,
     url: Option<Spanned<String>>,
     command: Option<Vec<String>>,
+    format: Option<Spanned<String>>,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
+    secret_file: Option<Spanned<String>>,
+    secret_env: Option<Spanned<String>>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,8 +275,38 @@ pub struct SinkConfig {
 #[derive(Debug, Clone)]
 pub enum SinkKind {
     Log,
-    Webhook { url: Url },
-    Exec { command: Vec<String> },
+    Webhook {
+        url: Url,
+        format: WebhookFormat,
+        /// Extra headers sent with every request.
+        headers: Vec<(String, String)>,
+        /// Signs each body: `X-Feedfold-Signature: sha256=<hex HMAC-SHA256>`.
+        secret: Option<Secret>,
+    },
+    Exec {
+        command: Vec<String>,
+    },
+}
+
+/// The body a webhook gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookFormat {
+    /// The alert document (DESIGN §5).
+    Json,
+    /// ntfy's JSON publishing (`url` is the topic's URL).
+    Ntfy,
+    /// A Slack-compatible incoming webhook (`{"text": ...}`).
+    Slack,
+}
+
+/// A secret read from a file or the environment; never printed.
+#[derive(Clone)]
+pub struct Secret(pub Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
 }
 
 impl Config {
@@ -394,6 +429,75 @@ impl Validator<'_> {
                 );
                 default
             }
+        }
+    }
+
+    fn webhook_format(&mut self, i: usize, sink: &RawSink) -> WebhookFormat {
+        match sink.format.as_ref().map(|f| (f, f.get_ref().as_str())) {
+            None | Some((_, "json")) => WebhookFormat::Json,
+            Some((_, "ntfy")) => WebhookFormat::Ntfy,
+            Some((_, "slack")) => WebhookFormat::Slack,
+            Some((f, other)) => {
+                self.problem(
+                    format!("sinks[{i}].format"),
+                    f,
+                    format!("unknown webhook format {other:?}; expected json, ntfy or slack"),
+                );
+                WebhookFormat::Json
+            }
+        }
+    }
+
+    /// The signing secret from `secret_file` (relative to the config's folder; surrounding
+    /// whitespace trimmed) or `secret_env`.
+    fn webhook_secret(&mut self, i: usize, sink: &RawSink, folder: &Path) -> Option<Secret> {
+        match (&sink.secret_file, &sink.secret_env) {
+            (Some(file), Some(_)) => {
+                self.problem(
+                    format!("sinks[{i}].secret_file"),
+                    file,
+                    "give secret_file or secret_env, not both",
+                );
+                None
+            }
+            (Some(file), None) => {
+                let path = folder.join(file.get_ref());
+                match std::fs::read(&path) {
+                    Ok(bytes) if !bytes.trim_ascii().is_empty() => {
+                        Some(Secret(bytes.trim_ascii().to_vec()))
+                    }
+                    Ok(_) => {
+                        self.problem(
+                            format!("sinks[{i}].secret_file"),
+                            file,
+                            format!("{} is empty", path.display()),
+                        );
+                        None
+                    }
+                    Err(e) => {
+                        self.problem(
+                            format!("sinks[{i}].secret_file"),
+                            file,
+                            format!("cannot read {}: {e}", path.display()),
+                        );
+                        None
+                    }
+                }
+            }
+            (None, Some(var)) => match std::env::var(var.get_ref()) {
+                Ok(value) if !value.trim().is_empty() => {
+                    Some(Secret(value.trim().as_bytes().to_vec()))
+                }
+                _ => {
+                    self.problem(
+                        format!("sinks[{i}].secret_env"),
+                        var,
+                        format!("the environment variable {} is not set", var.get_ref()),
+                    );
+                    None
+                }
+            },
+            (None, None) => None,
         }
     }
 
@@ -569,7 +673,19 @@ impl Validator<'_> {
                     }
                     Some(u) => match Url::parse(u.get_ref()) {
                         Ok(url) if matches!(url.scheme(), "http" | "https") => {
-                            Some(SinkKind::Webhook { url })
+                            let format = self.webhook_format(i, sink);
+                            let secret = self.webhook_secret(i, sink, folder);
+                            let headers = sink
+                                .headers
+                                .iter()
+                                .map(|(k, v)| (k.clone(), v.clone()))
+                                .collect();
+                            Some(SinkKind::Webhook {
+                                url,
+                                format,
+                                headers,
+                                secret,
+                            })
                         }
                         Ok(url) => {
                             self.problem(

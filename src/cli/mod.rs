@@ -85,6 +85,11 @@ pub enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// Watches: replay one over stored history
+    Watch {
+        #[command(subcommand)]
+        action: WatchCommand,
+    },
     /// Alerts raised by the watches, newest first, with their delivery status per sink
     Alerts {
         #[command(flatten)]
@@ -98,6 +103,18 @@ pub enum Command {
         /// Report what would change; change nothing
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WatchCommand {
+    /// What the watch would have alerted over stored items: one line per story
+    Test {
+        /// The watch's name in the config
+        name: String,
+        /// Only items published (else fetched) at most this long ago (default: every item)
+        #[arg(long, value_parser = parse_duration_arg)]
+        since: Option<std::time::Duration>,
     },
 }
 
@@ -181,6 +198,9 @@ pub fn execute(cli: Cli) -> CliResult {
         Command::Cluster { id, out } => cluster(&cli, *id, out),
         Command::Recluster { since, dry_run } => recluster(&cli, *since, *dry_run),
         Command::Alerts { out } => alerts(&cli, out),
+        Command::Watch {
+            action: WatchCommand::Test { name, since },
+        } => watch_test(&cli, name, *since),
     }
 }
 
@@ -428,6 +448,97 @@ struct FeedJson<'a> {
     last_error: Option<&'a str>,
     next_fetch: Option<String>,
     items: i64,
+}
+
+fn watch_test(cli: &Cli, name: &str, since: Option<std::time::Duration>) -> CliResult {
+    let config = load_config(cli)?;
+    let watches = crate::watches::Watches::new(&config);
+    let Some(index) = watches.index_of(name) else {
+        let known: Vec<&str> = config.watches.iter().map(|w| w.name.as_str()).collect();
+        return Err(Failure::usage(anyhow::anyhow!(
+            "no watch named {name:?} in {} (watches: {})",
+            config.source.display(),
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        )));
+    };
+    let watch = watches.get(index);
+    let store = open_for_query(cli)?;
+    let now = now_unix();
+    let since_ts = since.map_or(i64::MIN, |d| {
+        now.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    });
+    let history = store.history_since(since_ts).map_err(Failure::runtime)?;
+    // Per story: when a member first matched, the terms, and every feed that carries it.
+    struct Story {
+        first: i64,
+        title: String,
+        matched: Vec<String>,
+        feeds: std::collections::BTreeSet<String>,
+        hit: bool,
+    }
+    let mut stories: std::collections::BTreeMap<i64, Story> = Default::default();
+    let mut matching_items = 0;
+    for item in &history {
+        let story = stories.entry(item.cluster).or_insert_with(|| Story {
+            first: item.ts,
+            title: item.title.clone(),
+            matched: Vec::new(),
+            feeds: Default::default(),
+            hit: false,
+        });
+        story.feeds.extend(item.feeds.iter().cloned());
+        let found = item
+            .feeds
+            .iter()
+            .find_map(|feed| watches.matches(index, feed, &item.title, &item.text));
+        if let Some(found) = found {
+            matching_items += 1;
+            if !story.hit {
+                story.first = item.ts;
+                story.title = item.title.clone();
+                story.hit = true;
+            }
+            for term in found {
+                if !story.matched.contains(&term) {
+                    story.matched.push(term);
+                }
+            }
+        }
+    }
+    let mut hits: Vec<(i64, &Story)> = stories
+        .iter()
+        .filter(|(_, s)| s.hit && s.feeds.len() >= watch.min_sources)
+        .map(|(id, s)| (*id, s))
+        .collect();
+    hits.sort_by_key(|(id, s)| (s.first, *id));
+    let mut out = String::new();
+    for (id, s) in &hits {
+        out.push_str(&format!(
+            "{}  story {id}  {} outlets  [{}]  {}\n",
+            rfc3339(s.first),
+            s.feeds.len(),
+            escape(&s.matched.join(", ")),
+            escape(&truncate(&s.title, 80))
+        ));
+    }
+    out.push_str(&format!(
+        "watch {:?} ({}): {} matching items in {} stories would have raised {} alerts{}\n",
+        name,
+        escape(&watch.query_text),
+        matching_items,
+        stories.values().filter(|s| s.hit).count(),
+        hits.len(),
+        if watch.min_sources > 1 {
+            format!(" (min_sources {})", watch.min_sources)
+        } else {
+            String::new()
+        }
+    ));
+    print(&out)
 }
 
 #[derive(Serialize)]

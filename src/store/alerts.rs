@@ -273,3 +273,42 @@ impl Store {
         Ok(out)
     }
 }
+
+/// A stored item with the feeds that carry it, for replaying a watch over history.
+#[derive(Debug, Clone)]
+pub struct HistoryItem {
+    pub cluster: i64,
+    pub ts: i64,
+    pub title: String,
+    pub text: String,
+    /// Configured URLs of the feeds that carry it.
+    pub feeds: Vec<String>,
+}
+
+impl Store {
+    /// Items with `ts >= since`, oldest first, with their feeds.
+    pub fn history_since(&self, since: i64) -> Result<Vec<HistoryItem>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT i.cluster_id, i.ts, i.title, i.text, group_concat(f.url, char(10))
+                 FROM items i JOIN feed_items fi ON fi.item_id = i.id JOIN feeds f ON f.id = fi.feed_id
+                 WHERE i.ts >= ?1 GROUP BY i.id ORDER BY i.ts, i.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([since], |r| {
+                let feeds: String = r.get(4)?;
+                Ok(HistoryItem {
+                    cluster: r.get(0)?,
+                    ts: r.get(1)?,
+                    title: r.get(2)?,
+                    text: r.get(3)?,
+                    feeds: feeds.lines().map(str::to_string).collect(),
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(|e| self.err(e))
+    }
+}

@@ -65,6 +65,27 @@ impl Watches {
         self.list.iter().find(|w| w.name == name)
     }
 
+    /// The index of the watch named `name`.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.list.iter().position(|w| w.name == name)
+    }
+
+    /// Whether watch `index` applies to the feed configured at `feed_url` and matches the item;
+    /// the terms found if so.
+    pub fn matches(
+        &self,
+        index: usize,
+        feed_url: &str,
+        title: &str,
+        text: &str,
+    ) -> Option<Vec<String>> {
+        let applies = self.by_feed.get(feed_url)?.contains(&index);
+        if !applies {
+            return None;
+        }
+        self.list[index].query.matches(&Document::new(title, text))
+    }
+
     /// The watches in scope for the feed configured at `feed_url` that an item matches.
     pub fn hits(&self, feed_url: &str, title: &str, text: &str) -> Vec<WatchHit> {
         let Some(applies) = self.by_feed.get(feed_url).filter(|a| !a.is_empty()) else {

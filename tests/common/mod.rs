@@ -178,6 +178,18 @@ impl FeedServer {
             .collect()
     }
 
+    /// The bodies of the requests to `path` that had one (POSTs), in order, as sent.
+    pub fn raw_bodies(&self, path: &str) -> Vec<Vec<u8>> {
+        self.state
+            .lock()
+            .unwrap()
+            .bodies
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, b)| b.clone())
+            .collect()
+    }
+
     /// The bodies of the requests to `path` that had one (POSTs), in order, as JSON.
     pub fn json_bodies(&self, path: &str) -> Vec<serde_json::Value> {
         self.state

@@ -245,3 +245,109 @@ fn a_kill_in_the_middle_of_a_delivery_sends_it_again_with_the_same_key() {
         "delivered"
     );
 }
+
+#[test]
+fn watch_test_replays_history_one_line_per_story() {
+    let server = FeedServer::start();
+    let urls = super::ingest::serve_story(&server);
+    server.set("/hook", Route::status(200, "ok"));
+    let ws = Workspace::new();
+    // Ingest first with the watch already there, so that replay and reality can be compared.
+    ws.write_config_text(&config(
+        &urls,
+        &server.url("/hook"),
+        "name = \"nato\"\nquery = \"nato\"",
+    ));
+    ws.ok(&["run", "--once"]);
+    let raised = ws
+        .ok(&["alerts", "--json"])
+        .json()
+        .as_array()
+        .unwrap()
+        .len();
+    let out = ws.ok(&["watch", "test", "nato"]);
+    let story_lines: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains("  story "))
+        .collect();
+    assert_eq!(story_lines.len(), 1, "{}", out.stdout);
+    assert!(
+        story_lines[0].contains("3 outlets  [nato]"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains(&format!("stories would have raised {raised} alerts")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        ws.ok(&["watch", "test", "nato", "--since", "1h"])
+            .stdout
+            .contains("0 matching items")
+    );
+    let unknown = ws.run(&["watch", "test", "nope"]);
+    assert_eq!(unknown.code, 2);
+    assert!(
+        unknown.stderr.contains("no watch named \"nope\""),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[test]
+fn a_signed_webhook_carries_the_hmac_of_its_body_and_custom_headers() {
+    let server = FeedServer::start();
+    let urls = super::ingest::serve_story(&server);
+    server.set("/hook", Route::status(200, "ok"));
+    server.set("/slack", Route::status(200, "ok"));
+    let ws = Workspace::new();
+    std::fs::write(ws.path("hook.secret"), "s3cret-value\n").unwrap();
+    let mut text = format!(
+        "[fetch]\nhost_spacing = \"0s\"\n\n\
+         [[sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nsecret_file = \"hook.secret\"\n\
+         headers = {{ \"X-Team\" = \"news-desk\" }}\n\n\
+         [[sinks]]\nname = \"slack\"\nkind = \"webhook\"\nurl = \"{}\"\nformat = \"slack\"\n\n\
+         [[watches]]\nname = \"nato\"\nquery = \"nato\"\nnotify = [\"hook\", \"slack\"]\n\n",
+        server.url("/hook"),
+        server.url("/slack")
+    );
+    for url in &urls {
+        text.push_str(&format!("[[feeds]]\nurl = \"{url}\"\n\n"));
+    }
+    ws.write_config_text(&text);
+    ws.ok(&["run", "--once"]);
+    let body = &server.raw_bodies("/hook")[0];
+    let request = &server.requests_to("/hook")[0];
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"s3cret-value");
+    let expected: String = ring::hmac::sign(&key, body)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        request["x-feedfold-signature"],
+        format!("sha256={expected}").as_str()
+    );
+    assert_eq!(request["x-team"], "news-desk");
+    assert_eq!(request["content-type"], "application/json");
+    let slack = &server.json_bodies("/slack")[0];
+    assert!(
+        slack["text"]
+            .as_str()
+            .unwrap()
+            .contains("nato (new story): "),
+        "{slack:#}"
+    );
+    // A secret file that is missing is a config error naming it.
+    std::fs::remove_file(ws.path("hook.secret")).unwrap();
+    let check = ws.run(&["check-config"]);
+    assert_eq!(check.code, 2);
+    assert!(
+        check.stderr.contains("sinks[0].secret_file"),
+        "{}",
+        check.stderr
+    );
+}
