@@ -293,53 +293,99 @@ pub async fn deliver_due(
         if due.is_empty() || tokio::time::Instant::now() >= deadline {
             return (store, Ok(report));
         }
+        // Alerts held by a watch's rate cap go out together: one digest per watch, sink and
+        // digest time.
+        let mut groups: Vec<Vec<DueDelivery>> = Vec::new();
         for d in due {
+            let joins = d.alert.digest_at.and_then(|at| {
+                groups.iter().position(|g| {
+                    g[0].sink == d.sink
+                        && g[0].alert.watch == d.alert.watch
+                        && g[0].alert.digest_at == Some(at)
+                })
+            });
+            match joins {
+                Some(i) => groups[i].push(d),
+                None => groups.push(vec![d]),
+            }
+        }
+        for group in groups {
             if tokio::time::Instant::now() >= deadline {
                 return (store, Ok(report));
             }
-            tried.insert((d.alert_id, d.sink.clone()));
-            let cluster = d.alert.cluster;
-            let sources;
-            (store, sources) = on_store(store, move |s| s.story_sources(cluster)).await;
-            let sources = sources.unwrap_or_default();
-            let body = payload(&d.alert, &sources);
-            let sent = deliverer.send(&d.sink, &body).await;
-            let now = now_unix();
-            let (alert_id, sink) = (d.alert_id, d.sink.clone());
-            let outcome = match &sent {
-                Ok(()) => {
-                    report.delivered += 1;
-                    Ok(())
-                }
-                Err(error) => {
-                    let next = next_attempt(d.attempts + 1, d.first_attempt.unwrap_or(now), now);
-                    if next.is_some() {
-                        report.retrying += 1;
-                    } else {
-                        report.failed += 1;
-                    }
-                    tracing::warn!(sink = %d.sink, alert = d.alert_id, error = %error, "alert delivery failed");
-                    Err((error.clone(), next))
-                }
+            let mut stories = Vec::with_capacity(group.len());
+            for d in &group {
+                tried.insert((d.alert_id, d.sink.clone()));
+                let cluster = d.alert.cluster;
+                let sources;
+                (store, sources) = on_store(store, move |s| s.story_sources(cluster)).await;
+                stories.push(payload(&d.alert, &sources.unwrap_or_default()));
+            }
+            let first = &group[0];
+            let body = match first.alert.digest_at {
+                Some(at) => digest_payload(&first.alert.watch, at, &stories),
+                None => stories.pop().expect("one story"),
             };
-            let recorded;
-            (store, recorded) = on_store(store, move |s| {
-                s.record_delivery(
-                    alert_id,
-                    &sink,
-                    now,
-                    outcome
-                        .as_ref()
-                        .map(|_| ())
-                        .map_err(|(e, n)| (e.as_str(), *n)),
-                )
-            })
-            .await;
-            if let Err(e) = recorded {
-                return (store, Err(e));
+            let sent = deliverer.send(&first.sink, &body).await;
+            let now = now_unix();
+            for d in group {
+                let (alert_id, sink) = (d.alert_id, d.sink.clone());
+                let outcome = match &sent {
+                    Ok(()) => {
+                        report.delivered += 1;
+                        Ok(())
+                    }
+                    Err(error) => {
+                        let next =
+                            next_attempt(d.attempts + 1, d.first_attempt.unwrap_or(now), now);
+                        if next.is_some() {
+                            report.retrying += 1;
+                        } else {
+                            report.failed += 1;
+                        }
+                        tracing::warn!(sink = %d.sink, alert = d.alert_id, error = %error, "alert delivery failed");
+                        Err((error.clone(), next))
+                    }
+                };
+                let recorded;
+                (store, recorded) = on_store(store, move |s| {
+                    s.record_delivery(
+                        alert_id,
+                        &sink,
+                        now,
+                        outcome
+                            .as_ref()
+                            .map(|_| ())
+                            .map_err(|(e, n)| (e.as_str(), *n)),
+                    )
+                })
+                .await;
+                if let Err(e) = recorded {
+                    return (store, Err(e));
+                }
             }
         }
     }
+}
+
+/// One document for the alerts a watch's rate cap held back: the stories, each as its own
+/// alert's payload would carry it.
+pub fn digest_payload(
+    watch: &str,
+    digest_at: i64,
+    stories: &[serde_json::Value],
+) -> serde_json::Value {
+    serde_json::json!({
+        "idempotency_key": format!("feedfold:{watch}:digest:{digest_at}"),
+        "watch": watch,
+        "kind": "digest",
+        "title": format!("{} more stories for {watch}", stories.len()),
+        "url": serde_json::Value::Null,
+        "sources": [],
+        "matched": [],
+        "stories": stories,
+        "created": rfc3339(digest_at),
+    })
 }
 
 /// `run --once`: delivers what is pending, whatever its backoff, within `limit`.

@@ -136,6 +136,7 @@ struct RawWatch {
     min_sources: Option<Spanned<i64>>,
     #[serde(default)]
     follow_ups: Vec<Spanned<i64>>,
+    max_per_hour: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -264,6 +265,8 @@ pub struct WatchConfig {
     pub min_sources: usize,
     /// Story sizes (in feeds) that earn a follow-up alert, each at most once.
     pub follow_ups: Vec<usize>,
+    /// At most this many alerts an hour; the excess goes out as one digest. None: no cap.
+    pub max_per_hour: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -791,6 +794,18 @@ impl Validator<'_> {
             }
             follow_ups.sort_unstable();
             follow_ups.dedup();
+            let max_per_hour = match &watch.max_per_hour {
+                None => None,
+                Some(n) if *n.get_ref() >= 1 => Some(*n.get_ref() as usize),
+                Some(n) => {
+                    self.problem(
+                        format!("watches[{i}].max_per_hour"),
+                        n,
+                        "must be at least 1",
+                    );
+                    None
+                }
+            };
             if let Some(query) = query {
                 watches.push(WatchConfig {
                     name,
@@ -801,6 +816,7 @@ impl Validator<'_> {
                     tags: watch.tags.clone(),
                     min_sources,
                     follow_ups,
+                    max_per_hour,
                 });
             }
         }

@@ -32,6 +32,8 @@ pub struct AlertView {
     pub url: Option<String>,
     pub matched: Vec<String>,
     pub created: i64,
+    /// Held by the watch's rate cap: goes out in the digest sent at this time.
+    pub digest_at: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -101,25 +103,35 @@ pub(crate) fn on_new_member(
             .query_row(params![name, cluster], |r| r.get(0))
             .optional()?;
         let mut raise = |kind: &str, threshold: i64| -> rusqlite::Result<()> {
-            let inserted = tx
+            let exists: bool = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO alerts
-                        (watch, cluster_id, kind, threshold, sources, title, url, matched, created)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    "SELECT EXISTS (SELECT 1 FROM alerts
+                       WHERE watch = ?1 AND cluster_id = ?2 AND kind = ?3 AND threshold = ?4)",
                 )?
-                .execute(params![
-                    name, cluster, kind, threshold, sources, title, url, matched, now
-                ])?;
-            if inserted == 1 {
-                let alert = tx.last_insert_rowid();
-                for sink in &watch.notify {
-                    tx.prepare_cached(
-                        "INSERT INTO deliveries (alert_id, sink, next_attempt) VALUES (?1, ?2, ?3)",
-                    )?
-                    .execute(params![alert, sink, now])?;
-                }
-                raised += 1;
+                .query_row(params![name, cluster, kind, threshold], |r| r.get(0))?;
+            if exists {
+                return Ok(());
             }
+            let digest_at = match watch.max_per_hour {
+                Some(cap) => held_until(tx, &name, cap, now)?,
+                None => None,
+            };
+            tx.prepare_cached(
+                "INSERT INTO alerts
+                    (watch, cluster_id, kind, threshold, sources, title, url, matched, created, digest_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                name, cluster, kind, threshold, sources, title, url, matched, now, digest_at
+            ])?;
+            let alert = tx.last_insert_rowid();
+            for sink in &watch.notify {
+                tx.prepare_cached(
+                    "INSERT INTO deliveries (alert_id, sink, next_attempt) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![alert, sink, digest_at.unwrap_or(now)])?;
+            }
+            raised += 1;
             Ok(())
         };
         match new_alert_sources {
@@ -140,7 +152,32 @@ pub(crate) fn on_new_member(
     Ok(raised)
 }
 
-const ALERT_COLUMNS: &str = "a.id, a.watch, a.cluster_id, a.kind, a.threshold, a.sources, a.title, a.url, a.matched, a.created";
+/// With a cap of `cap` alerts an hour: `None` when one more may go out now, else the time of
+/// the digest that holds it (when the oldest alert of the last hour leaves the window; every
+/// alert held meanwhile shares it, so they go out together).
+fn held_until(
+    tx: &rusqlite::Transaction,
+    watch: &str,
+    cap: usize,
+    now: i64,
+) -> rusqlite::Result<Option<i64>> {
+    let (sent, oldest): (i64, Option<i64>) = tx
+        .prepare_cached(
+            "SELECT COUNT(*), MIN(created) FROM alerts
+             WHERE watch = ?1 AND created > ?2 AND digest_at IS NULL",
+        )?
+        .query_row(params![watch, now - 3600], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    if (sent as usize) < cap {
+        return Ok(None);
+    }
+    // A digest already scheduled in this window takes this alert too.
+    let pending: Option<i64> = tx
+        .prepare_cached("SELECT MAX(digest_at) FROM alerts WHERE watch = ?1 AND digest_at > ?2")?
+        .query_row(params![watch, now], |r| r.get(0))?;
+    Ok(Some(pending.unwrap_or(oldest.unwrap_or(now) + 3600)))
+}
+
+const ALERT_COLUMNS: &str = "a.id, a.watch, a.cluster_id, a.kind, a.threshold, a.sources, a.title, a.url, a.matched, a.created, a.digest_at";
 
 fn alert_row(r: &rusqlite::Row, offset: usize) -> rusqlite::Result<AlertView> {
     let matched: String = r.get(offset + 8)?;
@@ -155,6 +192,7 @@ fn alert_row(r: &rusqlite::Row, offset: usize) -> rusqlite::Result<AlertView> {
         url: r.get(offset + 7)?,
         matched: serde_json::from_str(&matched).unwrap_or_default(),
         created: r.get(offset + 9)?,
+        digest_at: r.get(offset + 10)?,
     })
 }
 

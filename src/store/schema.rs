@@ -107,6 +107,10 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX deliveries_due ON deliveries(status, next_attempt);
     "#,
+    // 3: a watch's rate cap: alerts over it are held and go out together as one digest.
+    r#"
+    ALTER TABLE alerts ADD COLUMN digest_at INTEGER;   -- set: held for the digest sent then
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -351,3 +351,48 @@ fn a_signed_webhook_carries_the_hmac_of_its_body_and_custom_headers() {
         check.stderr
     );
 }
+
+#[test]
+fn a_rate_cap_sends_the_excess_as_one_digest() {
+    let server = FeedServer::start();
+    let urls = super::ingest::serve_story(&server);
+    server.set("/hook", Route::status(200, "ok"));
+    let ws = Workspace::new();
+    ws.write_config_text(&config(
+        &urls,
+        &server.url("/hook"),
+        "name = \"all\"\nquery = \"the\"\nmax_per_hour = 2",
+    ));
+    ws.ok(&["run", "--once"]);
+    let stories = ws.all_clusters().len();
+    assert!(stories > 3, "{stories}");
+    let bodies = server.json_bodies("/hook");
+    let single: Vec<_> = bodies.iter().filter(|b| b["kind"] == "new").collect();
+    let digests: Vec<_> = bodies.iter().filter(|b| b["kind"] == "digest").collect();
+    assert_eq!(single.len(), 2, "{bodies:#?}");
+    assert_eq!(digests.len(), 1, "{bodies:#?}");
+    assert_eq!(digests[0]["stories"].as_array().unwrap().len(), stories - 2);
+    // Every story is told once: two alone, the rest in the digest.
+    let mut told: Vec<i64> = single
+        .iter()
+        .map(|b| b["cluster"].as_i64().unwrap())
+        .collect();
+    told.extend(
+        digests[0]["stories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["cluster"].as_i64().unwrap()),
+    );
+    told.sort_unstable();
+    told.dedup();
+    assert_eq!(told.len(), stories);
+    let listed = ws.ok(&["alerts", "--json"]).json();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["deliveries"][0]["status"] == "delivered")
+    );
+}
