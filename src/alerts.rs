@@ -41,7 +41,8 @@ pub struct DeliveryReport {
     pub failed: usize,
 }
 
-/// The sinks, ready to send.
+/// The sinks, ready to send. Cheap to clone (the HTTP client is shared).
+#[derive(Clone)]
 pub struct Deliverer {
     sinks: HashMap<String, SinkConfig>,
     poster: Poster,
@@ -309,10 +310,11 @@ pub async fn deliver_due(
                 None => groups.push(vec![d]),
             }
         }
+        // Payloads first (they read the store), then every sink's sends at once, each sink's in
+        // order: a sink that hangs until its timeout holds up only its own alerts.
+        let mut by_sink: HashMap<String, Vec<(Vec<DueDelivery>, serde_json::Value)>> =
+            HashMap::new();
         for group in groups {
-            if tokio::time::Instant::now() >= deadline {
-                return (store, Ok(report));
-            }
             let mut stories = Vec::with_capacity(group.len());
             for d in &group {
                 tried.insert((d.alert_id, d.sink.clone()));
@@ -326,8 +328,31 @@ pub async fn deliver_due(
                 Some(at) => digest_payload(&first.alert.watch, at, &stories),
                 None => stories.pop().expect("one story"),
             };
-            let sent = deliverer.send(&first.sink, &body).await;
-            let now = now_unix();
+            by_sink
+                .entry(first.sink.clone())
+                .or_default()
+                .push((group, body));
+        }
+        // Each outcome is recorded as it comes, so a quick sink's deliveries are marked at once
+        // whatever another sink is waiting for.
+        let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+        for (sink, work) in by_sink {
+            let deliverer = deliverer.clone();
+            let done_tx = done_tx.clone();
+            tokio::spawn(async move {
+                for (group, body) in work {
+                    if tokio::time::Instant::now() >= deadline {
+                        break;
+                    }
+                    let sent = deliverer.send(&sink, &body).await;
+                    if done_tx.send((group, sent, now_unix())).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        while let Some((group, sent, now)) = done_rx.recv().await {
             for d in group {
                 let (alert_id, sink) = (d.alert_id, d.sink.clone());
                 let outcome = match &sent {
@@ -364,6 +389,9 @@ pub async fn deliver_due(
                     return (store, Err(e));
                 }
             }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return (store, Ok(report));
         }
     }
 }

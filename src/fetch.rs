@@ -462,6 +462,7 @@ impl Fetcher {
 /// The client for the webhook sink: the one other kind of request the daemon makes. No
 /// redirects followed (a hook that moved is a configuration error to see), no proxy from the
 /// environment, a total timeout.
+#[derive(Clone)]
 pub struct Poster {
     client: reqwest::Client,
 }

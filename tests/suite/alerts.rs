@@ -396,3 +396,57 @@ fn a_rate_cap_sends_the_excess_as_one_digest() {
             .all(|a| a["deliveries"][0]["status"] == "delivered")
     );
 }
+
+#[test]
+fn a_hanging_sink_does_not_hold_up_another() {
+    let server = FeedServer::start();
+    let urls = super::ingest::serve_story(&server);
+    server.set(
+        "/slow",
+        Route {
+            delay: Some(Duration::from_secs(60)),
+            ..Route::status(200, "ok")
+        },
+    );
+    server.set("/fast", Route::status(200, "ok"));
+    let ws = Workspace::new();
+    let mut text = format!(
+        "[fetch]\nhost_spacing = \"0s\"\n\n\
+         [[sinks]]\nname = \"slow\"\nkind = \"webhook\"\nurl = \"{}\"\n\n\
+         [[sinks]]\nname = \"fast\"\nkind = \"webhook\"\nurl = \"{}\"\n\n\
+         [[watches]]\nname = \"all\"\nquery = \"the\"\nnotify = [\"slow\", \"fast\"]\n\n",
+        server.url("/slow"),
+        server.url("/fast")
+    );
+    for url in &urls {
+        text.push_str(&format!("[[feeds]]\nurl = \"{url}\"\n\n"));
+    }
+    ws.write_config_text(&text);
+    let mut daemon = ws.spawn_daemon(&[]);
+    ws.wait_until(
+        Duration::from_secs(30),
+        "every story reached the fast sink",
+        || {
+            let stories = if ws.path("feedfold.db").exists() {
+                ws.run(&["alerts", "--json"])
+                    .stdout
+                    .parse::<serde_json::Value>()
+                    .map_or(0, |v| v.as_array().map_or(0, Vec::len))
+            } else {
+                0
+            };
+            stories > 0 && server.json_bodies("/fast").len() == stories
+        },
+    );
+    // Meanwhile the slow sink has taken its first request and not answered it.
+    assert_eq!(server.hits("/slow"), 1);
+    let listed = ws.ok(&["alerts", "--json"]).json();
+    assert!(listed.as_array().unwrap().iter().all(|a| {
+        a["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["sink"] == "fast" && d["status"] == "delivered")
+    }));
+    crate::common::terminate(&mut daemon, Duration::from_secs(10));
+}
