@@ -60,10 +60,6 @@ impl Deliverer {
         })
     }
 
-    pub fn has_sinks(&self) -> bool {
-        !self.sinks.is_empty()
-    }
-
     /// Sends one payload to one sink.
     async fn send(&self, sink: &str, payload: &serde_json::Value) -> Result<(), String> {
         let Some(config) = self.sinks.get(sink) else {
@@ -268,41 +264,45 @@ async fn on_store<T: Send + 'static>(
     .expect("a store task does not panic")
 }
 
-/// Works through the due deliveries (every pending one with `ignore_backoff`) until none is
-/// left or `deadline` passes.
+/// Works through `sink`'s due deliveries (every pending one with `ignore_backoff`) until none is
+/// left or `deadline` passes. Each sink has its own worker and its own connection, so a sink
+/// that hangs until its timeout holds up only its own alerts.
 pub async fn deliver_due(
     store: Store,
     deliverer: &Deliverer,
+    sink: &str,
     ignore_backoff: bool,
     deadline: tokio::time::Instant,
 ) -> (Store, Result<DeliveryReport, StoreError>) {
     let mut report = DeliveryReport::default();
     let mut store = store;
     // With `ignore_backoff` a failed delivery stays due: each is tried once per call.
-    let mut tried: std::collections::HashSet<(i64, String)> = Default::default();
+    let mut tried: std::collections::HashSet<i64> = Default::default();
     loop {
         let now = now_unix();
         let due;
-        (store, due) = on_store(store, move |s| s.due_deliveries(now, ignore_backoff, BATCH)).await;
+        let sink_name = sink.to_string();
+        (store, due) = on_store(store, move |s| {
+            s.due_deliveries(&sink_name, now, ignore_backoff, BATCH)
+        })
+        .await;
         let due: Vec<DueDelivery> = match due {
             Ok(due) => due
                 .into_iter()
-                .filter(|d| !tried.contains(&(d.alert_id, d.sink.clone())))
+                .filter(|d| !tried.contains(&d.alert_id))
                 .collect(),
             Err(e) => return (store, Err(e)),
         };
         if due.is_empty() || tokio::time::Instant::now() >= deadline {
             return (store, Ok(report));
         }
-        // Alerts held by a watch's rate cap go out together: one digest per watch, sink and
-        // digest time.
+        // Alerts held by a watch's rate cap go out together: one digest per watch and digest
+        // time.
         let mut groups: Vec<Vec<DueDelivery>> = Vec::new();
         for d in due {
             let joins = d.alert.digest_at.and_then(|at| {
                 groups.iter().position(|g| {
-                    g[0].sink == d.sink
-                        && g[0].alert.watch == d.alert.watch
-                        && g[0].alert.digest_at == Some(at)
+                    g[0].alert.watch == d.alert.watch && g[0].alert.digest_at == Some(at)
                 })
             });
             match joins {
@@ -310,14 +310,13 @@ pub async fn deliver_due(
                 None => groups.push(vec![d]),
             }
         }
-        // Payloads first (they read the store), then every sink's sends at once, each sink's in
-        // order: a sink that hangs until its timeout holds up only its own alerts.
-        let mut by_sink: HashMap<String, Vec<(Vec<DueDelivery>, serde_json::Value)>> =
-            HashMap::new();
         for group in groups {
+            if tokio::time::Instant::now() >= deadline {
+                return (store, Ok(report));
+            }
             let mut stories = Vec::with_capacity(group.len());
             for d in &group {
-                tried.insert((d.alert_id, d.sink.clone()));
+                tried.insert(d.alert_id);
                 let cluster = d.alert.cluster;
                 let sources;
                 (store, sources) = on_store(store, move |s| s.story_sources(cluster)).await;
@@ -328,33 +327,11 @@ pub async fn deliver_due(
                 Some(at) => digest_payload(&first.alert.watch, at, &stories),
                 None => stories.pop().expect("one story"),
             };
-            by_sink
-                .entry(first.sink.clone())
-                .or_default()
-                .push((group, body));
-        }
-        // Each outcome is recorded as it comes, so a quick sink's deliveries are marked at once
-        // whatever another sink is waiting for.
-        let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
-        for (sink, work) in by_sink {
-            let deliverer = deliverer.clone();
-            let done_tx = done_tx.clone();
-            tokio::spawn(async move {
-                for (group, body) in work {
-                    if tokio::time::Instant::now() >= deadline {
-                        break;
-                    }
-                    let sent = deliverer.send(&sink, &body).await;
-                    if done_tx.send((group, sent, now_unix())).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(done_tx);
-        while let Some((group, sent, now)) = done_rx.recv().await {
+            let sent = deliverer.send(sink, &body).await;
+            let now = now_unix();
             for d in group {
-                let (alert_id, sink) = (d.alert_id, d.sink.clone());
+                let alert_id = d.alert_id;
+                let sink_name = sink.to_string();
                 let outcome = match &sent {
                     Ok(()) => {
                         report.delivered += 1;
@@ -368,7 +345,7 @@ pub async fn deliver_due(
                         } else {
                             report.failed += 1;
                         }
-                        tracing::warn!(sink = %d.sink, alert = d.alert_id, error = %error, "alert delivery failed");
+                        tracing::warn!(sink = %sink, alert = alert_id, error = %error, "alert delivery failed");
                         Err((error.clone(), next))
                     }
                 };
@@ -376,7 +353,7 @@ pub async fn deliver_due(
                 (store, recorded) = on_store(store, move |s| {
                     s.record_delivery(
                         alert_id,
-                        &sink,
+                        &sink_name,
                         now,
                         outcome
                             .as_ref()
@@ -389,9 +366,6 @@ pub async fn deliver_due(
                     return (store, Err(e));
                 }
             }
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return (store, Ok(report));
         }
     }
 }
@@ -416,40 +390,69 @@ pub fn digest_payload(
     })
 }
 
-/// `run --once`: delivers what is pending, whatever its backoff, within `limit`.
+/// `run --once`: delivers what is pending, whatever its backoff, within `limit`; every sink at
+/// once.
 pub async fn deliver_pending(
     config: &Config,
     db_path: &Path,
     limit: Duration,
 ) -> Result<DeliveryReport, anyhow::Error> {
     let deliverer = Deliverer::new(config)?;
-    if !deliverer.has_sinks() {
-        return Ok(DeliveryReport::default());
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut workers = tokio::task::JoinSet::new();
+    for sink in config.sinks.iter().map(|s| s.name.clone()) {
+        let store = Store::open_existing(db_path)?;
+        let deliverer = deliverer.clone();
+        workers.spawn(async move {
+            deliver_due(store, &deliverer, &sink, true, deadline)
+                .await
+                .1
+        });
     }
-    let store = Store::open_existing(db_path)?;
-    let (_, report) =
-        deliver_due(store, &deliverer, true, tokio::time::Instant::now() + limit).await;
-    Ok(report?)
+    let mut total = DeliveryReport::default();
+    while let Some(joined) = workers.join_next().await {
+        let report = joined.expect("a delivery worker does not panic")?;
+        total.delivered += report.delivered;
+        total.retrying += report.retrying;
+        total.failed += report.failed;
+    }
+    Ok(total)
 }
 
-/// The daemon's delivery loop: every few seconds, what is due, until `shutdown`.
+/// The daemon's delivery: a worker per sink, each every few seconds working through what is
+/// due, until `shutdown`.
 pub async fn delivery_loop(
     config: Config,
     db_path: std::path::PathBuf,
     shutdown: CancellationToken,
 ) {
     let deliverer = match Deliverer::new(&config) {
-        Ok(d) if d.has_sinks() => d,
-        Ok(_) => return,
+        Ok(d) => d,
         Err(e) => {
             tracing::error!(error = %e, "alert delivery cannot start");
             return;
         }
     };
+    let mut workers = tokio::task::JoinSet::new();
+    for sink in config.sinks.iter().map(|s| s.name.clone()) {
+        let deliverer = deliverer.clone();
+        let db_path = db_path.clone();
+        let shutdown = shutdown.clone();
+        workers.spawn(async move { sink_worker(deliverer, sink, db_path, shutdown).await });
+    }
+    while workers.join_next().await.is_some() {}
+}
+
+async fn sink_worker(
+    deliverer: Deliverer,
+    sink: String,
+    db_path: std::path::PathBuf,
+    shutdown: CancellationToken,
+) {
     let mut store = match Store::open_existing(&db_path) {
         Ok(store) => store,
         Err(e) => {
-            tracing::error!(error = %e, "alert delivery cannot open the store");
+            tracing::error!(sink = %sink, error = %e, "alert delivery cannot open the store");
             return;
         }
     };
@@ -458,20 +461,15 @@ pub async fn delivery_loop(
         let deadline = tokio::time::Instant::now() + every * 6;
         let report;
         (store, report) = tokio::select! {
-            out = deliver_due(store, &deliverer, false, deadline) => out,
+            out = deliver_due(store, &deliverer, &sink, false, deadline) => out,
             () = shutdown.cancelled() => return,
         };
         match report {
             Ok(r) if r != DeliveryReport::default() => {
-                tracing::info!(
-                    delivered = r.delivered,
-                    retrying = r.retrying,
-                    failed = r.failed,
-                    "alerts delivered"
-                );
+                tracing::info!(sink = %sink, delivered = r.delivered, retrying = r.retrying, failed = r.failed, "alerts delivered");
             }
             Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "alert delivery: store error"),
+            Err(e) => tracing::error!(sink = %sink, error = %e, "alert delivery: store error"),
         }
         tokio::select! {
             () = tokio::time::sleep(every) => {}

@@ -197,9 +197,11 @@ fn alert_row(r: &rusqlite::Row, offset: usize) -> rusqlite::Result<AlertView> {
 }
 
 impl Store {
-    /// Pending deliveries due at `now` (every pending one with `ignore_backoff`), oldest first.
+    /// `sink`'s pending deliveries due at `now` (every pending one with `ignore_backoff`),
+    /// oldest first.
     pub fn due_deliveries(
         &self,
+        sink: &str,
         now: i64,
         ignore_backoff: bool,
         limit: usize,
@@ -207,12 +209,12 @@ impl Store {
         let sql = format!(
             "SELECT d.alert_id, d.sink, d.attempts, d.first_attempt, {ALERT_COLUMNS}
              FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-             WHERE d.status = 'pending' AND (?2 OR d.next_attempt <= ?1)
+             WHERE d.status = 'pending' AND d.sink = ?4 AND (?2 OR d.next_attempt <= ?1)
              ORDER BY d.next_attempt, d.alert_id LIMIT ?3"
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![now, ignore_backoff, limit as i64], |r| {
+            .query_map(params![now, ignore_backoff, limit as i64, sink], |r| {
                 Ok(DueDelivery {
                     alert_id: r.get(0)?,
                     sink: r.get(1)?,
