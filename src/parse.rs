@@ -49,6 +49,10 @@ pub enum ParseError {
 
 /// Parses `body`, fetched from `base_url` (after redirects; relative links resolve against it).
 pub fn parse_feed(body: &[u8], base_url: &str) -> Result<ParsedFeed, ParseError> {
+    // quick-xml panics when it has to switch to UTF-16 after reading the prolog: such documents
+    // are turned into UTF-8 first.
+    let transcoded = utf16_to_utf8(body);
+    let body = transcoded.as_deref().unwrap_or(body);
     match parse_contained(body, base_url) {
         Ok(feed) => Ok(feed),
         Err(first_error) => {
@@ -150,6 +154,8 @@ fn repair(body: &[u8]) -> Option<Vec<u8>> {
     let text = &text[start..];
     // The text is UTF-8 now, whatever the prolog declared.
     let text = replace_declared_encoding(text);
+    // An empty content type (`<title type="">`) is refused by feed-rs; no type means text.
+    let text = text.replace(" type=\"\"", "").replace(" type=''", "");
     escape_stray_ampersands(&text, &mut fixed);
     // `<rss>` without a version is refused by feed-rs; 2.0 is what such feeds are.
     if let Some(pos) = fixed.find("<rss") {
@@ -165,6 +171,19 @@ fn repair(body: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Decodes with the encoding the prolog declares (UTF-8 when none), replacing invalid bytes.
+/// A UTF-16 document (by its byte-order mark, or by `<?` in UTF-16 without one) as UTF-8 with
+/// its declaration saying so; `None` for anything else.
+fn utf16_to_utf8(body: &[u8]) -> Option<Vec<u8>> {
+    let encoding = match body {
+        [0xFE, 0xFF, ..] | [0x00, b'<', 0x00, b'?', ..] => encoding_rs::UTF_16BE,
+        [0xFF, 0xFE, ..] | [b'<', 0x00, b'?', 0x00, ..] => encoding_rs::UTF_16LE,
+        _ => return None,
+    };
+    // `decode` drops a byte-order mark; without one the sniffed encoding applies.
+    let (text, _, _) = encoding.decode(body);
+    Some(replace_declared_encoding(&text).into_owned().into_bytes())
+}
+
 fn decode_lossy(body: &[u8]) -> Cow<'_, str> {
     let head = String::from_utf8_lossy(&body[..body.len().min(200)]).to_ascii_lowercase();
     let declared = head
@@ -241,6 +260,23 @@ fn escape_stray_ampersands(text: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utf16_documents_parse_with_or_without_a_byte_order_mark() {
+        let xml = "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss version=\"2.0\"><channel><title>T</title><item><title>Caf\u{e9} news</title><link>https://x.example/1</link></item></channel></rss>";
+        let be: Vec<u8> = xml.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let le: Vec<u8> = xml.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        for body in [
+            be.clone(),
+            [vec![0xFE, 0xFF], be].concat(),
+            le.clone(),
+            [vec![0xFF, 0xFE], le].concat(),
+        ] {
+            let feed = parse_feed(&body, "https://x.example/feed").unwrap();
+            assert_eq!(feed.entries.len(), 1);
+            assert_eq!(feed.entries[0].title.as_deref(), Some("Caf\u{e9} news"));
+        }
+    }
 
     const BASE: &str = "https://news.example.org/feeds/world.xml";
 

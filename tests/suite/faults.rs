@@ -143,12 +143,15 @@ fn every_fault_is_recorded_on_its_feed_while_the_good_feed_is_ingested() {
             return false;
         }
         let out = ws.run(&["feeds", "--json"]);
+        // (The sibling may never be fetched in this test: when the 429 comes first, its host
+        // is paused before its first request.)
         out.code == 0
             && out
                 .json()
                 .as_array()
                 .unwrap()
                 .iter()
+                .filter(|f| f["url"] != sibling_url.as_str())
                 .all(|f| f["last_fetch"].is_string())
             && server.hits("/conditional.xml") >= 3
     });

@@ -1,6 +1,7 @@
 mod alerts;
 mod cli_json;
 mod config_check;
+mod corpora;
 mod daemon;
 mod durability;
 mod faults;
