@@ -7,9 +7,10 @@
 //! drop repeats. A failure is retried with backoff (a minute, doubling, at most six hours) and
 //! marked `failed` only after at least 10 attempts over at least 24 hours (DESIGN §5).
 //!
-//! Sinks: `log` (one structured line), `webhook` (POST of the JSON payload), `exec` (a program run
-//! directly, never through a shell, with the payload on its standard input and a timeout). Feed
-//! text only ever travels inside the JSON document.
+//! Sinks: `log` (one structured line), `webhook` (POST of the JSON payload, or of its ntfy or
+//! Slack form; optional headers and HMAC signature), `exec` (a program run directly, never
+//! through a shell, with the payload on its standard input and a timeout). Feed text only ever
+//! travels inside a JSON document.
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -85,6 +85,11 @@ pub enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// Write a consistent copy of the store to PATH (also while the daemon runs)
+    Backup {
+        /// The new file (never overwritten)
+        path: PathBuf,
+    },
     /// Watches: replay one over stored history
     Watch {
         #[command(subcommand)]
@@ -198,6 +203,15 @@ pub fn execute(cli: Cli) -> CliResult {
         Command::Cluster { id, out } => cluster(&cli, *id, out),
         Command::Recluster { since, dry_run } => recluster(&cli, *since, *dry_run),
         Command::Alerts { out } => alerts(&cli, out),
+        Command::Backup { path } => {
+            let store = open_for_query(&cli)?;
+            store.backup(path).map_err(Failure::runtime)?;
+            print(&format!(
+                "backup of {} written to {}\n",
+                escape(&store.path().display().to_string()),
+                escape(&path.display().to_string())
+            ))
+        }
         Command::Watch {
             action: WatchCommand::Test { name, since },
         } => watch_test(&cli, name, *since),
@@ -593,8 +607,11 @@ fn alerts(cli: &Cli, out: &OutputArgs) -> CliResult {
     }
     let now = now_unix();
     let mut table = Table::new(vec![
-        "RAISED", "WATCH", "KIND", "STORY", "DELIVERY", "TITLE",
+        "WATCH", "RAISED", "KIND", "STORY", "DELIVERY", "TITLE",
     ]);
+    // Per watch, newest first within each.
+    let mut alerts = alerts;
+    alerts.sort_by(|(a, _), (b, _)| a.watch.cmp(&b.watch).then(b.created.cmp(&a.created)));
     for (a, ds) in &alerts {
         let kind = if a.kind == "follow-up" {
             format!("follow-up {}", a.threshold)
@@ -615,8 +632,8 @@ fn alerts(cli: &Cli, out: &OutputArgs) -> CliResult {
             .collect::<Vec<_>>()
             .join(", ");
         table.row(vec![
-            relative(a.created, now),
             a.watch.clone(),
+            relative(a.created, now),
             kind,
             a.cluster.to_string(),
             delivery,

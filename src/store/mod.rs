@@ -50,6 +50,12 @@ pub enum StoreError {
         lock: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "store {path} is damaged ({detail}); nothing was written to it. Restore a backup (`feedfold backup` makes one) or move the file aside to start afresh"
+    )]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("{target} exists already; give a new file name (a backup never overwrites)")]
+    BackupExists { target: PathBuf },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -66,7 +72,9 @@ impl Store {
     /// Opens the store for the one writer, leaving checkpoints to a [`Checkpointer`] (the
     /// writer checkpoints by itself only past a much larger WAL).
     pub fn open_writer(path: &Path) -> Result<Store> {
-        let store = Store::open(path)?;
+        // An existing file is checked before anything is written to it (a migration, a feed).
+        let existed = path.metadata().is_ok_and(|m| m.len() > 0);
+        let store = Store::open_checked(path, existed)?;
         store
             .conn
             .execute_batch(&format!(
@@ -78,13 +86,17 @@ impl Store {
 
     /// Opens (creating if needed) the store at `path` for writing, and migrates it.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_checked(path, false)
+    }
+
+    fn open_checked(path: &Path, quick_check: bool) -> Result<Store> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
                 path: path.to_path_buf(),
                 source,
             })?;
         }
-        Store::configured(path, Connection::open(path))
+        Store::configured(path, Connection::open(path), quick_check)
     }
 
     /// Opens an existing store for the query commands; never creates one. Migrates it if it is
@@ -96,11 +108,33 @@ impl Store {
             });
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        Store::configured(path, Connection::open_with_flags(path, flags))
+        Store::configured(path, Connection::open_with_flags(path, flags), false)
     }
 
-    /// The store on a freshly opened connection: pragmas set, schema migrated.
-    fn configured(path: &Path, conn: rusqlite::Result<Connection>) -> Result<Store> {
+    /// The store on a freshly opened connection: pragmas set, checked (`PRAGMA quick_check`)
+    /// if asked, schema migrated. A file that is not a database, or a damaged one, is
+    /// [`StoreError::Corrupt`].
+    fn configured(
+        path: &Path,
+        conn: rusqlite::Result<Connection>,
+        quick_check: bool,
+    ) -> Result<Store> {
+        let corrupt = |e: StoreError| match e {
+            StoreError::Sqlite {
+                source: rusqlite::Error::SqliteFailure(f, detail),
+                path,
+            } if matches!(
+                f.code,
+                rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
+            ) =>
+            {
+                StoreError::Corrupt {
+                    path,
+                    detail: detail.unwrap_or_else(|| f.to_string()),
+                }
+            }
+            other => other,
+        };
         let conn = conn.map_err(|source| StoreError::Sqlite {
             path: path.to_path_buf(),
             source,
@@ -109,9 +143,35 @@ impl Store {
             conn,
             path: path.to_path_buf(),
         };
-        store.configure()?;
-        store.migrate()?;
+        store.configure().map_err(corrupt)?;
+        if quick_check {
+            let result: String = store
+                .conn
+                .query_row("PRAGMA quick_check", [], |r| r.get(0))
+                .map_err(|e| corrupt(store.err(e)))?;
+            if result != "ok" {
+                return Err(StoreError::Corrupt {
+                    path: path.to_path_buf(),
+                    detail: format!("quick_check: {}", result.lines().next().unwrap_or("")),
+                });
+            }
+        }
+        store.migrate().map_err(corrupt)?;
         Ok(store)
+    }
+
+    /// A consistent copy of the store at `target` (`VACUUM INTO`: one read transaction, so the
+    /// daemon may keep writing meanwhile). Refuses to overwrite an existing file.
+    pub fn backup(&self, target: &Path) -> Result<()> {
+        if target.exists() {
+            return Err(StoreError::BackupExists {
+                target: target.to_path_buf(),
+            });
+        }
+        self.conn
+            .execute("VACUUM INTO ?1", [target.to_string_lossy()])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
     }
 
     pub fn path(&self) -> &Path {

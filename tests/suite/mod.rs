@@ -7,3 +7,4 @@ mod durability;
 mod faults;
 mod fetching;
 mod ingest;
+mod store_ops;
