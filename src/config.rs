@@ -89,6 +89,7 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawStorage {
     path: Option<Spanned<String>>,
+    retention: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -185,7 +186,12 @@ pub struct Config {
 pub struct StorageConfig {
     /// The SQLite file, already resolved against the config file's folder.
     pub path: PathBuf,
+    /// Items first fetched longer ago than this are pruned; `None` keeps everything ("0s").
+    pub retention: Option<Duration>,
 }
+
+/// How long items are kept, counted from their first fetch.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 86400);
 
 #[derive(Debug, Clone)]
 pub struct FetchConfig {
@@ -514,8 +520,20 @@ impl Validator<'_> {
             Some(p) => PathBuf::from(p.get_ref()),
             None => PathBuf::from("feedfold.db"),
         };
+        let retention = match &raw.storage.retention {
+            None => Some(DEFAULT_RETENTION),
+            Some(v) => match parse_duration(v.get_ref()) {
+                Ok(d) if d.is_zero() => None,
+                Ok(d) => Some(d),
+                Err(message) => {
+                    self.problem("storage.retention", v, message);
+                    Some(DEFAULT_RETENTION)
+                }
+            },
+        };
         let storage = StorageConfig {
             path: folder.join(storage_path),
+            retention,
         };
 
         let f = &raw.fetch;

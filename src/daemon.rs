@@ -23,6 +23,9 @@ use crate::systemd::Notifier;
 /// corrected wall clock is noticed within this).
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
+/// How often retention runs (and once at start).
+const PRUNE_EVERY: i64 = 6 * 3600;
+
 /// How often the STATUS line is refreshed when systemd asks for no watchdog.
 const STATUS_EVERY: Duration = Duration::from_secs(15);
 
@@ -123,6 +126,7 @@ pub(crate) async fn drive(
     let mut tick = tokio::time::interval(tick_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut writer_ping: Option<oneshot::Receiver<()>> = None;
+    let mut next_prune = clock.now();
     while !shutdown.is_cancelled() {
         let now = clock.now();
         for feed in schedule.due(now) {
@@ -183,6 +187,12 @@ pub(crate) async fn drive(
                     tracing::warn!("the store writer has not answered for {tick_every:?}; withholding the watchdog ping");
                 }
                 notifier.status(&schedule.status(clock.now()));
+                if clock.now() >= next_prune {
+                    next_prune = clock.now() + PRUNE_EVERY;
+                    if let Err(e) = pipeline.prune().await {
+                        tracing::error!(error = %e, "retention failed; it runs again later");
+                    }
+                }
             }
             () = shutdown.cancelled() => {}
         }

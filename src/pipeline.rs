@@ -26,6 +26,7 @@ use crate::fetch::{FetchError, FetchOutcome, FetchSlot, FetchedBody, Fetcher, Va
 use crate::normalize::normalize_entries;
 use crate::parse::{ParseError, parse_feed};
 use crate::schedule;
+use crate::store::retention::PruneReport;
 use crate::store::write::{FeedToFetch, FetchRecord, IngestReport, NewValidators, PreparedItem};
 use crate::store::{Checkpointer, FetchLock, Store, StoreError};
 use crate::timefmt::now_unix;
@@ -210,6 +211,11 @@ enum WriterMsg {
     Ping {
         reply: oneshot::Sender<()>,
     },
+    /// Retention: delete the items first fetched before `cutoff`.
+    Prune {
+        cutoff: i64,
+        reply: oneshot::Sender<Result<PruneReport, StoreError>>,
+    },
 }
 
 struct OutcomeMsg {
@@ -238,6 +244,14 @@ impl Writer {
             }
             WriterMsg::Ping { reply } => {
                 let _ = reply.send(());
+            }
+            WriterMsg::Prune { cutoff, reply } => {
+                let result = self.store.prune(cutoff);
+                if matches!(&result, Ok(r) if r.items > 0) {
+                    // The index may hold pruned items: rebuilt from the store when next needed.
+                    self.dedup = None;
+                }
+                let _ = reply.send(result);
             }
             WriterMsg::Outcome(msg) => {
                 let OutcomeMsg {
@@ -446,6 +460,7 @@ impl WriterLink {
 
 /// A running pipeline: the source, the parse slots and the link to the writer.
 pub struct Pipeline {
+    retention: Option<Duration>,
     source: Arc<dyn FeedSource>,
     parse_slots: Arc<Semaphore>,
     thresholds: Thresholds,
@@ -475,6 +490,7 @@ impl Pipeline {
             })
             .expect("spawn the store writer thread");
         Ok(Pipeline {
+            retention: config.storage.retention,
             source: fetcher,
             parse_slots: Arc::new(Semaphore::new(parse_slots())),
             thresholds: thresholds(config),
@@ -499,6 +515,7 @@ impl Pipeline {
         let (writer, lock, checkpointer) = open_writer(config, db_path, clock)?;
         let writer_watches = writer.watches.clone();
         Ok(Pipeline {
+            retention: config.storage.retention,
             source,
             parse_slots: Arc::new(Semaphore::new(parse_slots())),
             thresholds: thresholds(config),
@@ -520,6 +537,29 @@ impl Pipeline {
         let (reply, rx) = oneshot::channel();
         self.writer.send(WriterMsg::Feeds { reply }).await?;
         Ok(rx.await.map_err(|_| PipelineError::WriterGone)??)
+    }
+
+    /// Applies retention (`[storage] retention`) now; nothing when it is off.
+    pub async fn prune(&self) -> Result<PruneReport, PipelineError> {
+        let Some(retention) = self.retention else {
+            return Ok(PruneReport::default());
+        };
+        let cutoff = self
+            .clock
+            .now()
+            .saturating_sub(i64::try_from(retention.as_secs()).unwrap_or(i64::MAX));
+        let (reply, rx) = oneshot::channel();
+        self.writer.send(WriterMsg::Prune { cutoff, reply }).await?;
+        let report = rx.await.map_err(|_| PipelineError::WriterGone)??;
+        if report.items > 0 {
+            tracing::info!(
+                items = report.items,
+                stories = report.clusters,
+                alerts = report.alerts,
+                "retention: pruned items first fetched before the cutoff"
+            );
+        }
+        Ok(report)
     }
 
     /// Asks the writer to answer; the receiver resolves once it has worked through what was
@@ -790,6 +830,10 @@ pub async fn run_once(
     let pipeline = Pipeline::start(config, db_path)?;
     let feeds = pipeline.feeds().await?;
     let report = pipeline.cycle(feeds, shutdown, on_done).await?;
+    if let Err(e) = pipeline.prune().await {
+        // The fetched items are stored; retention runs again next time.
+        tracing::error!(error = %e, "retention failed");
+    }
     pipeline.finish();
     Ok(report)
 }

@@ -8,6 +8,7 @@
 pub mod alerts;
 pub mod read;
 pub mod recluster;
+pub mod retention;
 mod schema;
 pub mod write;
 

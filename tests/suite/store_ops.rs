@@ -88,3 +88,119 @@ fn backup_writes_a_consistent_copy_and_never_overwrites() {
     assert_eq!(again.code, 1);
     assert!(again.stderr.contains("exists already"), "{}", again.stderr);
 }
+
+#[test]
+fn retention_prunes_old_items_and_keeps_stories_and_alerts_consistent() {
+    let server = FeedServer::start();
+    let ws = Workspace::new();
+    let story = |n: usize, round: &str| Item {
+        guid: Some(format!("{round}-{n}")),
+        link: Some(format!("https://keep.example/{round}/{n}")),
+        title: format!("Harbour works {round} report {n}"),
+        html: format!(
+            "<p>The harbour works of round {round} continued on pier {n} with cranes and divers, \
+             while the port authority published its weekly figures and residents asked about \
+             the noise at night near the old lighthouse.</p>"
+        ),
+        published: Some("Mon, 01 Sep 2025 08:00:00 +0000".into()),
+    };
+    // Round one: a story carried twice (the same text under two guids) and one on its own.
+    let mut copy = story(1, "old");
+    copy.guid = Some("old-1-copy".into());
+    copy.link = Some("https://elsewhere.example/old/1".into());
+    server.set(
+        "/k.xml",
+        Route::xml(rss("K", &[story(1, "old"), copy, story(2, "old")])),
+    );
+    let config = |retention: &str| {
+        format!(
+            "[storage]\nretention = \"{retention}\"\n[fetch]\nhost_spacing = \"0s\"\n\n\
+             [[sinks]]\nname = \"log\"\nkind = \"log\"\n\n\
+             [[watches]]\nname = \"harbour\"\nquery = \"harbour\"\nnotify = [\"log\"]\n\n\
+             [[feeds]]\nurl = \"{}\"\n",
+            server.url("/k.xml")
+        )
+    };
+    ws.write_config_text(&config("2s"));
+    ws.ok(&["run", "--once"]);
+    assert_eq!(
+        ws.ok(&["alerts", "--json"])
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    std::thread::sleep(std::time::Duration::from_millis(3100));
+    // Round two, later: a new story, and one more copy of the old story 1 (which keeps that
+    // story alive with one member); round one is now past retention.
+    let mut late_copy = story(1, "old");
+    late_copy.guid = Some("late-copy".into());
+    late_copy.link = Some("https://late.example/1".into());
+    server.set(
+        "/k.xml",
+        Route::xml(rss("K", &[story(3, "new"), late_copy])),
+    );
+    ws.ok(&["run", "--once"]);
+    let db = ws.db();
+    let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT COUNT(*) FROM items"), 2);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM items WHERE guid LIKE 'old%'"),
+        0
+    );
+    assert_eq!(count("SELECT COUNT(*) FROM clusters"), 2);
+    // The old story lives on through its late copy, now its representative.
+    assert_eq!(
+        count(
+            "SELECT COUNT(*) FROM clusters c JOIN items i ON i.id = c.representative WHERE i.guid = 'late-copy'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            "SELECT COUNT(*) FROM clusters c WHERE size != (SELECT COUNT(*) FROM items i WHERE i.cluster_id = c.id)"
+        ),
+        0
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM feed_items WHERE item_id NOT IN (SELECT id FROM items)"),
+        0
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM alerts WHERE cluster_id NOT IN (SELECT id FROM clusters)"),
+        0
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM deliveries WHERE alert_id NOT IN (SELECT id FROM alerts)"),
+        0
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM watch_matches WHERE item_id NOT IN (SELECT id FROM items)"),
+        0
+    );
+    // The old story's alert stays with it; old story 2's went with it; the new story has one.
+    assert_eq!(
+        ws.ok(&["alerts", "--json"])
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    drop(db);
+    // Retention off: nothing goes.
+    ws.write_config_text(&config("0s"));
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    ws.ok(&["run", "--once"]);
+    assert_eq!(
+        ws.db()
+            .query_row("SELECT COUNT(*) FROM items", [], |r| r.get::<_, i64>(0))
+            .unwrap(),
+        2
+    );
+}
