@@ -1,7 +1,7 @@
 //! The store's side of `feedfold recluster`: reading the items to cluster again, and writing a
 //! new assignment back in one transaction (clusters created, resized, emptied ones deleted).
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store};
 
@@ -77,6 +77,8 @@ impl Store {
                 new_ids.push(tx.last_insert_rowid());
             }
             let mut touched: Vec<i64> = new_ids.clone();
+            // Each old story's representative, to follow where its alerts go if it empties.
+            let mut old_representative: std::collections::HashMap<i64, i64> = Default::default();
             let mut update = tx.prepare_cached(
                 "UPDATE items SET cluster_id = ?2, rule = ?3, score = ?4, distance = ?5, matched = ?6
                  WHERE id = ?1",
@@ -89,6 +91,20 @@ impl Store {
                     ClusterTarget::Created(n) => new_ids[n],
                 };
                 let old: i64 = old_cluster.query_row([a.item], |r| r.get(0))?;
+                if let std::collections::hash_map::Entry::Vacant(e) = old_representative.entry(old)
+                {
+                    let rep: Option<i64> = tx
+                        .query_row(
+                            "SELECT representative FROM clusters WHERE id = ?1",
+                            [old],
+                            |r| r.get(0),
+                        )
+                        .optional()?
+                        .flatten();
+                    if let Some(rep) = rep {
+                        e.insert(rep);
+                    }
+                }
                 touched.push(old);
                 touched.push(cluster);
                 update.execute(params![a.item, cluster, a.rule, a.score, a.distance, a.matched])?;
@@ -114,6 +130,34 @@ impl Store {
                         )?;
                     }
                     _ => {
+                        // Its alerts and watch matches follow its representative to the story
+                        // that holds it now; where that story has the same alert already (a
+                        // merge), the story was announced: the duplicate goes.
+                        let heir: Option<i64> = match old_representative.get(&cluster) {
+                            Some(rep) => tx
+                                .query_row("SELECT cluster_id FROM items WHERE id = ?1", [rep], |r| {
+                                    r.get(0)
+                                })
+                                .optional()?,
+                            None => None,
+                        };
+                        if let Some(heir) = heir {
+                            tx.execute(
+                                "UPDATE OR IGNORE alerts SET cluster_id = ?2 WHERE cluster_id = ?1",
+                                params![cluster, heir],
+                            )?;
+                            tx.execute(
+                                "UPDATE OR IGNORE watch_matches SET cluster_id = ?2 WHERE cluster_id = ?1",
+                                params![cluster, heir],
+                            )?;
+                        }
+                        tx.execute(
+                            "DELETE FROM deliveries WHERE alert_id IN
+                               (SELECT id FROM alerts WHERE cluster_id = ?1)",
+                            [cluster],
+                        )?;
+                        tx.execute("DELETE FROM alerts WHERE cluster_id = ?1", [cluster])?;
+                        tx.execute("DELETE FROM watch_matches WHERE cluster_id = ?1", [cluster])?;
                         tx.execute("DELETE FROM clusters WHERE id = ?1", [cluster])?;
                     }
                 }

@@ -538,7 +538,12 @@ fn serve_rehab(server: &FeedServer) -> Vec<String> {
 
 /// A config with these feeds and `[dedup] related`.
 fn related_config(urls: &[String], related: bool) -> String {
-    let mut config = format!("[fetch]\nhost_spacing = \"0s\"\n[dedup]\nrelated = {related}\n\n");
+    // A watch on every story, so that re-clustering has alerts to keep consistent.
+    let mut config = format!(
+        "[fetch]\nhost_spacing = \"0s\"\n[dedup]\nrelated = {related}\n\n\
+         [[sinks]]\nname = \"log\"\nkind = \"log\"\n\n\
+         [[watches]]\nname = \"all\"\nquery = \"the OR in OR of\"\nnotify = [\"log\"]\n\n"
+    );
     for url in urls {
         config.push_str(&format!("[[feeds]]\nurl = \"{url}\"\n\n"));
     }
@@ -644,6 +649,26 @@ fn recluster_reports_merges_and_splits_and_applies_only_without_dry_run() {
         )
         .unwrap();
     assert_eq!(bad, 0);
+    // Alerts and watch matches point at living stories; the two Reid reports had one alert
+    // each, the merged story keeps one.
+    let orphans: i64 = db
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM alerts WHERE cluster_id NOT IN (SELECT id FROM clusters))
+                  + (SELECT COUNT(*) FROM watch_matches WHERE cluster_id NOT IN (SELECT id FROM clusters))
+                  + (SELECT COUNT(*) FROM deliveries WHERE alert_id NOT IN (SELECT id FROM alerts))",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphans, 0);
+    let reid_alerts: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM alerts WHERE cluster_id = ?1",
+            [reid["id"].as_i64().unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(reid_alerts, 1);
     // Unchanged stories kept their ids.
     let ids = |cs: &[serde_json::Value]| -> std::collections::BTreeSet<i64> {
         cs.iter().map(|c| c["id"].as_i64().unwrap()).collect()
