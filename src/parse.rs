@@ -53,6 +53,10 @@ pub fn parse_feed(body: &[u8], base_url: &str) -> Result<ParsedFeed, ParseError>
     // are turned into UTF-8 first.
     let transcoded = utf16_to_utf8(body);
     let body = transcoded.as_deref().unwrap_or(body);
+    // It panics too on an XML declaration after the start (found by fuzzing): never valid XML,
+    // so such declarations are dropped first.
+    let cleaned = without_late_declarations(body);
+    let body = cleaned.as_deref().unwrap_or(body);
     match parse_contained(body, base_url) {
         Ok(feed) => Ok(feed),
         Err(first_error) => {
@@ -171,6 +175,42 @@ fn repair(body: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Decodes with the encoding the prolog declares (UTF-8 when none), replacing invalid bytes.
+/// The document without the `<?xml ...?>` declarations that do not open it; `None` when there
+/// are none.
+fn without_late_declarations(body: &[u8]) -> Option<Vec<u8>> {
+    let is_declaration = |at: usize| {
+        body.get(at..at + 5)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"<?xml"))
+            && body
+                .get(at + 5)
+                .is_none_or(|c| c.is_ascii_whitespace() || *c == b'?')
+    };
+    let start = body.strip_prefix(b"\xEF\xBB\xBF").map_or(0, |_| 3);
+    let first = (start..body.len())
+        .find(|&i| !body[i].is_ascii_whitespace())
+        .unwrap_or(body.len());
+    let late: Vec<usize> = (first + 1..body.len().saturating_sub(4))
+        .filter(|&i| body[i] == b'<' && is_declaration(i))
+        .collect();
+    if late.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut from = 0;
+    for at in late {
+        if at < from {
+            continue;
+        }
+        out.extend_from_slice(&body[from..at]);
+        from = body[at..]
+            .windows(2)
+            .position(|w| w == b"?>")
+            .map_or(body.len(), |end| at + end + 2);
+    }
+    out.extend_from_slice(&body[from.min(body.len())..]);
+    Some(out)
+}
+
 /// A UTF-16 document (by its byte-order mark, or by `<?` in UTF-16 without one) as UTF-8 with
 /// its declaration saying so; `None` for anything else.
 fn utf16_to_utf8(body: &[u8]) -> Option<Vec<u8>> {
@@ -190,8 +230,10 @@ fn decode_lossy(body: &[u8]) -> Cow<'_, str> {
         .find("encoding=")
         .and_then(|i| {
             let rest = &head[i + 9..];
-            let quote = rest.chars().next()?;
-            let rest = &rest[1..];
+            // The declared name sits between quotes; anything else (a stray byte, found by
+            // fuzzing) declares nothing.
+            let quote = rest.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+            let rest = &rest[quote.len_utf8()..];
             rest.find(quote).map(|end| rest[..end].to_string())
         })
         .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
@@ -260,6 +302,42 @@ fn escape_stray_ampersands(text: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_declared_encoding_without_quotes_is_no_panic() {
+        // Found by `cargo fuzz run parse_normalize`: the repair pass sliced inside a character.
+        let body = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fuzz/encoding-not-quoted.xml"
+        ))
+        .unwrap();
+        let result = std::panic::catch_unwind(|| parse_feed(&body, "https://x.example/feed"));
+        assert!(result.is_ok(), "parse_feed panicked");
+        assert!(!matches!(result.unwrap(), Err(ParseError::Panicked(_))));
+    }
+
+    #[test]
+    fn a_late_xml_declaration_is_dropped_not_a_panic() {
+        // Found by `cargo fuzz run parse_normalize`: quick-xml panicked on it.
+        let body = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fuzz/late-xml-declaration.xml"
+        ))
+        .unwrap();
+        let result = parse_feed(&body, "https://x.example/feed");
+        assert!(
+            !matches!(result, Err(ParseError::Panicked(_))),
+            "{result:?}"
+        );
+        let doc = b"<rss version=\"2.0\"><channel><title>T</title><?xml version='1.0' encoding='iso-8859-1'?><item><title>A</title><link>https://x.example/a</link></item></channel></rss>";
+        let feed = parse_feed(doc, "https://x.example/feed").unwrap();
+        assert_eq!(feed.entries.len(), 1);
+        // A declaration at the start stays.
+        assert_eq!(
+            without_late_declarations(b"  <?xml version='1.0'?><rss/>"),
+            None
+        );
+    }
 
     #[test]
     fn utf16_documents_parse_with_or_without_a_byte_order_mark() {
