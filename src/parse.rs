@@ -53,10 +53,13 @@ pub fn parse_feed(body: &[u8], base_url: &str) -> Result<ParsedFeed, ParseError>
     // are turned into UTF-8 first.
     let transcoded = utf16_to_utf8(body);
     let body = transcoded.as_deref().unwrap_or(body);
-    // It panics too on an XML declaration after the start (found by fuzzing): never valid XML,
-    // so such declarations are dropped first.
+    // It panics too on an XML declaration after the start and on a long or odd one (both found
+    // by fuzzing): the document's own declaration is decoded here and replaced by a plain UTF-8
+    // one, and late ones are dropped (never valid XML).
     let cleaned = without_late_declarations(body);
     let body = cleaned.as_deref().unwrap_or(body);
+    let prolog = plain_prolog(body);
+    let body = prolog.as_deref().unwrap_or(body);
     match parse_contained(body, base_url) {
         Ok(feed) => Ok(feed),
         Err(first_error) => {
@@ -175,6 +178,38 @@ fn repair(body: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Decodes with the encoding the prolog declares (UTF-8 when none), replacing invalid bytes.
+/// A document that opens with an XML declaration, decoded to UTF-8 by the encoding it declares
+/// and opened by `<?xml version="1.0" encoding="utf-8"?>` instead; `None` when it has no
+/// declaration or already the plain one.
+fn plain_prolog(body: &[u8]) -> Option<Vec<u8>> {
+    const PLAIN: &[u8] = b"<?xml version=\"1.0\" encoding=\"utf-8\"?>";
+    let start = skip_bom_and_space(body);
+    if !start
+        .get(..5)
+        .is_some_and(|w| w.eq_ignore_ascii_case(b"<?xml"))
+        || start.starts_with(PLAIN)
+    {
+        return None;
+    }
+    let text = decode_lossy(body);
+    // `decode_lossy` dropped a byte-order mark; find the declaration's end in the text.
+    let text_start = text.trim_start_matches('\u{feff}').trim_start();
+    let text_end = text_start.find("?>").map(|e| e + 2)?;
+    let mut out = Vec::with_capacity(text_start.len() + PLAIN.len());
+    out.extend_from_slice(PLAIN);
+    out.extend_from_slice(&text_start.as_bytes()[text_end..]);
+    Some(out)
+}
+
+fn skip_bom_and_space(body: &[u8]) -> &[u8] {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let first = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(body.len());
+    &body[first..]
+}
+
 /// The document without the `<?xml ...?>` declarations that do not open it; `None` when there
 /// are none.
 fn without_late_declarations(body: &[u8]) -> Option<Vec<u8>> {
@@ -302,6 +337,25 @@ fn escape_stray_ampersands(text: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn odd_declarations_are_replaced_and_declared_encodings_still_apply() {
+        // Found by `cargo fuzz run parse_normalize`: quick-xml panicked on a long declaration.
+        let body = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fuzz/long-declaration.xml"
+        ))
+        .unwrap();
+        let result = parse_feed(&body, "https://x.example/feed");
+        assert!(
+            !matches!(result, Err(ParseError::Panicked(_))),
+            "{result:?}"
+        );
+        // A Latin-1 document keeps its accents.
+        let latin = b"<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><rss version=\"2.0\"><channel><title>T</title><item><title>Caf\xe9</title><link>https://x.example/a</link></item></channel></rss>";
+        let feed = parse_feed(latin, "https://x.example/feed").unwrap();
+        assert_eq!(feed.entries[0].title.as_deref(), Some("Caf\u{e9}"));
+    }
 
     #[test]
     fn a_declared_encoding_without_quotes_is_no_panic() {
