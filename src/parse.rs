@@ -358,6 +358,19 @@ mod tests {
     }
 
     #[test]
+    fn a_feed_rs_panic_on_an_author_is_contained() {
+        // Found by `cargo fuzz run parse_normalize`: feed-rs slices inside a character after an
+        // e-mail address in <author>. Contained: the feed is an error, the daemon goes on.
+        let body = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fuzz/author-email-multibyte.xml"
+        ))
+        .unwrap();
+        let result = std::panic::catch_unwind(|| parse_feed(&body, "https://x.example/feed"));
+        assert!(result.is_ok(), "the panic does not escape parse_feed");
+    }
+
+    #[test]
     fn a_declared_encoding_without_quotes_is_no_panic() {
         // Found by `cargo fuzz run parse_normalize`: the repair pass sliced inside a character.
         let body = std::fs::read(concat!(
