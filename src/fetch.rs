@@ -155,27 +155,7 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(settings: &FetchConfig) -> Result<Fetcher, FetchError> {
-        // reqwest is built without a default crypto provider (ring is much lighter to build than
-        // aws-lc); it must be installed once per process before a client exists.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
-            .user_agent(settings.user_agent.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            // The environment's proxies are never used; only the configured one.
-            .no_proxy()
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.timeout);
-        if let Some(proxy) = &settings.proxy {
-            let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| FetchError::Request {
-                url: proxy.to_string(),
-                detail: format!("cannot use fetch.proxy: {e}"),
-            })?;
-            builder = builder.proxy(proxy);
-        }
-        let client = builder.build().map_err(|e| FetchError::Request {
-            url: "(client setup)".into(),
-            detail: format!("cannot build the HTTP client: {e}"),
-        })?;
+        let client = build_client(settings)?;
         Ok(Fetcher {
             client,
             settings: settings.clone(),
@@ -459,9 +439,33 @@ impl Fetcher {
     }
 }
 
-/// The client for the webhook sink: the one other kind of request the daemon makes. No
-/// redirects followed (a hook that moved is a configuration error to see), no proxy from the
-/// environment, a total timeout.
+/// The HTTP client both the fetcher and the webhook sink use: redirects never followed by
+/// reqwest (the fetcher follows them by hand; a webhook that moved is a configuration error to
+/// see), the environment's proxies never used (only `fetch.proxy`), the configured timeouts.
+fn build_client(settings: &FetchConfig) -> Result<reqwest::Client, FetchError> {
+    // reqwest is built without a default crypto provider (ring is much lighter to build than
+    // aws-lc); it must be installed once per process before a client exists.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = reqwest::Client::builder()
+        .user_agent(settings.user_agent.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .connect_timeout(settings.connect_timeout)
+        .timeout(settings.timeout);
+    if let Some(proxy) = &settings.proxy {
+        let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| FetchError::Request {
+            url: proxy.to_string(),
+            detail: format!("cannot use fetch.proxy: {e}"),
+        })?;
+        builder = builder.proxy(proxy);
+    }
+    builder.build().map_err(|e| FetchError::Request {
+        url: "(client setup)".into(),
+        detail: format!("cannot build the HTTP client: {e}"),
+    })
+}
+
+/// The client for the webhook sink: the one other kind of request the daemon makes.
 #[derive(Clone)]
 pub struct Poster {
     client: reqwest::Client,
@@ -469,24 +473,7 @@ pub struct Poster {
 
 impl Poster {
     pub fn new(settings: &FetchConfig) -> Result<Poster, FetchError> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
-            .user_agent(settings.user_agent.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.timeout);
-        if let Some(proxy) = &settings.proxy {
-            let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| FetchError::Request {
-                url: proxy.to_string(),
-                detail: format!("cannot use fetch.proxy: {e}"),
-            })?;
-            builder = builder.proxy(proxy);
-        }
-        let client = builder.build().map_err(|e| FetchError::Request {
-            url: "(client setup)".into(),
-            detail: format!("cannot build the HTTP client: {e}"),
-        })?;
+        let client = build_client(settings)?;
         Ok(Poster { client })
     }
 
@@ -664,7 +651,7 @@ fn check_looks_like_feed(
     body: &[u8],
 ) -> Result<(), FetchError> {
     let content_type = || content_type.unwrap_or("none").to_string();
-    let start = skip_bom_and_space(body);
+    let start = crate::parse::skip_bom_and_space(body);
     if start.is_empty() {
         return Err(FetchError::NotAFeed {
             url: url.to_string(),
@@ -681,15 +668,6 @@ fn check_looks_like_feed(
         });
     }
     Ok(())
-}
-
-fn skip_bom_and_space(body: &[u8]) -> &[u8] {
-    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    let first = body
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(body.len());
-    &body[first..]
 }
 
 #[cfg(test)]

@@ -177,7 +177,6 @@ fn repair(body: &[u8]) -> Option<Vec<u8>> {
     (fixed.as_bytes() != body).then(|| fixed.into_bytes())
 }
 
-/// Decodes with the encoding the prolog declares (UTF-8 when none), replacing invalid bytes.
 /// A document that opens with an XML declaration, decoded to UTF-8 by the encoding it declares
 /// and opened by `<?xml version="1.0" encoding="utf-8"?>` instead; `None` when it has no
 /// declaration or already the plain one.
@@ -201,7 +200,8 @@ fn plain_prolog(body: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn skip_bom_and_space(body: &[u8]) -> &[u8] {
+/// The document from its first character that is not a UTF-8 byte-order mark or white space.
+pub(crate) fn skip_bom_and_space(body: &[u8]) -> &[u8] {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let first = body
         .iter()
@@ -220,10 +220,7 @@ fn without_late_declarations(body: &[u8]) -> Option<Vec<u8>> {
                 .get(at + 5)
                 .is_none_or(|c| c.is_ascii_whitespace() || *c == b'?')
     };
-    let start = body.strip_prefix(b"\xEF\xBB\xBF").map_or(0, |_| 3);
-    let first = (start..body.len())
-        .find(|&i| !body[i].is_ascii_whitespace())
-        .unwrap_or(body.len());
+    let first = body.len() - skip_bom_and_space(body).len();
     let late: Vec<usize> = (first + 1..body.len().saturating_sub(4))
         .filter(|&i| body[i] == b'<' && is_declaration(i))
         .collect();
@@ -259,6 +256,7 @@ fn utf16_to_utf8(body: &[u8]) -> Option<Vec<u8>> {
     Some(replace_declared_encoding(&text).into_owned().into_bytes())
 }
 
+/// Decodes with the encoding the prolog declares (UTF-8 when none), replacing invalid bytes.
 fn decode_lossy(body: &[u8]) -> Cow<'_, str> {
     let head = String::from_utf8_lossy(&body[..body.len().min(200)]).to_ascii_lowercase();
     let declared = head
@@ -338,14 +336,18 @@ fn escape_stray_ampersands(text: &str, out: &mut String) {
 mod tests {
     use super::*;
 
+    /// A document a fuzzing run found (`tests/fixtures/fuzz/`).
+    fn fuzz_fixture(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/fuzz")
+            .join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
     #[test]
     fn odd_declarations_are_replaced_and_declared_encodings_still_apply() {
         // Found by `cargo fuzz run parse_normalize`: quick-xml panicked on a long declaration.
-        let body = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/fuzz/long-declaration.xml"
-        ))
-        .unwrap();
+        let body = fuzz_fixture("long-declaration.xml");
         let result = parse_feed(&body, "https://x.example/feed");
         assert!(
             !matches!(result, Err(ParseError::Panicked(_))),
@@ -361,11 +363,7 @@ mod tests {
     fn a_feed_rs_panic_on_an_author_is_contained() {
         // Found by `cargo fuzz run parse_normalize`: feed-rs slices inside a character after an
         // e-mail address in <author>. Contained: the feed is an error, the daemon goes on.
-        let body = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/fuzz/author-email-multibyte.xml"
-        ))
-        .unwrap();
+        let body = fuzz_fixture("author-email-multibyte.xml");
         let result = std::panic::catch_unwind(|| parse_feed(&body, "https://x.example/feed"));
         assert!(result.is_ok(), "the panic does not escape parse_feed");
     }
@@ -373,11 +371,7 @@ mod tests {
     #[test]
     fn a_declared_encoding_without_quotes_is_no_panic() {
         // Found by `cargo fuzz run parse_normalize`: the repair pass sliced inside a character.
-        let body = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/fuzz/encoding-not-quoted.xml"
-        ))
-        .unwrap();
+        let body = fuzz_fixture("encoding-not-quoted.xml");
         let result = std::panic::catch_unwind(|| parse_feed(&body, "https://x.example/feed"));
         assert!(result.is_ok(), "parse_feed panicked");
         assert!(!matches!(result.unwrap(), Err(ParseError::Panicked(_))));
@@ -386,11 +380,7 @@ mod tests {
     #[test]
     fn a_late_xml_declaration_is_dropped_not_a_panic() {
         // Found by `cargo fuzz run parse_normalize`: quick-xml panicked on it.
-        let body = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/fuzz/late-xml-declaration.xml"
-        ))
-        .unwrap();
+        let body = fuzz_fixture("late-xml-declaration.xml");
         let result = parse_feed(&body, "https://x.example/feed");
         assert!(
             !matches!(result, Err(ParseError::Panicked(_))),
