@@ -192,13 +192,9 @@ impl FeedServer {
 
     /// The bodies of the requests to `path` that had one (POSTs), in order, as JSON.
     pub fn json_bodies(&self, path: &str) -> Vec<serde_json::Value> {
-        self.state
-            .lock()
-            .unwrap()
-            .bodies
+        self.raw_bodies(path)
             .iter()
-            .filter(|(p, _)| p == path)
-            .map(|(_, b)| serde_json::from_slice(b).expect("a JSON body"))
+            .map(|b| serde_json::from_slice(b).expect("a JSON body"))
             .collect()
     }
 
@@ -360,11 +356,9 @@ impl Workspace {
 
     /// Writes a config with these feed URLs (no host spacing: every feed is on 127.0.0.1).
     pub fn write_config(&self, feed_urls: &[String]) {
-        let mut text =
-            String::from("[fetch]\nhost_spacing = \"0s\"\nper_host = 4\ntimeout = \"10s\"\n\n");
-        for url in feed_urls {
-            text.push_str(&format!("[[feeds]]\nurl = \"{url}\"\n\n"));
-        }
+        let text =
+            String::from("[fetch]\nhost_spacing = \"0s\"\nper_host = 4\ntimeout = \"10s\"\n\n")
+                + &feeds_toml(feed_urls);
         self.write_config_text(&text);
     }
 
@@ -471,6 +465,13 @@ impl Workspace {
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.path("feedfold.db")).unwrap()
     }
+}
+
+/// `[[feeds]]` tables for these URLs, to end a config with.
+pub fn feeds_toml(urls: &[String]) -> String {
+    urls.iter()
+        .map(|url| format!("[[feeds]]\nurl = \"{url}\"\n\n"))
+        .collect()
 }
 
 pub fn fixture(name: &str) -> String {

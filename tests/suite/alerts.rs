@@ -4,16 +4,14 @@
 
 use std::time::Duration;
 
-use crate::common::{FeedServer, Item, Route, Workspace, rss};
+use crate::common::{FeedServer, Item, Route, Workspace, feeds_toml, rss};
 
 /// A config with `urls` as feeds, a webhook sink at `hook` and one watch.
 fn config(urls: &[String], hook: &str, watch: &str) -> String {
     let mut text = format!(
         "[fetch]\nhost_spacing = \"0s\"\nper_host = 8\n\n[[sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{hook}\"\n\n[[watches]]\n{watch}\nnotify = [\"hook\"]\n\n"
     );
-    for url in urls {
-        text.push_str(&format!("[[feeds]]\nurl = \"{url}\"\n\n"));
-    }
+    text.push_str(&feeds_toml(urls));
     text
 }
 
@@ -314,9 +312,7 @@ fn a_signed_webhook_carries_the_hmac_of_its_body_and_custom_headers() {
         server.url("/hook"),
         server.url("/slack")
     );
-    for url in &urls {
-        text.push_str(&format!("[[feeds]]\nurl = \"{url}\"\n\n"));
-    }
+    text.push_str(&feeds_toml(&urls));
     ws.write_config_text(&text);
     ws.ok(&["run", "--once"]);
     let body = &server.raw_bodies("/hook")[0];
@@ -418,9 +414,7 @@ fn a_hanging_sink_does_not_hold_up_another() {
         server.url("/slow"),
         server.url("/fast")
     );
-    for url in &urls {
-        text.push_str(&format!("[[feeds]]\nurl = \"{url}\"\n\n"));
-    }
+    text.push_str(&feeds_toml(&urls));
     ws.write_config_text(&text);
     let mut daemon = ws.spawn_daemon(&[]);
     ws.wait_until(

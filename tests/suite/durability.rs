@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use crate::common::{FeedServer, Item, Route, Workspace, rss};
+use crate::common::{FeedServer, Item, Route, Workspace, feeds_toml, rss};
 
 const FEEDS: usize = 24;
 const ITEMS: usize = 60;
@@ -111,9 +111,7 @@ fn kill_9_at_random_moments_loses_nothing_committed_and_the_next_start_resumes()
     // Every feed due again a second after its fetch: each start fetches everything.
     let mut config =
         String::from("[fetch]\ninterval = \"1s\"\nhost_spacing = \"0s\"\nper_host = 8\n\n");
-    for url in &urls {
-        config.push_str(&format!("[[feeds]]\nurl = \"{url}\"\n\n"));
-    }
+    config.push_str(&feeds_toml(&urls));
     ws.write_config_text(&config);
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

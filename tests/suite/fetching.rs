@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use crate::common::{FeedServer, Item, Route, Workspace, rss};
+use crate::common::{FeedServer, Item, Route, Workspace, feeds_toml, rss};
 
 fn item(n: usize, link: &str) -> Item {
     Item {
@@ -17,9 +17,7 @@ fn item(n: usize, link: &str) -> Item {
 
 fn config(ws: &Workspace, fetch: &str, urls: &[String]) {
     let mut text = format!("[fetch]\n{fetch}\n\n");
-    for url in urls {
-        text.push_str(&format!("[[feeds]]\nurl = \"{url}\"\n\n"));
-    }
+    text.push_str(&feeds_toml(urls));
     ws.write_config_text(&text);
 }
 

@@ -1,7 +1,7 @@
 //! `run --once` end to end: copies of one story fold into one cluster, unrelated stories stay
 //! apart, polls are idempotent, and a broken feed is an error on that feed only.
 
-use crate::common::{FeedServer, Item, Route, Workspace, fixture, rss};
+use crate::common::{FeedServer, Item, Route, Workspace, feeds_toml, fixture, rss};
 
 /// The paragraphs of the real article in the fixtures (standfirst, byline and date skipped).
 fn paragraphs() -> Vec<String> {
@@ -544,9 +544,7 @@ fn related_config(urls: &[String], related: bool) -> String {
          [[sinks]]\nname = \"log\"\nkind = \"log\"\n\n\
          [[watches]]\nname = \"all\"\nquery = \"the OR in OR of\"\nnotify = [\"log\"]\n\n"
     );
-    for url in urls {
-        config.push_str(&format!("[[feeds]]\nurl = \"{url}\"\n\n"));
-    }
+    config.push_str(&feeds_toml(urls));
     config
 }
 
