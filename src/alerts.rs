@@ -68,15 +68,9 @@ impl Deliverer {
                 "no sink named {sink:?} in the config any more; add it back or the alert stays pending"
             ));
         };
-        let body = serde_json::to_vec(payload).expect("JSON values serialize");
         match &config.kind {
             SinkKind::Log => {
-                tracing::info!(
-                    target: "feedfold::alert",
-                    sink = %sink,
-                    alert = %String::from_utf8_lossy(&body),
-                    "alert"
-                );
+                tracing::info!(target: "feedfold::alert", sink = %sink, alert = %payload, "alert");
                 Ok(())
             }
             SinkKind::Webhook {
@@ -103,7 +97,10 @@ impl Deliverer {
                     .await
                     .map_err(|e| e.to_string())
             }
-            SinkKind::Exec { command } => run_exec(command, &body).await,
+            SinkKind::Exec { command } => {
+                let body = serde_json::to_vec(payload).expect("JSON values serialize");
+                run_exec(command, &body).await
+            }
         }
     }
 }
