@@ -286,6 +286,14 @@ fn truncate_at_char(s: &mut String, max_bytes: usize) {
     }
 }
 
+/// A link a reader can follow: absolute `http` or `https`. `javascript:`, `data:` and the like,
+/// which a feed can use to run script in whatever later renders the link, are dropped.
+fn web_link(link: &str) -> Option<String> {
+    let link = strip_controls(link.trim());
+    let parsed = Url::parse(&link).ok()?;
+    matches!(parsed.scheme(), "http" | "https").then(|| link.into_owned())
+}
+
 /// A title on one line, as plain text.
 pub fn clean_title(title: &str) -> String {
     let text = html_to_text(title);
@@ -353,7 +361,9 @@ pub fn normalize_entries(entries: &[RawEntry], fetched: i64) -> Vec<NormalizedIt
     let identifying = |c: &str| contents_per_url.get(c).is_some_and(|s| s.len() == 1);
 
     let mut seen_keys = HashSet::new();
-    let mut seen_guids = HashSet::new();
+    // The content each guid was first seen with: a later entry under that guid with other
+    // content is another item; with the same content it is a repeat.
+    let mut first_content_by_guid: HashMap<&str, &str> = HashMap::new();
     let mut items = Vec::with_capacity(drafts.len());
     for d in &drafts {
         let canonical = d.canonical.clone().filter(|c| identifying(c));
@@ -364,8 +374,10 @@ pub fn normalize_entries(entries: &[RawEntry], fetched: i64) -> Vec<NormalizedIt
             .map(str::trim)
             .filter(|g| !g.is_empty());
         let key = match (guid, &canonical) {
-            (Some(g), _) if seen_guids.insert(g.to_string()) => format!("g:{g}"),
-            (Some(g), _) => format!("g:{g}#{}", d.content),
+            (Some(g), _) => match first_content_by_guid.entry(g).or_insert(&d.content) {
+                first if *first == d.content => format!("g:{g}"),
+                _ => format!("g:{g}#{}", d.content),
+            },
             (None, Some(url)) => format!("u:{url}"),
             (None, None) => format!("h:{}", d.content),
         };
@@ -375,11 +387,7 @@ pub fn normalize_entries(entries: &[RawEntry], fetched: i64) -> Vec<NormalizedIt
         items.push(NormalizedItem {
             guid: guid.map_or_else(|| key.clone(), str::to_string),
             key,
-            url: d
-                .raw
-                .link
-                .as_deref()
-                .map(|l| strip_controls(l.trim()).into_owned()),
+            url: d.raw.link.as_deref().and_then(web_link),
             canonical_url: canonical,
             title: d.title.clone(),
             text: d.text.clone(),
@@ -443,8 +451,11 @@ mod tests {
             entry(None, None, "Four has nothing"),
             entry(None, Some("https://x.example/"), "Five on the homepage"),
             entry(None, Some("https://x.example/"), "Six on the homepage"),
+            // An exact repeat of the first entry, after another item under its guid.
+            entry(Some("g1"), Some("https://x.example/1"), "One"),
         ];
         let items = normalize_entries(&entries, 1_800_000_000);
+        assert_eq!(items.len(), 6, "the repeat is the first item again");
         let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
         assert_eq!(keys[0], "g:g1");
         assert!(keys[1].starts_with("g:g1#"), "{}", keys[1]);
@@ -461,6 +472,30 @@ mod tests {
                 .map(|i| NormalizedItem { ..i.clone() })
                 .collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn only_web_links_are_kept() {
+        let link = |l: &str| {
+            normalize_entries(&[entry(Some("g"), Some(l), "T")], 0)[0]
+                .url
+                .clone()
+        };
+        assert_eq!(
+            link(" https://x.example/a\u{1b}b "),
+            Some("https://x.example/ab".into())
+        );
+        assert_eq!(link("http://x.example/"), Some("http://x.example/".into()));
+        for hostile in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "data:text/html,<script>",
+            "vbscript:x",
+            "file:///etc/passwd",
+            "/relative/never/resolved",
+        ] {
+            assert_eq!(link(hostile), None, "{hostile}");
+        }
     }
 
     #[test]

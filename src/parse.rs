@@ -304,7 +304,24 @@ fn escape_stray_ampersands(text: &str, out: &mut String) {
         match reference_len {
             Some(len) if len > 0 => {
                 let name = &after[..len];
-                if name.starts_with('#') || matches!(name, "amp" | "lt" | "gt" | "quot" | "apos") {
+                if let Some(number) = name.strip_prefix('#') {
+                    match referenced_char(number) {
+                        // NUL, a surrogate or a number beyond Unicode fails the whole document
+                        // in an XML parser; the character is dropped instead (the normalizer
+                        // strips the other controls).
+                        Some(Some(c)) if c != '\0' => {
+                            out.push('&');
+                            out.push_str(name);
+                            out.push(';');
+                        }
+                        Some(_) => {}
+                        None => {
+                            out.push_str("&amp;");
+                            out.push_str(name);
+                            out.push(';');
+                        }
+                    }
+                } else if matches!(name, "amp" | "lt" | "gt" | "quot" | "apos") {
                     out.push('&');
                     out.push_str(name);
                     out.push(';');
@@ -330,6 +347,29 @@ fn escape_stray_ampersands(text: &str, out: &mut String) {
         }
     }
     out.push_str(rest);
+}
+
+/// The character a numeric reference (`#` removed: `233`, `xE9`) names: `None` when it is not a
+/// number, `Some(None)` when the number is no character.
+fn referenced_char(number: &str) -> Option<Option<char>> {
+    let value = match number.strip_prefix(['x', 'X']) {
+        Some(hex) => u32::from_str_radix(hex, 16),
+        None => number.parse::<u32>(),
+    };
+    match value {
+        Ok(v) => Some(char::from_u32(v)),
+        // Digits too many for a u32 are still a number, and no character.
+        Err(_)
+            if !number.is_empty()
+                && number
+                    .trim_start_matches(['x', 'X'])
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit()) =>
+        {
+            Some(None)
+        }
+        Err(_) => None,
+    }
 }
 
 #[cfg(test)]
@@ -447,6 +487,22 @@ mod tests {
             Some("Fish & chips\u{a0}today")
         );
         assert_eq!(feed.entries[0].summary.as_deref(), Some("caf\u{fffd}"));
+    }
+
+    #[test]
+    fn references_to_characters_xml_forbids_are_dropped() {
+        let xml = b"<rss version=\"2.0\"><channel><item><guid>1</guid><title>a&#0;b&#x0;c&#xD800;d&#99999999999;e&#27;f&#xe9;&#zz;</title></item></channel></rss>";
+        let feed = parse_feed(xml, BASE).unwrap();
+        assert!(feed.repaired);
+        assert_eq!(
+            feed.entries[0].title.as_deref(),
+            Some("abcde\u{1b}f\u{e9}&#zz;")
+        );
+        assert_eq!(referenced_char("x41"), Some(Some('A')));
+        assert_eq!(referenced_char("65"), Some(Some('A')));
+        assert_eq!(referenced_char("xD800"), Some(None));
+        assert_eq!(referenced_char("zz"), None);
+        assert_eq!(referenced_char(""), None);
     }
 
     #[test]

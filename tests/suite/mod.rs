@@ -6,5 +6,6 @@ mod daemon;
 mod durability;
 mod faults;
 mod fetching;
+mod hostile;
 mod ingest;
 mod store_ops;
