@@ -18,7 +18,7 @@ use crate::store::Store;
 use crate::store::read::{ClusterFilter, ClusterView, FeedStatus};
 use crate::systemd::Notifier;
 use crate::timefmt::{now_unix, relative, rfc3339};
-use render::{Table, escape, truncate};
+use render::{Table, Terminal, escape, truncate};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -82,6 +82,21 @@ pub enum Command {
     Cluster {
         /// The cluster id (as shown by `clusters`)
         id: i64,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Full-text search over stored items, grouped by story, best match first
+    Search {
+        /// What to look for: words, "phrases", AND/OR/NOT, (), prefix*, title:word, as in
+        /// watches; any other text looks for all of its words
+        #[arg(required = true, num_args = 1.., value_name = "QUERY")]
+        query: Vec<String>,
+        /// Only stories whose newest member is at most this old (e.g. 24h, 7d)
+        #[arg(long, default_value = "24h", value_parser = parse_duration_arg)]
+        since: std::time::Duration,
+        /// At most this many stories (0 = all)
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
         #[command(flatten)]
         out: OutputArgs,
     },
@@ -190,16 +205,21 @@ pub fn execute(cli: Cli) -> CliResult {
             out,
         } => {
             let filter = ClusterFilter {
-                since: now_unix()
-                    .saturating_sub(i64::try_from(since.as_secs()).unwrap_or(i64::MAX)),
+                since: since_cutoff(*since),
                 min_size: *min_size,
                 limit: *limit,
                 tag: tag.clone(),
                 feed: feed.clone(),
-                query: query.clone(),
+                query: query.as_deref().map(fts5_match_or_nothing),
             };
             clusters(&cli, &filter, out)
         }
+        Command::Search {
+            query,
+            since,
+            limit,
+            out,
+        } => search(&cli, &query.join(" "), since_cutoff(*since), *limit, out),
         Command::Cluster { id, out } => cluster(&cli, *id, out),
         Command::Recluster { since, dry_run } => recluster(&cli, *since, *dry_run),
         Command::Alerts { out } => alerts(&cli, out),
@@ -216,6 +236,122 @@ pub fn execute(cli: Cli) -> CliResult {
             action: WatchCommand::Test { name, since },
         } => watch_test(&cli, name, *since),
     }
+}
+
+/// The unix time `since` ago.
+fn since_cutoff(since: std::time::Duration) -> i64 {
+    now_unix().saturating_sub(i64::try_from(since.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The FTS5 expression for what the user typed; text without a single word to look for
+/// becomes an expression that matches nothing (an empty result, not an error).
+fn fts5_match_or_nothing(text: &str) -> String {
+    crate::watches::fts5_match(text).unwrap_or_else(|| "\"\"".to_string())
+}
+
+#[derive(Serialize)]
+struct SearchGroupJson<'a> {
+    cluster: i64,
+    size: i64,
+    last_seen: String,
+    title: &'a str,
+    url: Option<&'a str>,
+    /// How many of the story's items match (the best few are listed).
+    matching: usize,
+    items: Vec<SearchHitJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct SearchHitJson<'a> {
+    id: i64,
+    title: &'a str,
+    url: Option<&'a str>,
+    feed: &'a str,
+    published: Option<String>,
+    fetched: String,
+    snippet: String,
+    score: f64,
+}
+
+fn search(cli: &Cli, query: &str, since: i64, limit: usize, out: &OutputArgs) -> CliResult {
+    use crate::store::search::{MATCH_END, MATCH_START};
+    let store = open_for_query(cli)?;
+    let groups = store
+        .search(&fts5_match_or_nothing(query), since, limit)
+        .map_err(Failure::runtime)?;
+    if out.json {
+        let docs: Vec<SearchGroupJson> = groups
+            .iter()
+            .map(|g| SearchGroupJson {
+                cluster: g.cluster,
+                size: g.size,
+                last_seen: rfc3339(g.last_seen),
+                title: &g.title,
+                url: g.url.as_deref(),
+                matching: g.matching,
+                items: g
+                    .hits
+                    .iter()
+                    .map(|h| SearchHitJson {
+                        id: h.item,
+                        title: &h.title,
+                        url: h.url.as_deref(),
+                        feed: &h.feed,
+                        published: h.published.map(rfc3339),
+                        fetched: rfc3339(h.fetched),
+                        snippet: h.snippet.replace([MATCH_START, MATCH_END], ""),
+                        score: (h.score * 1000.0).round() / 1000.0,
+                    })
+                    .collect(),
+            })
+            .collect();
+        return print(&(render::json(&docs) + "\n"));
+    }
+    if groups.is_empty() {
+        return print("nothing found (try --since 7d, or fewer words)\n");
+    }
+    let terminal = Terminal::stdout();
+    let width = terminal.width.unwrap_or(usize::MAX).max(40);
+    let now = now_unix();
+    let mut text = String::new();
+    for g in &groups {
+        let head = format!(
+            "story {}  {} items  {}  ",
+            g.cluster,
+            g.size,
+            relative(g.last_seen, now)
+        );
+        let title = truncate(&g.title, width.saturating_sub(head.chars().count()));
+        text.push_str(&terminal.bold(&format!("{head}{}", escape(&title))));
+        text.push('\n');
+        for h in &g.hits {
+            let when = h.published.unwrap_or(h.fetched);
+            let line = format!(
+                "{} ({}, {})",
+                truncate(&h.title, width.saturating_sub(4 + 30)),
+                truncate(host_of(&h.feed), 24),
+                relative(when, now)
+            );
+            text.push_str(&format!("  {}\n", escape(&line)));
+            // Cut before highlighting: the markers are single characters.
+            let snippet = truncate(&h.snippet, width.saturating_sub(4));
+            text.push_str(&format!("    {}\n", terminal.snippet(&snippet)));
+        }
+        if g.matching > g.hits.len() {
+            text.push_str(&format!(
+                "  … and {} more matching items\n",
+                g.matching - g.hits.len()
+            ));
+        }
+    }
+    print(&text)
+}
+
+/// The host of a URL (for naming a feed in little room), or the URL itself.
+fn host_of(url: &str) -> &str {
+    url.split_once("://")
+        .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(rest))
+        .unwrap_or(url)
 }
 
 /// How many merges and splits `recluster` lists by title.
@@ -640,7 +776,7 @@ fn alerts(cli: &Cli, out: &OutputArgs) -> CliResult {
             truncate(&a.title, 60),
         ]);
     }
-    print(&table.render())
+    print(&table.render_for(Terminal::stdout()))
 }
 
 fn feeds(cli: &Cli, out: &OutputArgs) -> CliResult {
@@ -688,7 +824,7 @@ fn feeds(cli: &Cli, out: &OutputArgs) -> CliResult {
             "no feeds in the store yet; add [[feeds]] to the config and run `feedfold run --once`\n",
         );
     }
-    print(&table.render())
+    print(&table.render_for(Terminal::stdout()))
 }
 
 fn feed_json(f: &FeedStatus) -> FeedJson<'_> {
@@ -797,7 +933,7 @@ fn clusters(cli: &Cli, filter: &ClusterFilter, out: &OutputArgs) -> CliResult {
             truncate(&c.title, 90),
         ]);
     }
-    print(&table.render())
+    print(&table.render_for(Terminal::stdout()))
 }
 
 fn cluster(cli: &Cli, id: i64, out: &OutputArgs) -> CliResult {
@@ -847,6 +983,6 @@ fn cluster(cli: &Cli, id: i64, out: &OutputArgs) -> CliResult {
             truncate(&i.title, 70),
         ]);
     }
-    text.push_str(&table.render());
+    text.push_str(&table.render_for(Terminal::stdout()));
     print(&text)
 }

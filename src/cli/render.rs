@@ -68,6 +68,92 @@ pub fn truncate(text: &str, width: usize) -> String {
     out
 }
 
+/// What the terminal on stdout can take: colour (only on a terminal, never with `NO_COLOR` set
+/// to anything, nor on `TERM=dumb`) and its width in columns (only on a terminal).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Terminal {
+    pub colour: bool,
+    pub width: Option<usize>,
+}
+
+/// Matches stand out this way (bold red, as ripgrep shows them).
+const MATCH_STYLE: &str = "\u{1b}[1;31m";
+const HEADER_STYLE: &str = "\u{1b}[1m";
+const RESET: &str = "\u{1b}[0m";
+/// Narrower than this, a table's last column is not squeezed further (it wraps instead).
+const MIN_LAST_COLUMN: usize = 20;
+
+impl Terminal {
+    /// The terminal on stdout, from the process's environment.
+    pub fn stdout() -> Terminal {
+        use std::io::IsTerminal;
+        let var = |name: &str| std::env::var(name).ok();
+        Terminal::decide(
+            std::io::stdout().is_terminal(),
+            var("NO_COLOR").as_deref(),
+            var("TERM").as_deref(),
+            var("COLUMNS").as_deref(),
+            window_columns(),
+        )
+    }
+
+    /// The decision, apart from where its inputs come from.
+    fn decide(
+        is_terminal: bool,
+        no_color: Option<&str>,
+        term: Option<&str>,
+        columns: Option<&str>,
+        window_columns: Option<usize>,
+    ) -> Terminal {
+        // https://no-color.org: set and not empty means no colour.
+        let colour_refused = no_color.is_some_and(|v| !v.is_empty()) || term == Some("dumb");
+        let width = columns
+            .and_then(|c| c.trim().parse().ok())
+            .filter(|&w: &usize| w > 0)
+            .or(window_columns);
+        Terminal {
+            colour: is_terminal && !colour_refused,
+            width: if is_terminal { width } else { None },
+        }
+    }
+
+    /// A snippet from the store ([`crate::store::search::MATCH_START`] … `MATCH_END` around
+    /// matches) made safe to print, the matches highlighted when colour is on.
+    pub fn snippet(&self, snippet: &str) -> String {
+        use crate::store::search::{MATCH_END, MATCH_START};
+        let safe = escape(snippet);
+        let (start, end) = if self.colour {
+            (MATCH_STYLE, RESET)
+        } else {
+            ("", "")
+        };
+        safe.replace(MATCH_START, start).replace(MATCH_END, end)
+    }
+
+    /// Our own text (never feed text) in bold when colour is on.
+    pub fn bold(&self, text: &str) -> String {
+        if self.colour {
+            format!("{HEADER_STYLE}{text}{RESET}")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// The width of the terminal window on stdout, asked of the kernel.
+#[cfg(unix)]
+fn window_columns() -> Option<usize> {
+    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct passed; nothing else is touched.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
+#[cfg(not(unix))]
+fn window_columns() -> Option<usize> {
+    None
+}
+
 /// A plain aligned table; every cell is escaped.
 pub struct Table {
     headers: Vec<&'static str>,
@@ -91,28 +177,49 @@ impl Table {
         self.rows.is_empty()
     }
 
+    /// The table with columns aligned, for a pipe or a file.
     pub fn render(&self) -> String {
+        self.render_for(Terminal::default())
+    }
+
+    /// The table for `terminal`: the last column (the title) cut to fit its width, the header
+    /// in bold when colour is on.
+    pub fn render_for(&self, terminal: Terminal) -> String {
         let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
         for row in &self.rows {
             for (w, cell) in widths.iter_mut().zip(row) {
                 *w = (*w).max(cell.chars().count());
             }
         }
+        let fixed: usize = widths.iter().rev().skip(1).map(|w| w + 2).sum();
+        let last_width = terminal
+            .width
+            .map(|total| total.saturating_sub(fixed).max(MIN_LAST_COLUMN));
+        let last = widths.len().saturating_sub(1);
         let mut out = String::new();
-        let line = |cells: &mut dyn Iterator<Item = &str>, out: &mut String| {
+        let line = |cells: &mut dyn Iterator<Item = &str>| {
             let mut text = String::new();
             for (i, (cell, w)) in cells.zip(&widths).enumerate() {
                 if i > 0 {
                     text.push_str("  ");
                 }
-                let _ = write!(text, "{cell:<w$}");
+                match last_width {
+                    Some(lw) if i == last => text.push_str(&truncate(cell, lw)),
+                    _ => {
+                        let _ = write!(text, "{cell:<w$}");
+                    }
+                }
             }
-            out.push_str(text.trim_end());
-            out.push('\n');
+            text.truncate(text.trim_end().len());
+            text
         };
-        line(&mut self.headers.iter().copied(), &mut out);
+        let header = line(&mut self.headers.iter().copied());
+        out.push_str(&terminal.bold(&header));
+        out.push('\n');
         for row in &self.rows {
-            line(&mut row.iter().map(String::as_str), &mut out);
+            let text = line(&mut row.iter().map(String::as_str));
+            out.push_str(&text);
+            out.push('\n');
         }
         out
     }
@@ -150,5 +257,63 @@ mod tests {
         t.row(vec!["1".into(), "a\u{1b}b".into()]);
         t.row(vec!["22".into(), "c".into()]);
         assert_eq!(t.render(), "ID  TITLE\n1   a\\u{1b}b\n22  c\n");
+    }
+
+    #[test]
+    fn the_last_column_fits_the_terminal_and_colour_is_only_for_terminals() {
+        let mut t = Table::new(vec!["ID", "TITLE"]);
+        t.row(vec!["1".into(), "word ".repeat(20)]);
+        let narrow = Terminal {
+            colour: false,
+            width: Some(30),
+        };
+        let text = t.render_for(narrow);
+        assert!(text.lines().all(|l| l.chars().count() <= 30), "{text}");
+        assert!(text.contains('…'));
+        let coloured = t.render_for(Terminal {
+            colour: true,
+            width: None,
+        });
+        assert!(coloured.starts_with("\u{1b}[1mID  TITLE\u{1b}[0m\n"));
+
+        let decide = Terminal::decide;
+        assert_eq!(
+            decide(true, None, Some("xterm"), None, Some(120)),
+            Terminal {
+                colour: true,
+                width: Some(120)
+            }
+        );
+        assert!(
+            !decide(true, Some("1"), None, None, None).colour,
+            "NO_COLOR"
+        );
+        assert!(
+            decide(true, Some(""), None, None, None).colour,
+            "empty NO_COLOR"
+        );
+        assert!(!decide(true, None, Some("dumb"), None, None).colour);
+        assert_eq!(
+            decide(true, None, None, Some("80"), Some(120)).width,
+            Some(80)
+        );
+        assert_eq!(
+            decide(false, None, None, Some("80"), Some(120)),
+            Terminal::default(),
+            "a pipe gets neither"
+        );
+    }
+
+    #[test]
+    fn snippets_are_escaped_and_matches_highlighted_only_in_colour() {
+        let snippet = "the \u{e000}drone\u{e001} hit\u{1b}[2J";
+        let plain = Terminal::default().snippet(snippet);
+        assert_eq!(plain, "the drone hit\\u{1b}[2J");
+        let coloured = Terminal {
+            colour: true,
+            width: None,
+        }
+        .snippet(snippet);
+        assert_eq!(coloured, "the \u{1b}[1;31mdrone\u{1b}[0m hit\\u{1b}[2J");
     }
 }

@@ -10,6 +10,7 @@ pub mod read;
 pub mod recluster;
 pub mod retention;
 mod schema;
+pub mod search;
 pub mod write;
 
 use std::fs::{File, OpenOptions};
@@ -216,6 +217,9 @@ impl Store {
         if version == SCHEMA_VERSION {
             return Ok(());
         }
+        if version > 0 {
+            self.backup_before_upgrade(version)?;
+        }
         let path = self.path.clone();
         let err = |source| StoreError::Sqlite {
             path: path.clone(),
@@ -240,6 +244,24 @@ impl Store {
                 .map_err(err)?;
         }
         tx.commit().map_err(err)
+    }
+
+    /// Before a store written by an older version is upgraded, a copy of it as it was is kept
+    /// beside it (`feedfold.db.v3.bak`): a way back if the new version must be rolled back.
+    /// An existing copy (an earlier, interrupted upgrade) is kept as it is.
+    fn backup_before_upgrade(&self, version: i64) -> Result<()> {
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(format!(".v{version}.bak"));
+        let target = self.path.with_file_name(name);
+        if target.exists() {
+            return Ok(());
+        }
+        tracing::info!(
+            "upgrading the store {} from schema {version} to {SCHEMA_VERSION}; its old version is kept as {}",
+            self.path.display(),
+            target.display()
+        );
+        self.backup(&target)
     }
 
     pub fn schema_version(&self) -> Result<i64> {
@@ -367,6 +389,12 @@ mod tests {
             conn.execute_batch(
                 "INSERT INTO feeds (url, url_in_use, origin, active, created)
                    VALUES ('https://a.example/feed', 'https://a.example/feed', 'config', 1, 0);
+                 INSERT INTO clusters (id, representative, size, first_ts, last_ts, created)
+                   VALUES (1, 1, 1, 100, 100, 100);
+                 INSERT INTO items (id, guid, title, text, fetched, ts, first_feed, cluster_id,
+                                    rule, simhash, fp_version)
+                   VALUES (1, 'g1', 'Volcano erupts in Iceland', 'Lava flows', 100, 100, 1, 1,
+                           'new', 0, 1);
                  PRAGMA user_version = 1;",
             )
             .unwrap();
@@ -374,6 +402,22 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         assert_eq!(store.feed_statuses().unwrap().len(), 1);
+        // The items stored before the search index existed are in it.
+        let found: i64 = store
+            .conn
+            .query_row(
+                "SELECT rowid FROM items_fts WHERE items_fts MATCH 'volcano'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(found, 1);
+        // The store as it was is kept beside it.
+        let old = Connection::open(dir.path().join("v1.db.v1.bak")).unwrap();
+        let old_version: i64 = old
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(old_version, 1);
         let alerts: i64 = store
             .conn
             .query_row("SELECT COUNT(*) FROM alerts", [], |r| r.get(0))

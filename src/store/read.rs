@@ -62,7 +62,8 @@ pub struct ClusterFilter {
     pub tag: Option<String>,
     /// Only clusters with a member from this feed (URL or name).
     pub feed: Option<String>,
-    /// Only clusters with a member whose title or text contains this (case-insensitive).
+    /// Only clusters with a member matching this FTS5 expression (built by
+    /// [`crate::watches::fts5_match`] from what the user typed).
     pub query: Option<String>,
 }
 
@@ -102,10 +103,6 @@ impl Store {
 
     /// Clusters whose newest member is within the period, biggest first.
     pub fn clusters(&self, filter: &ClusterFilter) -> Result<Vec<ClusterView>> {
-        let like = filter
-            .query
-            .as_ref()
-            .map(|q| format!("%{}%", escape_like(&q.to_lowercase())));
         let mut stmt = self
             .conn
             .prepare(
@@ -119,9 +116,9 @@ impl Store {
                         SELECT 1 FROM items i JOIN feed_items fi ON fi.item_id = i.id
                         JOIN feeds f ON f.id = fi.feed_id
                         WHERE i.cluster_id = c.id AND (f.url = ?4 OR f.url_in_use = ?4 OR f.name = ?4)))
-                   AND (?5 IS NULL OR EXISTS (
-                        SELECT 1 FROM items i WHERE i.cluster_id = c.id
-                        AND (lower(i.title) LIKE ?5 ESCAPE '\\' OR lower(i.text) LIKE ?5 ESCAPE '\\')))
+                   AND (?5 IS NULL OR c.id IN (
+                        SELECT i.cluster_id FROM items_fts JOIN items i ON i.id = items_fts.rowid
+                        WHERE items_fts MATCH ?5))
                  ORDER BY c.size DESC, c.last_ts DESC, c.id DESC
                  LIMIT ?6",
             )
@@ -134,7 +131,7 @@ impl Store {
                     filter.min_size,
                     filter.tag,
                     filter.feed,
-                    like,
+                    filter.query,
                     limit
                 ],
                 |r| r.get(0),
@@ -226,10 +223,4 @@ impl Store {
             items,
         }))
     }
-}
-
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }

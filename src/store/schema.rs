@@ -111,6 +111,27 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE alerts ADD COLUMN digest_at INTEGER;   -- set: held for the digest sent then
     "#,
+    // 4: full-text search over items' titles and text (`feedfold search`, `clusters --query`).
+    // External content: the text lives once, in `items`; triggers keep the index in step with
+    // every insert, edit and prune, inside the same transaction.
+    r#"
+    CREATE VIRTUAL TABLE items_fts USING fts5(
+        title, text,
+        content = 'items', content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN
+        INSERT INTO items_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+    END;
+    CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
+        INSERT INTO items_fts(items_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
+    END;
+    CREATE TRIGGER items_fts_update AFTER UPDATE OF title, text ON items BEGIN
+        INSERT INTO items_fts(items_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
+        INSERT INTO items_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+    END;
+    INSERT INTO items_fts(items_fts) VALUES ('rebuild');
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

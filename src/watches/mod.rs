@@ -5,7 +5,7 @@
 
 pub mod query;
 
-pub use query::{Document, Query, QueryError};
+pub use query::{Document, Query, QueryError, fts5_match};
 
 use std::collections::HashMap;
 

@@ -321,6 +321,66 @@ impl Query {
     }
 }
 
+/// Any text a user typed as an SQLite FTS5 `MATCH` expression over the columns `title` and
+/// `text`, never an FTS5 syntax error: a valid query in this language keeps its meaning (every
+/// word double-quoted, so `c++`, `AT&T` or `NEAR` are only words); any other text (`"unclosed`,
+/// `(a OR`) looks for all its words. `None` when the text has no word to look for.
+pub fn fts5_match(text: &str) -> Option<String> {
+    if let Some(expression) = Query::parse(text).ok().and_then(|q| fts5(&q.root)) {
+        return Some(expression);
+    }
+    let words = fold_words(text);
+    (!words.is_empty()).then(|| {
+        words
+            .iter()
+            .map(|w| format!("\"{w}\""))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    })
+}
+
+/// One node in FTS5 syntax; `None` for a NOT that is not the excluded side of an AND (FTS5's
+/// NOT is binary: "a NOT b").
+fn fts5(node: &Node) -> Option<String> {
+    match node {
+        // Folded words are letters and digits only: nothing in them can end the quotes.
+        Node::Match {
+            words,
+            prefix,
+            title_only,
+            ..
+        } => Some(format!(
+            "{}\"{}\"{}",
+            if *title_only { "title : " } else { "" },
+            words.join(" "),
+            if *prefix { " *" } else { "" }
+        )),
+        Node::Or(parts) => {
+            let parts: Option<Vec<String>> = parts.iter().map(fts5).collect();
+            Some(format!("({})", parts?.join(" OR ")))
+        }
+        Node::And(parts) => {
+            let mut positive = Vec::new();
+            let mut negative = Vec::new();
+            for part in parts {
+                match part {
+                    Node::Not(inner) => negative.push(fts5(inner)?),
+                    other => positive.push(fts5(other)?),
+                }
+            }
+            if positive.is_empty() {
+                return None;
+            }
+            let mut expression = format!("({})", positive.join(" AND "));
+            for excluded in negative {
+                expression = format!("({expression} NOT {excluded})");
+            }
+            Some(expression)
+        }
+        Node::Not(_) => None,
+    }
+}
+
 /// Whether a node can match something on its own (a query of NOTs alone would match every
 /// story that lacks a word: almost all of them).
 fn has_positive(node: &Node) -> bool {
@@ -446,6 +506,34 @@ mod tests {
         assert!(err("NOT football").message.contains("only excludes"));
         assert!(err("title: x").message.contains("title:"));
         assert!(err("+++").message.contains("no letters"));
+    }
+
+    #[test]
+    fn search_text_becomes_quoted_fts5() {
+        assert_eq!(fts5_match("kyiv").unwrap(), "\"kyiv\"");
+        assert_eq!(fts5_match("c++").unwrap(), "\"c\"");
+        assert_eq!(fts5_match("rust-lang").unwrap(), "\"rust lang\"");
+        assert_eq!(fts5_match("AT&T").unwrap(), "\"at t\"");
+        assert_eq!(fts5_match("NEAR").unwrap(), "\"near\"");
+        assert_eq!(
+            fts5_match("ukrain* title:\"power plant\" NOT football").unwrap(),
+            "((\"ukrain\" * AND title : \"power plant\") NOT \"football\")"
+        );
+        assert_eq!(
+            fts5_match("(moscow OR Kyïv) power").unwrap(),
+            "((\"moscow\" OR \"kyiv\") AND \"power\")"
+        );
+        // Not this language: every word, all of them required.
+        assert_eq!(
+            fts5_match("\"unclosed power").unwrap(),
+            "\"unclosed\" AND \"power\""
+        );
+        assert_eq!(fts5_match("(a OR").unwrap(), "\"a\" AND \"or\"");
+        assert_eq!(
+            fts5_match("NOT football").unwrap(),
+            "\"not\" AND \"football\""
+        );
+        assert_eq!(fts5_match("+++ \"\" ()"), None);
     }
 
     #[test]

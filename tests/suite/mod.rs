@@ -8,4 +8,5 @@ mod faults;
 mod fetching;
 mod hostile;
 mod ingest;
+mod query_commands;
 mod store_ops;

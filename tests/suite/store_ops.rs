@@ -192,6 +192,23 @@ fn retention_prunes_old_items_and_keeps_stories_and_alerts_consistent() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
+    // The search index lost the pruned items with them: it agrees with the items table, and a
+    // search for round one's words finds only the late copy.
+    db.execute(
+        "INSERT INTO items_fts(items_fts, rank) VALUES ('integrity-check', 1)",
+        [],
+    )
+    .expect("the search index matches the items");
+    assert_eq!(
+        count("SELECT COUNT(*) FROM items_fts WHERE items_fts MATCH 'title : old'"),
+        1
+    );
+    let found = ws
+        .ok(&["search", "title:old", "--since", "100000d", "--json"])
+        .json();
+    let found = found.as_array().unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["matching"], 1);
     drop(db);
     // Retention off: nothing goes.
     ws.write_config_text(&config("0s"));
