@@ -26,6 +26,9 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 /// How often retention runs (and once at start).
 const PRUNE_EVERY: i64 = 6 * 3600;
 
+/// How often the store is asked for feeds added while the daemon runs (`opml import`).
+const NEW_FEEDS_EVERY: i64 = 60;
+
 /// How often the STATUS line is refreshed when systemd asks for no watchdog.
 const STATUS_EVERY: Duration = Duration::from_secs(15);
 
@@ -70,6 +73,17 @@ impl Schedule {
             .filter(|f| !self.in_flight.contains(&f.id) && f.next_fetch.is_none_or(|t| t <= now))
             .cloned()
             .collect()
+    }
+
+    /// Feeds the store lists that the loop does not know yet (added by `opml import` while it
+    /// runs); feeds it knows keep the schedule the loop has for them.
+    fn add_new_feeds(&mut self, feeds: Vec<FeedToFetch>) {
+        for feed in feeds {
+            if !self.feeds.contains_key(&feed.id) && !self.in_flight.contains(&feed.id) {
+                tracing::info!(feed = %feed.url, "new feed in the store; polling it");
+                self.feeds.insert(feed.id, feed);
+            }
+        }
     }
 
     /// The earliest due time among feeds that are not being fetched.
@@ -127,6 +141,7 @@ pub(crate) async fn drive(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut writer_ping: Option<oneshot::Receiver<()>> = None;
     let mut next_prune = clock.now();
+    let mut next_feed_check = clock.now() + NEW_FEEDS_EVERY;
     while !shutdown.is_cancelled() {
         let now = clock.now();
         for feed in schedule.due(now) {
@@ -185,6 +200,10 @@ pub(crate) async fn drive(
                     writer_ping = Some(pipeline.ping().await?);
                 } else {
                     tracing::warn!("the store writer has not answered for {tick_every:?}; withholding the watchdog ping");
+                }
+                if clock.now() >= next_feed_check {
+                    next_feed_check = clock.now() + NEW_FEEDS_EVERY;
+                    schedule.add_new_feeds(pipeline.feeds().await?);
                 }
                 notifier.status(&schedule.status(clock.now()));
                 if clock.now() >= next_prune {
@@ -254,9 +273,24 @@ mod tests {
         answers: Vec<(&str, Answer)>,
         hours: u64,
     ) -> (HashMap<String, Vec<u64>>, tempfile::TempDir) {
+        let configured = answers.len();
+        simulate_with(answers, configured, hours, None).await
+    }
+
+    /// Something done to the store from outside (another process) after this many seconds.
+    type Meanwhile = (u64, Box<dyn FnOnce(&Path) + Send>);
+
+    /// [`simulate`] where only the first `configured` answers are feeds of the config, and
+    /// `meanwhile` runs during the simulation.
+    async fn simulate_with(
+        answers: Vec<(&str, Answer)>,
+        configured: usize,
+        hours: u64,
+        meanwhile: Option<Meanwhile>,
+    ) -> (HashMap<String, Vec<u64>>, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let mut toml = String::from("[fetch]\ninterval = \"30m\"\n");
-        for (url, _) in &answers {
+        for (url, _) in answers.iter().take(configured) {
             toml.push_str(&format!("[[feeds]]\nurl = \"{url}\"\n"));
         }
         let config = Config::from_toml(&toml, &dir.path().join("feedfold.toml")).unwrap();
@@ -277,6 +311,13 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(hours * HOUR)).await;
             stop.cancel();
         });
+        if let Some((after, action)) = meanwhile {
+            let db = db.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(after)).await;
+                action(&db);
+            });
+        }
         drive(&pipeline, &shutdown, &Notifier::disabled())
             .await
             .unwrap();
@@ -304,6 +345,46 @@ mod tests {
 
     fn gaps(times: &[u64]) -> Vec<u64> {
         times.windows(2).map(|w| w[1] - w[0]).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_feed_imported_while_running_is_polled_within_a_minute() {
+        let configured = "https://configured.example/feed";
+        let imported = "https://imported.example/feed";
+        let unchanged = || -> Answer {
+            Box::new(|| {
+                Ok(FetchOutcome::NotModified {
+                    validators: Validators::default(),
+                    fresh_for: None,
+                })
+            })
+        };
+        let import: Meanwhile = (
+            600,
+            Box::new(move |db: &Path| {
+                let mut store = crate::store::Store::open(db).unwrap();
+                let feed = crate::opml::OpmlFeed {
+                    url: imported.to_string(),
+                    name: None,
+                    tags: vec![],
+                };
+                assert_eq!(store.import_feeds(&[feed], START + 600).unwrap().len(), 1);
+            }),
+        );
+        let (requests, _dir) = simulate_with(
+            vec![(configured, unchanged()), (imported, unchanged())],
+            1,
+            2,
+            Some(import),
+        )
+        .await;
+        let times = &requests[imported];
+        assert!(
+            times[0] >= 600 && times[0] <= 600 + 75,
+            "first request at {times:?}"
+        );
+        // Then on its interval like any other feed.
+        assert!((3..=5).contains(&times.len()), "{times:?}");
     }
 
     #[tokio::test(start_paused = true)]

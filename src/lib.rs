@@ -13,6 +13,8 @@
 //! - [`pipeline`]: runs the stages together for one feed attempt; `run --once`.
 //! - [`daemon`]: the `run` loop: attempts as feeds fall due, systemd READY/STATUS/WATCHDOG.
 //! - [`systemd`]: `sd_notify` datagrams (nothing without `NOTIFY_SOCKET`).
+//! - [`export`]: pure: the folded stream out as Atom or JSON Feed, one entry per story.
+//! - [`opml`]: pure: feed lists in (lenient OPML 1.0/2.0) and out (OPML 2.0).
 //! - [`cli`]: the command line: argument definitions, commands, and terminal-safe rendering.
 //! - [`eval`]: clustering quality measures (pairwise and B-cubed) for the measuring tools.
 
@@ -22,8 +24,10 @@ pub mod config;
 pub mod daemon;
 pub mod dedup;
 pub mod eval;
+pub mod export;
 pub mod fetch;
 pub mod normalize;
+pub mod opml;
 pub mod parse;
 pub mod pipeline;
 pub mod recluster;

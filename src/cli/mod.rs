@@ -100,6 +100,45 @@ pub enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// The folded stream as a feed on stdout: one entry per story, with the other outlets' links
+    Export {
+        /// Atom or JSON Feed 1.1
+        #[arg(long, value_enum, default_value = "atom")]
+        format: crate::export::Format,
+        /// Only stories whose newest member is at most this old (e.g. 24h, 7d)
+        #[arg(long, default_value = "24h", value_parser = parse_duration_arg)]
+        since: std::time::Duration,
+        /// Only stories with an item matching this query (as `search`)
+        #[arg(long)]
+        query: Option<String>,
+        /// Only stories with an item from a feed with this tag
+        #[arg(long)]
+        tag: Option<String>,
+        /// Only stories with at least this many items
+        #[arg(long, default_value_t = 1)]
+        min_size: i64,
+        /// At most this many stories, newest first (0 = all)
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+    },
+    /// Feeds in and out as OPML
+    Opml {
+        #[command(subcommand)]
+        action: OpmlCommand,
+    },
+    /// Items, stories, copies folded, feeds by state, store size
+    Stats {
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Shell completions on stdout (e.g. `feedfold completions bash > /etc/bash_completion.d/feedfold`)
+    Completions { shell: clap_complete::Shell },
+    /// The man page (roff) on stdout, or every page (one per command) into a folder
+    Man {
+        /// Write feedfold.1 and one page per command here instead
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Write a consistent copy of the store to PATH (also while the daemon runs)
     Backup {
         /// The new file (never overwritten)
@@ -136,6 +175,18 @@ pub enum WatchCommand {
         #[arg(long, value_parser = parse_duration_arg)]
         since: Option<std::time::Duration>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OpmlCommand {
+    /// Add the feeds of an OPML file (1.0 or 2.0; folders become tags) to the store, where the
+    /// daemon polls them beside the config's feeds
+    Import {
+        /// The OPML file
+        file: PathBuf,
+    },
+    /// Every feed (the config's and imported ones) as OPML 2.0 on stdout
+    Export,
 }
 
 #[derive(Debug, Args)]
@@ -223,6 +274,39 @@ pub fn execute(cli: Cli) -> CliResult {
         Command::Cluster { id, out } => cluster(&cli, *id, out),
         Command::Recluster { since, dry_run } => recluster(&cli, *since, *dry_run),
         Command::Alerts { out } => alerts(&cli, out),
+        Command::Export {
+            format,
+            since,
+            query,
+            tag,
+            min_size,
+            limit,
+        } => {
+            let filter = ClusterFilter {
+                since: since_cutoff(*since),
+                min_size: *min_size,
+                limit: 0,
+                tag: tag.clone(),
+                feed: None,
+                query: query.as_deref().map(fts5_match_or_nothing),
+            };
+            let description = describe_export(*since, query.as_deref(), tag.as_deref());
+            export(&cli, *format, &filter, *limit, &description)
+        }
+        Command::Opml {
+            action: OpmlCommand::Import { file },
+        } => opml_import(&cli, file),
+        Command::Opml {
+            action: OpmlCommand::Export,
+        } => opml_export(&cli),
+        Command::Stats { out } => stats(&cli, out),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "feedfold", &mut out);
+            print(&String::from_utf8_lossy(&out))
+        }
+        Command::Man { dir } => man(dir.as_deref()),
         Command::Backup { path } => {
             let store = open_for_query(&cli)?;
             store.backup(path).map_err(Failure::runtime)?;
@@ -316,9 +400,9 @@ fn search(cli: &Cli, query: &str, since: i64, limit: usize, out: &OutputArgs) ->
     let mut text = String::new();
     for g in &groups {
         let head = format!(
-            "story {}  {} items  {}  ",
+            "story {}  {}  {}  ",
             g.cluster,
-            g.size,
+            plural(g.size, "item"),
             relative(g.last_seen, now)
         );
         let title = truncate(&g.title, width.saturating_sub(head.chars().count()));
@@ -329,7 +413,7 @@ fn search(cli: &Cli, query: &str, since: i64, limit: usize, out: &OutputArgs) ->
             let line = format!(
                 "{} ({}, {})",
                 truncate(&h.title, width.saturating_sub(4 + 30)),
-                truncate(host_of(&h.feed), 24),
+                truncate(h.feed_name.as_deref().unwrap_or(host_of(&h.feed)), 24),
                 relative(when, now)
             );
             text.push_str(&format!("  {}\n", escape(&line)));
@@ -339,8 +423,8 @@ fn search(cli: &Cli, query: &str, since: i64, limit: usize, out: &OutputArgs) ->
         }
         if g.matching > g.hits.len() {
             text.push_str(&format!(
-                "  … and {} more matching items\n",
-                g.matching - g.hits.len()
+                "  … and {} more matching\n",
+                plural((g.matching - g.hits.len()) as i64, "item")
             ));
         }
     }
@@ -351,7 +435,265 @@ fn search(cli: &Cli, query: &str, since: i64, limit: usize, out: &OutputArgs) ->
 fn host_of(url: &str) -> &str {
     url.split_once("://")
         .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(rest))
+        .filter(|host| !host.is_empty())
         .unwrap_or(url)
+}
+
+/// "1 item", "3 items".
+fn plural(n: i64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+fn describe_export(since: std::time::Duration, query: Option<&str>, tag: Option<&str>) -> String {
+    // Durations past a decade (`--since 100000d`) mean "everything".
+    let mut text = if since.as_secs() > 10 * 366 * 86_400 {
+        "all stories".to_string()
+    } else {
+        format!("stories of the last {}", humantime::format_duration(since))
+    };
+    if let Some(q) = query {
+        text.push_str(&format!(" matching {q}"));
+    }
+    if let Some(t) = tag {
+        text.push_str(&format!(" tagged {t}"));
+    }
+    text
+}
+
+fn export(
+    cli: &Cli,
+    format: crate::export::Format,
+    filter: &ClusterFilter,
+    limit: usize,
+    description: &str,
+) -> CliResult {
+    let store = open_for_query(cli)?;
+    let mut stories = store.clusters(filter).map_err(Failure::runtime)?;
+    // A feed lists the newest first.
+    stories.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then(b.id.cmp(&a.id)));
+    if limit > 0 {
+        stories.truncate(limit);
+    }
+    let representatives: Vec<i64> = stories.iter().filter_map(|s| s.representative).collect();
+    let texts = store
+        .item_texts(&representatives)
+        .map_err(Failure::runtime)?;
+    let feed_names = store
+        .feed_statuses()
+        .map_err(Failure::runtime)?
+        .into_iter()
+        .filter_map(|f| f.name.map(|name| (f.url, name)))
+        .collect();
+    let info = crate::export::ExportInfo {
+        description,
+        generated: now_unix(),
+    };
+    // The document escapes everything for its own format (XML or JSON), and carries no
+    // terminal controls: feed text is stored without them and the renderers drop them.
+    print(&crate::export::render(
+        format,
+        &info,
+        &stories,
+        &texts,
+        &feed_names,
+    ))
+}
+
+fn opml_import(cli: &Cli, file: &std::path::Path) -> CliResult {
+    let config = load_config(cli)?;
+    let document = std::fs::read(file).map_err(|e| {
+        Failure::usage(anyhow::anyhow!(
+            "cannot read the OPML file {}: {e}",
+            file.display()
+        ))
+    })?;
+    let list = crate::opml::parse(&document)
+        .map_err(|e| Failure::usage(anyhow::anyhow!("{}: {e}", file.display())))?;
+    let configured: std::collections::HashSet<String> =
+        config.feeds.iter().map(|f| f.url.to_string()).collect();
+    let (in_config, new): (Vec<_>, Vec<_>) = list
+        .feeds
+        .into_iter()
+        .partition(|f| configured.contains(&f.url));
+    let db = db_path(cli, Some(&config));
+    let mut store = Store::open(&db).map_err(Failure::runtime)?;
+    let added = store
+        .import_feeds(&new, now_unix())
+        .map_err(Failure::runtime)?;
+    let mut out = String::new();
+    for url in &added {
+        out.push_str(&format!("added  {}\n", escape(url)));
+    }
+    for (url, why) in &list.invalid {
+        out.push_str(&format!("skipped {}: {why}\n", escape(url)));
+    }
+    out.push_str(&format!(
+        "{}: {} feeds added; skipped: {} already known ({} in the config), {} listed twice, {} invalid\n",
+        escape(&file.display().to_string()),
+        added.len(),
+        new.len() - added.len() + in_config.len(),
+        in_config.len(),
+        list.duplicates,
+        list.invalid.len()
+    ));
+    if !added.is_empty() {
+        out.push_str(&format!(
+            "They are kept in the store ({}), not in the config file: a running daemon starts polling them within a minute, and `feedfold feeds` lists them.\n",
+            escape(&db.display().to_string())
+        ));
+    }
+    print(&out)
+}
+
+fn opml_export(cli: &Cli) -> CliResult {
+    let config = load_config(cli)?;
+    let db = db_path(cli, Some(&config));
+    // The store has every feed the daemon polls; before the first run, the config says.
+    let stored = match Store::open_existing(&db) {
+        Ok(store) => store.feed_statuses().map_err(Failure::runtime)?,
+        Err(crate::store::StoreError::Missing { .. }) => Vec::new(),
+        Err(e) => return Err(Failure::runtime(e)),
+    };
+    let mut feeds: Vec<crate::opml::ExportFeed> = Vec::new();
+    let mut listed = std::collections::HashSet::new();
+    for f in stored.iter().filter(|f| f.active) {
+        listed.insert(f.url.as_str());
+        feeds.push(crate::opml::ExportFeed {
+            url: &f.url_in_use,
+            name: f.name.as_deref(),
+            tags: &f.tags,
+        });
+    }
+    for f in &config.feeds {
+        if listed.insert(f.url.as_str()) {
+            feeds.push(crate::opml::ExportFeed {
+                url: f.url.as_str(),
+                name: f.name.as_deref(),
+                tags: &f.tags,
+            });
+        }
+    }
+    print(&crate::opml::render(&feeds, now_unix()))
+}
+
+#[derive(Serialize)]
+struct StatsJson<'a> {
+    items: i64,
+    clusters: i64,
+    multi_item_clusters: i64,
+    largest_cluster: i64,
+    copies_folded: i64,
+    feeds: std::collections::BTreeMap<&'a str, i64>,
+    alerts: i64,
+    pending_deliveries: i64,
+    oldest_item: Option<String>,
+    newest_item: Option<String>,
+    store_bytes: u64,
+}
+
+fn stats(cli: &Cli, out: &OutputArgs) -> CliResult {
+    let store = open_for_query(cli)?;
+    let s = store.stats().map_err(Failure::runtime)?;
+    // Every item beyond the first of its story is a copy or related report folded into it.
+    let folded = s.items - s.clusters;
+    if out.json {
+        let doc = StatsJson {
+            items: s.items,
+            clusters: s.clusters,
+            multi_item_clusters: s.multi_item_clusters,
+            largest_cluster: s.largest_cluster,
+            copies_folded: folded,
+            feeds: s
+                .feeds_by_state
+                .iter()
+                .map(|(k, v)| (k.as_str(), *v))
+                .collect(),
+            alerts: s.alerts,
+            pending_deliveries: s.pending_deliveries,
+            oldest_item: s.oldest_item.map(rfc3339),
+            newest_item: s.newest_item.map(rfc3339),
+            store_bytes: s.store_bytes,
+        };
+        return print(&(render::json(&doc) + "\n"));
+    }
+    let feeds: i64 = s.feeds_by_state.iter().map(|(_, n)| n).sum();
+    let by_state = s
+        .feeds_by_state
+        .iter()
+        .map(|(state, n)| format!("{n} {state}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let percent = |part: i64, whole: i64| {
+        if whole > 0 {
+            format!(" ({:.1} %)", 100.0 * part as f64 / whole as f64)
+        } else {
+            String::new()
+        }
+    };
+    let now = now_unix();
+    let text = format!(
+        "items      {}\nstories    {} ({} with more than one item, the largest {})\nfolded     {} copies and related reports{}\nfeeds      {}{}\nalerts     {} ({} deliveries pending)\nitems from {} to {}\nstore      {} ({})\n",
+        s.items,
+        s.clusters,
+        s.multi_item_clusters,
+        s.largest_cluster,
+        folded,
+        percent(folded, s.items),
+        feeds,
+        if by_state.is_empty() {
+            String::new()
+        } else {
+            format!(": {by_state}")
+        },
+        s.alerts,
+        s.pending_deliveries,
+        s.oldest_item.map_or("-".into(), |t| relative(t, now)),
+        s.newest_item.map_or("-".into(), |t| relative(t, now)),
+        human_bytes(s.store_bytes),
+        escape(&store.path().display().to_string()),
+    );
+    print(&text)
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn man(dir: Option<&std::path::Path>) -> CliResult {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    match dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(Failure::runtime)?;
+            clap_mangen::generate_to(command, dir).map_err(Failure::runtime)?;
+            print(&format!(
+                "man pages written to {}\n",
+                escape(&dir.display().to_string())
+            ))
+        }
+        None => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(command)
+                .render(&mut out)
+                .map_err(Failure::runtime)?;
+            print(&String::from_utf8_lossy(&out))
+        }
+    }
 }
 
 /// How many merges and splits `recluster` lists by title.

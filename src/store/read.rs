@@ -1,5 +1,7 @@
 //! Read queries for the CLI. Plain data out; rendering is the CLI's business.
 
+use std::collections::HashMap;
+
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store};
@@ -27,6 +29,8 @@ pub struct ClusterView {
     pub sources: i64,
     pub first_seen: i64,
     pub last_seen: i64,
+    /// The representative's item id, title and link.
+    pub representative: Option<i64>,
     pub title: String,
     pub url: Option<String>,
     pub items: Vec<ItemView>,
@@ -218,9 +222,97 @@ impl Store {
             sources: sources.len() as i64,
             first_seen: first_ts,
             last_seen: last_ts,
+            representative: rep.map(|i| i.id),
             title: rep.map(|i| i.title.clone()).unwrap_or_default(),
             url: rep.and_then(|i| i.url.clone()),
             items,
         }))
     }
+
+    /// The text of these items, by id.
+    pub fn item_texts(&self, ids: &[i64]) -> Result<HashMap<i64, String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT text FROM items WHERE id = ?1")
+            .map_err(|e| self.err(e))?;
+        let mut texts = HashMap::with_capacity(ids.len());
+        for &id in ids {
+            if let Some(text) = stmt
+                .query_row([id], |r| r.get::<_, String>(0))
+                .optional()
+                .map_err(|e| self.err(e))?
+            {
+                texts.insert(id, text);
+            }
+        }
+        Ok(texts)
+    }
+
+    /// Counts for `feedfold stats`.
+    pub fn stats(&self) -> Result<StoreStats> {
+        let count = |sql: &str| -> Result<i64> {
+            self.conn
+                .query_row(sql, [], |r| r.get(0))
+                .map_err(|e| self.err(e))
+        };
+        let mut feeds_by_state = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT CASE WHEN active = 1 THEN state ELSE 'removed' END AS s, COUNT(*)
+                 FROM feeds GROUP BY s ORDER BY s",
+            )
+            .map_err(|e| self.err(e))?;
+        for row in stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(|e| self.err(e))?
+        {
+            feeds_by_state.push(row.map_err(|e| self.err(e))?);
+        }
+        let file_size = |suffix: &str| {
+            let mut name = self.path.as_os_str().to_os_string();
+            name.push(suffix);
+            std::fs::metadata(name).map_or(0, |m| m.len())
+        };
+        Ok(StoreStats {
+            items: count("SELECT COUNT(*) FROM items")?,
+            clusters: count("SELECT COUNT(*) FROM clusters")?,
+            multi_item_clusters: count("SELECT COUNT(*) FROM clusters WHERE size > 1")?,
+            largest_cluster: count("SELECT COALESCE(MAX(size), 0) FROM clusters")?,
+            memberships: count("SELECT COUNT(*) FROM feed_items")?,
+            feeds_by_state,
+            alerts: count("SELECT COUNT(*) FROM alerts")?,
+            pending_deliveries: count("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'")?,
+            oldest_item: self
+                .conn
+                .query_row("SELECT MIN(fetched) FROM items", [], |r| r.get(0))
+                .map_err(|e| self.err(e))?,
+            newest_item: self
+                .conn
+                .query_row("SELECT MAX(fetched) FROM items", [], |r| r.get(0))
+                .map_err(|e| self.err(e))?,
+            store_bytes: file_size("") + file_size("-wal"),
+        })
+    }
+}
+
+/// What `feedfold stats` reports.
+#[derive(Debug, Clone, Default)]
+pub struct StoreStats {
+    pub items: i64,
+    pub clusters: i64,
+    pub multi_item_clusters: i64,
+    pub largest_cluster: i64,
+    /// (feed, item) pairs: an item carried by two feeds counts twice.
+    pub memberships: i64,
+    /// Feeds per state (`new`, `ok`, `error`, `gone`, and `removed` for those no longer in the
+    /// config).
+    pub feeds_by_state: Vec<(String, i64)>,
+    pub alerts: i64,
+    pub pending_deliveries: i64,
+    /// First fetch times of the oldest and newest items.
+    pub oldest_item: Option<i64>,
+    pub newest_item: Option<i64>,
+    /// The database file and its write-ahead log.
+    pub store_bytes: u64,
 }

@@ -26,8 +26,9 @@ pub struct SearchHit {
     pub item: i64,
     pub title: String,
     pub url: Option<String>,
-    /// URL of the feed that first carried it.
+    /// URL of the feed that first carried it, and its name if it has one.
     pub feed: String,
+    pub feed_name: Option<String>,
     pub published: Option<i64>,
     pub fetched: i64,
     /// Text around the match, on one line, matches between [`MATCH_START`] and [`MATCH_END`].
@@ -59,7 +60,7 @@ impl Store {
             .prepare_cached(
                 "SELECT i.id, i.cluster_id, i.title, i.url, f.url, i.published, i.fetched,
                         snippet(items_fts, -1, char(57344), char(57345), '…', ?3),
-                        -bm25(items_fts, ?4, 1.0) AS score
+                        -bm25(items_fts, ?4, 1.0) AS score, f.name
                  FROM items_fts
                  JOIN items i ON i.id = items_fts.rowid
                  JOIN clusters c ON c.id = i.cluster_id
@@ -106,6 +107,7 @@ impl Store {
                         fetched: r.get(6)?,
                         snippet: snippet.split_whitespace().collect::<Vec<_>>().join(" "),
                         score: r.get(8)?,
+                        feed_name: r.get(9)?,
                     })
                 })()
                 .map_err(|e| self.err(e))?;

@@ -105,6 +105,40 @@ impl Store {
         })
     }
 
+    /// Adds feeds from an OPML import (origin `opml`), active at once: a running daemon picks
+    /// them up within a minute. A URL the store already has (configured, imported before, or
+    /// the URL in use after a redirect) is skipped; one that was removed from the config comes
+    /// back as imported. Returns the URLs added.
+    pub fn import_feeds(
+        &mut self,
+        feeds: &[crate::opml::OpmlFeed],
+        now: i64,
+    ) -> Result<Vec<String>> {
+        self.write(|tx| {
+            let mut added = Vec::new();
+            for feed in feeds {
+                let known: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM feeds WHERE (url = ?1 OR url_in_use = ?1) AND active = 1)",
+                    [&feed.url],
+                    |r| r.get(0),
+                )?;
+                if known {
+                    continue;
+                }
+                let tags = serde_json::to_string(&feed.tags).expect("strings serialize");
+                tx.execute(
+                    "INSERT INTO feeds (url, url_in_use, name, tags, origin, active, created)
+                     VALUES (?1, ?1, ?2, ?3, 'opml', 1, ?4)
+                     ON CONFLICT(url) DO UPDATE SET name = excluded.name, tags = excluded.tags,
+                        origin = 'opml', active = 1",
+                    params![feed.url, feed.name, tags, now],
+                )?;
+                added.push(feed.url.clone());
+            }
+            Ok(added)
+        })
+    }
+
     /// Active feeds that are not gone, with what a fetch needs.
     pub fn feeds_to_fetch(&self) -> Result<Vec<FeedToFetch>> {
         let mut stmt = self

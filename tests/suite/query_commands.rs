@@ -122,3 +122,149 @@ fn clusters_query_uses_the_same_search() {
     assert_eq!(ids(&["--query", "+++"]).len(), 0);
     assert_eq!(ids(&[]).len(), 5);
 }
+
+#[test]
+fn export_writes_one_entry_per_story_that_parses_back_as_a_feed() {
+    let (server, ws) = story_store();
+    for format in ["atom", "json"] {
+        let out = ws.ok(&["export", "--format", format, "--since", "100000d"]);
+        // The export is itself a feed: serve it and let feedfold fetch it into another store.
+        server.set("/folded", crate::common::Route::xml(out.stdout.clone()));
+        let reader = Workspace::new();
+        reader.write_config(&[server.url("/folded")]);
+        reader.ok(&["run", "--once"]);
+        let entries = reader.all_clusters();
+        assert_eq!(entries.len(), 5, "{format}: one entry per story");
+        let story = entries
+            .iter()
+            .find(|c| c["title"].as_str().unwrap().contains("legitimate targets"))
+            .unwrap_or_else(|| panic!("{format}: the folded story: {entries:#?}"));
+        assert_eq!(
+            story["url"], "https://wire.example/world/russia-nato-troops",
+            "{format}: the representative's link"
+        );
+        // The other two outlets' links are in the entry.
+        assert!(
+            out.stdout
+                .contains("https://daily.example/2025/09/06/putin-troops")
+        );
+        assert!(out.stdout.contains("https://metro.example/news/12345"));
+    }
+    // Filters: --query and --since (the stories are from 2025).
+    let out = ws.ok(&[
+        "export",
+        "--format",
+        "json",
+        "--since",
+        "100000d",
+        "--query",
+        "earthquake",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["items"].as_array().unwrap().len(), 1);
+    let out = ws.ok(&["export", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["items"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn opml_import_adds_feeds_to_the_store_and_export_lists_them_with_the_config() {
+    let (server, ws) = story_store();
+    let opml = format!(
+        r#"<?xml version="1.0"?>
+<opml version="1.0"><head><title>Reader export</title></head><body>
+  <outline text="World">
+    <outline type="rss" text="Extra &amp; more" xmlUrl="{extra}"/>
+    <outline type="rss" text="Wire again" xmlUrl="{wire}"/>
+  </outline>
+  <outline type="rss" text="Extra twice" xmlUrl="{extra}"/>
+  <outline type="rss" text="Bad" xmlUrl="ftp://files.example/feed"/>
+</body></opml>"#,
+        extra = server.url("/extra.xml"),
+        wire = server.url("/wire.xml"),
+    );
+    server.set(
+        "/extra.xml",
+        crate::common::Route::xml(crate::common::rss(
+            "Extra",
+            &[crate::common::Item {
+                guid: Some("extra-1".into()),
+                link: Some("https://extra.example/1".into()),
+                title: "Lighthouse keeper retires after forty years".into(),
+                html: "<p>The keeper of the old lighthouse retired on Friday.</p>".into(),
+                published: Some("Mon, 08 Sep 2025 08:00:00 +0000".into()),
+            }],
+        )),
+    );
+    std::fs::write(ws.path("list.opml"), &opml).unwrap();
+    let out = ws.ok(&["opml", "import", ws.path("list.opml").to_str().unwrap()]);
+    assert!(
+        out.stdout.contains(
+            "1 feeds added; skipped: 1 already known (1 in the config), 1 listed twice, 1 invalid"
+        ),
+        "{}",
+        out.stdout
+    );
+    // Listed at once, with its folder as a tag, and fetched by the next run.
+    let feeds = ws.ok(&["feeds", "--json"]).json();
+    let extra = feeds
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["url"] == server.url("/extra.xml"))
+        .expect("the imported feed is listed");
+    assert_eq!(extra["name"], "Extra & more");
+    assert_eq!(extra["tags"], serde_json::json!(["World"]));
+    assert_eq!(extra["state"], "new");
+    ws.ok(&["run", "--once"]);
+    assert_eq!(server.hits("/extra.xml"), 1);
+    // Importing again adds nothing.
+    let out = ws.ok(&["opml", "import", ws.path("list.opml").to_str().unwrap()]);
+    assert!(out.stdout.contains(": 0 feeds added"), "{}", out.stdout);
+
+    // Export: the three configured feeds and the imported one, valid enough to import back.
+    let out = ws.ok(&["opml", "export"]);
+    assert!(out.stdout.contains("<opml version=\"2.0\">"));
+    std::fs::write(ws.path("out.opml"), &out.stdout).unwrap();
+    let other = Workspace::new();
+    other.write_config_text("");
+    let back = other.ok(&["opml", "import", ws.path("out.opml").to_str().unwrap()]);
+    assert!(back.stdout.contains(": 4 feeds added"), "{}", back.stdout);
+
+    // Not OPML: a usage error naming the file.
+    std::fs::write(ws.path("page.html"), "<html><body>hello</body></html>").unwrap();
+    let out = ws.run(&["opml", "import", ws.path("page.html").to_str().unwrap()]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("page.html") && out.stderr.contains("not an OPML file"));
+}
+
+#[test]
+fn stats_completions_and_man_page() {
+    let (_server, ws) = story_store();
+    let stats = ws.ok(&["stats", "--json"]).json();
+    assert_eq!(stats["items"], 7);
+    assert_eq!(stats["clusters"], 5);
+    assert_eq!(stats["copies_folded"], 2);
+    assert_eq!(stats["multi_item_clusters"], 1);
+    assert_eq!(stats["largest_cluster"], 3);
+    assert_eq!(stats["feeds"], serde_json::json!({"ok": 3}));
+    assert!(stats["store_bytes"].as_u64().unwrap() > 0);
+    let text = ws.ok(&["stats"]).stdout;
+    assert!(text.contains("folded     2 copies"), "{text}");
+
+    for shell in ["bash", "zsh", "fish"] {
+        let out = ws.ok(&["completions", shell]);
+        assert!(
+            out.stdout.contains("search") && out.stdout.contains("opml"),
+            "{shell}"
+        );
+    }
+    let man = ws.ok(&["man"]).stdout;
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH feedfold"),
+        "{man}"
+    );
+    assert!(man.contains("search"));
+    ws.ok(&["man", "--dir", ws.path("man").to_str().unwrap()]);
+    assert!(ws.path("man/feedfold-search.1").exists());
+}
