@@ -825,10 +825,12 @@ pub async fn run_once(
     config: &Config,
     db_path: &Path,
     shutdown: &CancellationToken,
+    on_start: impl FnOnce(usize),
     on_done: impl FnMut(&FeedToFetch, &FeedResult),
 ) -> Result<RunReport, PipelineError> {
     let pipeline = Pipeline::start(config, db_path)?;
     let feeds = pipeline.feeds().await?;
+    on_start(feeds.len());
     let report = pipeline.cycle(feeds, shutdown, on_done).await?;
     if let Err(e) = pipeline.prune().await {
         // The fetched items are stored; retention runs again next time.

@@ -824,20 +824,32 @@ fn run(cli: &Cli, once: bool) -> CliResult {
         let shutdown = CancellationToken::new();
         let signals = tokio::spawn(stop_on_signal(shutdown.clone()));
         let result = if once {
-            pipeline::run_once(&config, &db, &shutdown, |feed, result| {
-                let (label, message) = match result {
-                    FeedResult::Failed(error) => ("error", error),
-                    FeedResult::Deferred(reason) => ("deferred", reason),
-                    _ => return,
-                };
-                // Fetch and parse errors name the URL already; others get it in front.
-                if message.contains(&feed.url_in_use) {
-                    eprintln!("{label}: {}", escape(message));
-                } else {
-                    eprintln!("{label}: {}: {}", escape(&feed.url_in_use), escape(message));
-                }
-            })
-            .await
+            let progress = std::cell::RefCell::new(render::Progress::on_stderr());
+            let result = pipeline::run_once(
+                &config,
+                &db,
+                &shutdown,
+                |total| progress.borrow_mut().start(total),
+                |feed, result| {
+                    let mut progress = progress.borrow_mut();
+                    let (label, message) = match result {
+                        FeedResult::Failed(error) => ("error", error),
+                        FeedResult::Deferred(reason) => ("deferred", reason),
+                        _ => return progress.done(false),
+                    };
+                    // Fetch and parse errors name the URL already; others get it in front.
+                    let line = if message.contains(&feed.url_in_use) {
+                        format!("{label}: {}", escape(message))
+                    } else {
+                        format!("{label}: {}: {}", escape(&feed.url_in_use), escape(message))
+                    };
+                    progress.message(&line);
+                    progress.done(label == "error");
+                },
+            )
+            .await;
+            progress.borrow_mut().finish();
+            result
         } else {
             let notifier = Notifier::from_env();
             daemon::run_daemon(&config, &db, shutdown.clone(), &notifier).await

@@ -154,6 +154,96 @@ fn window_columns() -> Option<usize> {
     None
 }
 
+/// `run --once`'s progress on stderr: a bar redrawn in place (feeds done of total, errors) when
+/// stderr is a terminal; on a pipe or a file, only the messages, one per line.
+pub struct Progress {
+    on_terminal: bool,
+    total: usize,
+    done: usize,
+    errors: usize,
+    drawn: bool,
+}
+
+const BAR_WIDTH: usize = 30;
+
+impl Progress {
+    pub fn on_stderr() -> Progress {
+        use std::io::IsTerminal;
+        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        Progress::new(std::io::stderr().is_terminal() && !dumb)
+    }
+
+    fn new(on_terminal: bool) -> Progress {
+        Progress {
+            on_terminal,
+            total: 0,
+            done: 0,
+            errors: 0,
+            drawn: false,
+        }
+    }
+
+    pub fn start(&mut self, total: usize) {
+        self.total = total;
+        self.draw();
+    }
+
+    /// One feed finished.
+    pub fn done(&mut self, failed: bool) {
+        self.done += 1;
+        self.errors += usize::from(failed);
+        self.draw();
+    }
+
+    /// A line of our own (already escaped) above the bar.
+    pub fn message(&mut self, line: &str) {
+        self.clear();
+        eprintln!("{line}");
+        self.draw();
+    }
+
+    /// Removes the bar (the summary follows on stdout).
+    pub fn finish(&mut self) {
+        self.clear();
+    }
+
+    /// The bar as text: `[=========>          ] 12/40 feeds, 1 error`.
+    fn bar(&self) -> String {
+        let filled = (self.done * BAR_WIDTH)
+            .checked_div(self.total)
+            .unwrap_or(BAR_WIDTH)
+            .min(BAR_WIDTH);
+        let mut bar = "=".repeat(filled);
+        if filled < BAR_WIDTH {
+            bar.push('>');
+        }
+        let errors = match self.errors {
+            0 => String::new(),
+            1 => ", 1 error".to_string(),
+            n => format!(", {n} errors"),
+        };
+        format!(
+            "[{bar:<BAR_WIDTH$}] {}/{} feeds{errors}",
+            self.done, self.total
+        )
+    }
+
+    fn draw(&mut self) {
+        if self.on_terminal {
+            // \r and "erase line": the bar is redrawn where it was.
+            eprint!("\r\u{1b}[2K{}", self.bar());
+            self.drawn = true;
+        }
+    }
+
+    fn clear(&mut self) {
+        if self.drawn {
+            eprint!("\r\u{1b}[2K");
+            self.drawn = false;
+        }
+    }
+}
+
 /// A plain aligned table; every cell is escaped.
 pub struct Table {
     headers: Vec<&'static str>,
@@ -302,6 +392,23 @@ mod tests {
             Terminal::default(),
             "a pipe gets neither"
         );
+    }
+
+    #[test]
+    fn the_progress_bar_counts_feeds_and_errors() {
+        let mut p = Progress::new(false);
+        p.start(4);
+        assert_eq!(p.bar(), format!("[>{}] 0/4 feeds", " ".repeat(29)));
+        p.done(false);
+        p.done(true);
+        assert_eq!(p.bar(), format!("[{}>{}] 2/4 feeds, 1 error", "=".repeat(15), " ".repeat(14)));
+        p.done(true);
+        p.done(false);
+        assert_eq!(p.bar(), format!("[{}] 4/4 feeds, 2 errors", "=".repeat(30)));
+        assert!(!p.drawn, "nothing is drawn off a terminal");
+        let mut empty = Progress::new(false);
+        empty.start(0);
+        assert_eq!(empty.bar(), format!("[{}] 0/0 feeds", "=".repeat(30)));
     }
 
     #[test]
