@@ -357,12 +357,27 @@ struct SearchHitJson<'a> {
     score: f64,
 }
 
+/// Words of context in a search snippet.
+const SNIPPET_WORDS: usize = 16;
+
 fn search(cli: &Cli, query: &str, since: i64, limit: usize, out: &OutputArgs) -> CliResult {
-    use crate::store::search::{MATCH_END, MATCH_START};
+    use render::{MATCH_END, MATCH_START, unmarked};
     let store = open_for_query(cli)?;
     let groups = store
         .search(&fts5_match_or_nothing(query), since, limit)
         .map_err(Failure::runtime)?;
+    // The text around the first match (in the text, else the title, else the text's start).
+    let terms = crate::watches::search_terms(query);
+    let snippet_of = |hit: &crate::store::search::SearchHit| {
+        let marks = (MATCH_START, MATCH_END);
+        let (text, title) = (unmarked(&hit.text), unmarked(&hit.title));
+        crate::watches::snippet(&text, &terms, SNIPPET_WORDS, marks)
+            .or_else(|| crate::watches::snippet(&title, &terms, SNIPPET_WORDS, marks))
+            .unwrap_or_else(|| {
+                let start: Vec<&str> = text.split_whitespace().take(SNIPPET_WORDS).collect();
+                start.join(" ") + "…"
+            })
+    };
     if out.json {
         let docs: Vec<SearchGroupJson> = groups
             .iter()
@@ -383,7 +398,7 @@ fn search(cli: &Cli, query: &str, since: i64, limit: usize, out: &OutputArgs) ->
                         feed: &h.feed,
                         published: h.published.map(rfc3339),
                         fetched: rfc3339(h.fetched),
-                        snippet: h.snippet.replace([MATCH_START, MATCH_END], ""),
+                        snippet: snippet_of(h).replace([MATCH_START, MATCH_END], ""),
                         score: (h.score * 1000.0).round() / 1000.0,
                     })
                     .collect(),
@@ -418,7 +433,7 @@ fn search(cli: &Cli, query: &str, since: i64, limit: usize, out: &OutputArgs) ->
             );
             text.push_str(&format!("  {}\n", escape(&line)));
             // Cut before highlighting: the markers are single characters.
-            let snippet = truncate(&h.snippet, width.saturating_sub(4));
+            let snippet = truncate(&snippet_of(h), width.saturating_sub(4));
             text.push_str(&format!("    {}\n", terminal.snippet(&snippet)));
         }
         if g.matching > g.hits.len() {

@@ -76,6 +76,21 @@ pub struct Terminal {
     pub width: Option<usize>,
 }
 
+/// Mark the start and end of a match inside a snippet (private-use characters). Feed text
+/// could hold them too: [`unmarked`] replaces them before a snippet is cut, so that only the
+/// snippet maker's marks become highlighting.
+pub const MATCH_START: char = '\u{e000}';
+pub const MATCH_END: char = '\u{e001}';
+
+/// Feed text with any [`MATCH_START`] or [`MATCH_END`] of its own replaced (by U+FFFD).
+pub fn unmarked(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains([MATCH_START, MATCH_END]) {
+        std::borrow::Cow::Owned(text.replace([MATCH_START, MATCH_END], "\u{fffd}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 /// Matches stand out this way (bold red, as ripgrep shows them).
 const MATCH_STYLE: &str = "\u{1b}[1;31m";
 const HEADER_STYLE: &str = "\u{1b}[1m";
@@ -117,11 +132,14 @@ impl Terminal {
         }
     }
 
-    /// A snippet from the store ([`crate::store::search::MATCH_START`] … `MATCH_END` around
-    /// matches) made safe to print, the matches highlighted when colour is on.
+    /// A snippet ([`MATCH_START`] … [`MATCH_END`] around matches) made safe to print, the
+    /// matches highlighted when colour is on.
     pub fn snippet(&self, snippet: &str) -> String {
-        use crate::store::search::{MATCH_END, MATCH_START};
-        let safe = escape(snippet);
+        let mut safe = escape(snippet);
+        // A snippet cut to the terminal's width may end inside a match: close it.
+        if safe.matches(MATCH_START).count() > safe.matches(MATCH_END).count() {
+            safe.push(MATCH_END);
+        }
         let (start, end) = if self.colour {
             (MATCH_STYLE, RESET)
         } else {
@@ -422,5 +440,16 @@ mod tests {
         }
         .snippet(snippet);
         assert_eq!(coloured, "the \u{1b}[1;31mdrone\u{1b}[0m hit\\u{1b}[2J");
+        let colour = Terminal {
+            colour: true,
+            width: None,
+        };
+        assert_eq!(
+            colour.snippet("cut in the \u{e000}mid"),
+            "cut in the \u{1b}[1;31mmid\u{1b}[0m",
+            "a cut match is closed"
+        );
+        // A feed's own marks are not highlighting.
+        assert_eq!(unmarked("a\u{e000}b\u{e001}"), "a\u{fffd}b\u{fffd}");
     }
 }

@@ -122,12 +122,20 @@ impl Store {
                         WHERE i.cluster_id = c.id AND (f.url = ?4 OR f.url_in_use = ?4 OR f.name = ?4)))
                    AND (?5 IS NULL OR c.id IN (
                         SELECT i.cluster_id FROM items_fts JOIN items i ON i.id = items_fts.rowid
-                        WHERE items_fts MATCH ?5))
+                        WHERE items_fts MATCH ?5 AND items_fts.rowid >= ?7))
                  ORDER BY c.size DESC, c.last_ts DESC, c.id DESC
                  LIMIT ?6",
             )
             .map_err(|e| self.err(e))?;
         let limit = if filter.limit <= 0 { -1 } else { filter.limit };
+        // A query only looks at items of the period's stories (see `first_item_of_period`).
+        let first_item = match &filter.query {
+            Some(_) => match self.first_item_of_period(filter.since)? {
+                Some(id) => id,
+                None => return Ok(Vec::new()),
+            },
+            None => 0,
+        };
         let ids: Vec<i64> = stmt
             .query_map(
                 params![
@@ -136,7 +144,8 @@ impl Store {
                     filter.tag,
                     filter.feed,
                     filter.query,
-                    limit
+                    limit,
+                    first_item
                 ],
                 |r| r.get(0),
             )

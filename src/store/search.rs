@@ -1,5 +1,7 @@
 //! Full-text search over stored items (SQLite FTS5, schema 4): bm25 ranking with the title
-//! weighted above the text, a snippet around the match, results grouped by story.
+//! weighted above the text, results grouped by story. The shown items come with their text;
+//! the caller cuts a snippet from it ([`crate::watches::snippet`]): FTS5's own `snippet()`
+//! evaluates the query again per row, which costs seconds for a short `prefix*`.
 //!
 //! Callers pass an FTS5 expression built by [`crate::watches::fts5_match`], never user text.
 
@@ -9,15 +11,8 @@ use rusqlite::params;
 
 use super::{Result, Store};
 
-/// Marks the start and end of a match inside [`SearchHit::snippet`] (private-use characters, so
-/// no feed text can forge them; the CLI turns them into highlighting).
-pub const MATCH_START: char = '\u{e000}';
-pub const MATCH_END: char = '\u{e001}';
-
 /// The title counts this many times the text in the ranking.
 const TITLE_WEIGHT: f64 = 4.0;
-/// Words of context in a snippet.
-const SNIPPET_WORDS: i64 = 16;
 /// Matching items listed per story (the rest are counted).
 const HITS_PER_STORY: usize = 3;
 
@@ -31,8 +26,8 @@ pub struct SearchHit {
     pub feed_name: Option<String>,
     pub published: Option<i64>,
     pub fetched: i64,
-    /// Text around the match, on one line, matches between [`MATCH_START`] and [`MATCH_END`].
-    pub snippet: String,
+    /// The item's text (for a snippet).
+    pub text: String,
     /// bm25 score: higher is better.
     pub score: f64,
 }
@@ -55,27 +50,30 @@ impl Store {
     /// Stories with items matching `expression` (FTS5 syntax) whose newest member is at or
     /// after `since`, best match first; at most `limit` stories (0 = all).
     pub fn search(&self, expression: &str, since: i64, limit: usize) -> Result<Vec<SearchGroup>> {
-        let mut stmt = self
+        let Some(first_item) = self.first_item_of_period(since)? else {
+            return Ok(Vec::new());
+        };
+        // First rank every match (ids and scores only); the text of the few shown follows.
+        let mut ranked = self
             .conn
             .prepare_cached(
-                "SELECT i.id, i.cluster_id, i.title, i.url, f.url, i.published, i.fetched,
-                        snippet(items_fts, -1, char(57344), char(57345), '…', ?3),
-                        -bm25(items_fts, ?4, 1.0) AS score, f.name
+                "SELECT items_fts.rowid, i.cluster_id, -bm25(items_fts, ?3, 1.0) AS score
                  FROM items_fts
                  JOIN items i ON i.id = items_fts.rowid
                  JOIN clusters c ON c.id = i.cluster_id
-                 JOIN feeds f ON f.id = i.first_feed
-                 WHERE items_fts MATCH ?1 AND c.last_ts >= ?2
-                 ORDER BY score DESC, i.id",
+                 WHERE items_fts MATCH ?1 AND items_fts.rowid >= ?4 AND c.last_ts >= ?2
+                 ORDER BY score DESC, items_fts.rowid",
             )
             .map_err(|e| self.err(e))?;
-        let mut rows = stmt
-            .query(params![expression, since, SNIPPET_WORDS, TITLE_WEIGHT])
+        let mut rows = ranked
+            .query(params![expression, since, TITLE_WEIGHT, first_item])
             .map_err(|e| self.err(e))?;
         let mut groups: Vec<SearchGroup> = Vec::new();
+        let mut shown: Vec<(usize, i64, f64)> = Vec::new();
         let mut index: HashMap<i64, usize> = HashMap::new();
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let cluster: i64 = r.get(1).map_err(|e| self.err(e))?;
+            let (item, cluster, score): (i64, i64, f64) = (|| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))()
+                .map_err(|e| self.err(e))?;
             let slot = match index.get(&cluster) {
                 Some(&slot) => slot,
                 None if limit > 0 && groups.len() >= limit => continue,
@@ -93,28 +91,37 @@ impl Store {
                     groups.len() - 1
                 }
             };
-            let group = &mut groups[slot];
-            group.matching += 1;
-            if group.hits.len() < HITS_PER_STORY {
-                let hit = (|| {
-                    let snippet: String = r.get(7)?;
-                    Ok(SearchHit {
-                        item: r.get(0)?,
-                        title: r.get(2)?,
-                        url: r.get(3)?,
-                        feed: r.get(4)?,
-                        published: r.get(5)?,
-                        fetched: r.get(6)?,
-                        snippet: snippet.split_whitespace().collect::<Vec<_>>().join(" "),
-                        score: r.get(8)?,
-                        feed_name: r.get(9)?,
-                    })
-                })()
-                .map_err(|e| self.err(e))?;
-                group.hits.push(hit);
+            groups[slot].matching += 1;
+            if groups[slot].matching <= HITS_PER_STORY {
+                shown.push((slot, item, score));
             }
         }
         drop(rows);
+        let mut details = self
+            .conn
+            .prepare_cached(
+                "SELECT i.title, i.url, f.url, f.name, i.published, i.fetched, i.text
+                 FROM items i JOIN feeds f ON f.id = i.first_feed WHERE i.id = ?1",
+            )
+            .map_err(|e| self.err(e))?;
+        for (slot, item, score) in shown {
+            let hit = details
+                .query_row([item], |r| {
+                    Ok(SearchHit {
+                        item,
+                        title: r.get(0)?,
+                        url: r.get(1)?,
+                        feed: r.get(2)?,
+                        feed_name: r.get(3)?,
+                        published: r.get(4)?,
+                        fetched: r.get(5)?,
+                        text: r.get(6)?,
+                        score,
+                    })
+                })
+                .map_err(|e| self.err(e))?;
+            groups[slot].hits.push(hit);
+        }
         let mut head = self
             .conn
             .prepare_cached(
@@ -135,5 +142,19 @@ impl Store {
                 .map_err(|e| self.err(e))?;
         }
         Ok(groups)
+    }
+
+    /// The id of the oldest member of any story whose newest member is at or after `since`;
+    /// `None` when no story is. Item ids grow with time, so a full-text query for the period
+    /// starts its scan there (FTS5 seeks to a rowid) instead of ranking every match in the
+    /// store.
+    pub(crate) fn first_item_of_period(&self, since: i64) -> Result<Option<i64>> {
+        self.conn
+            .prepare_cached(
+                "SELECT MIN(i.id) FROM clusters c JOIN items i ON i.cluster_id = c.id
+                 WHERE c.last_ts >= ?1",
+            )
+            .and_then(|mut s| s.query_row([since], |r| r.get(0)))
+            .map_err(|e| self.err(e))
     }
 }

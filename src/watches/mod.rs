@@ -5,7 +5,7 @@
 
 pub mod query;
 
-pub use query::{Document, Query, QueryError, fts5_match};
+pub use query::{Document, Query, QueryError, SearchTerm, fts5_match, search_terms, snippet};
 
 use std::collections::HashMap;
 

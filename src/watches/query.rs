@@ -339,6 +339,99 @@ pub fn fts5_match(text: &str) -> Option<String> {
     })
 }
 
+/// A word a search looks for, folded; `prefix` for `word*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchTerm {
+    pub word: String,
+    pub prefix: bool,
+}
+
+/// The words a search for `text` looks for (those under a NOT excepted), to highlight them: the
+/// same reading of the text as [`fts5_match`].
+pub fn search_terms(text: &str) -> Vec<SearchTerm> {
+    fn collect(node: &Node, out: &mut Vec<SearchTerm>) {
+        match node {
+            Node::Match { words, prefix, .. } => {
+                for (n, word) in words.iter().enumerate() {
+                    out.push(SearchTerm {
+                        word: word.clone(),
+                        prefix: *prefix && n + 1 == words.len(),
+                    });
+                }
+            }
+            Node::And(parts) | Node::Or(parts) => parts.iter().for_each(|p| collect(p, out)),
+            Node::Not(_) => {}
+        }
+    }
+    let mut terms = Vec::new();
+    match Query::parse(text) {
+        Ok(query) if fts5(&query.root).is_some() => collect(&query.root, &mut terms),
+        _ => terms.extend(fold_words(text).into_iter().map(|word| SearchTerm {
+            word,
+            prefix: false,
+        })),
+    }
+    terms
+}
+
+/// About `width` words of `text` around the first word a term matches, each matching word
+/// between `marks`; `None` when no term matches a word of `text`. Words are compared folded, as
+/// the search index compares them.
+pub fn snippet(
+    text: &str,
+    terms: &[SearchTerm],
+    width: usize,
+    marks: (char, char),
+) -> Option<String> {
+    let words: Vec<(usize, usize)> = text
+        .char_indices()
+        .filter(|(_, c)| c.is_alphanumeric())
+        .fold(Vec::new(), |mut spans: Vec<(usize, usize)>, (i, c)| {
+            match spans.last_mut() {
+                Some(last) if last.1 == i => last.1 = i + c.len_utf8(),
+                _ => spans.push((i, i + c.len_utf8())),
+            }
+            spans
+        });
+    let hits = |&(start, end): &(usize, usize)| {
+        let folded = fold_words(&text[start..end]);
+        folded.iter().any(|w| {
+            terms.iter().any(|t| {
+                if t.prefix {
+                    w.starts_with(t.word.as_str())
+                } else {
+                    *w == t.word
+                }
+            })
+        })
+    };
+    let first = words.iter().position(hits)?;
+    let from = first.saturating_sub(width / 4);
+    let to = (from + width).min(words.len());
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    let mut at = words[from].0;
+    for span in &words[from..to] {
+        out.push_str(&text[at..span.0]);
+        if hits(span) {
+            out.push(marks.0);
+            out.push_str(&text[span.0..span.1]);
+            out.push(marks.1);
+        } else {
+            out.push_str(&text[span.0..span.1]);
+        }
+        at = span.1;
+    }
+    if to < words.len() {
+        out.push('…');
+    } else {
+        out.push_str(&text[at..]);
+    }
+    Some(out.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
 /// One node in FTS5 syntax; `None` for a NOT that is not the excluded side of an AND (FTS5's
 /// NOT is binary: "a NOT b").
 fn fts5(node: &Node) -> Option<String> {
@@ -534,6 +627,28 @@ mod tests {
             "\"not\" AND \"football\""
         );
         assert_eq!(fts5_match("+++ \"\" ()"), None);
+    }
+
+    #[test]
+    fn snippets_mark_the_words_a_search_looks_for() {
+        let terms = search_terms("kyiv \"power plant\" ukrain* NOT football");
+        assert_eq!(terms.len(), 4);
+        assert!(terms[3].prefix && terms[3].word == "ukrain");
+        let text = "Officials said on Monday that a drone hit the Kyïv power plant, and Ukraine's grid operator cut supplies; football was cancelled.";
+        let marked = snippet(text, &terms, 8, ('[', ']')).unwrap();
+        assert_eq!(
+            marked,
+            "…hit the [Kyïv] [power] [plant], and [Ukraine]'s…"
+        );
+        assert_eq!(snippet("Nothing here", &terms, 8, ('[', ']')), None);
+        // Short text: all of it, no ellipsis.
+        assert_eq!(
+            snippet("Kyiv today", &terms, 8, ('[', ']')).unwrap(),
+            "[Kyiv] today"
+        );
+        // Text that is not the query language: its words.
+        let loose = search_terms("\"unclosed power");
+        assert_eq!(loose.len(), 2);
     }
 
     #[test]
