@@ -225,7 +225,9 @@ fn main() {
         let expression = fts5_match(&query).unwrap();
         report(
             &format!("search --since 24h {query} ({label})"),
-            time(runs, || store.search(&expression, day_ago, 20).unwrap().len()),
+            time(runs, || {
+                store.search(&expression, day_ago, 20).unwrap().len()
+            }),
         );
     }
     let expression = fts5_match(rare).unwrap();

@@ -129,8 +129,11 @@ fn body_html(entry: &Entry) -> String {
     html
 }
 
-/// Text safe inside XML 1.0: markup characters escaped, characters XML forbids dropped.
-fn xml_text(text: &str) -> String {
+/// Text safe inside XML 1.0 content and attribute values: markup characters escaped,
+/// characters XML forbids dropped, and C1 controls and bidirectional overrides written as
+/// character references (they decode to the same text, and never reach a terminal raw when the
+/// document is printed).
+pub(crate) fn xml_text(text: &str) -> String {
     let allowed = |c: char| {
         matches!(c, '\t' | '\n' | '\r')
             || matches!(c, '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
@@ -142,6 +145,11 @@ fn xml_text(text: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
+            '\u{7f}'..='\u{9f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200e}'
+            | '\u{200f}' => out.push_str(&format!("&#x{:x};", c as u32)),
             _ => out.push(c),
         }
     }
@@ -254,7 +262,8 @@ fn json_feed(info: &ExportInfo, entries: &[Entry]) -> String {
             })
             .collect(),
     };
-    serde_json::to_string_pretty(&feed).expect("JSON values serialize") + "\n"
+    // The CLI's JSON writer: C1 controls and bidi overrides escaped as well.
+    crate::cli::render::json(&feed) + "\n"
 }
 
 #[cfg(test)]
@@ -350,6 +359,35 @@ mod tests {
         assert!(body.contains(
             "B &amp; Co: <a href=\"https://b.example/2?x=1&amp;y=2\">Storm hits coast</a>"
         ));
+    }
+
+    #[test]
+    fn controls_are_references_in_xml_and_escapes_in_json() {
+        assert_eq!(
+            xml_text("a\u{1}b\u{9b}c\u{202e}d<&\"e"),
+            "ab&#x9b;c&#x202e;d&lt;&amp;&quot;e"
+        );
+        let mut s = story();
+        s.title = "x\u{9b}31m\u{202e}y".into();
+        let info = ExportInfo {
+            description: "d",
+            generated: 0,
+        };
+        for format in [Format::Atom, Format::Json] {
+            let out = render(
+                format,
+                &info,
+                &[s.clone()],
+                &HashMap::new(),
+                &HashMap::new(),
+            );
+            assert!(!out.contains(['\u{9b}', '\u{202e}']), "{format:?}");
+            let back = parsed(&out);
+            assert_eq!(
+                back.entries[0].title.as_deref(),
+                Some("x\u{9b}31m\u{202e}y")
+            );
+        }
     }
 
     #[test]

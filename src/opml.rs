@@ -173,7 +173,7 @@ pub struct ExportFeed<'a> {
 
 /// An OPML 2.0 document of `feeds`, created at `now` (unix seconds).
 pub fn render(feeds: &[ExportFeed], now: i64) -> String {
-    let attr = |s: &str| html_escape::encode_double_quoted_attribute(&xml_chars(s)).into_owned();
+    let attr = crate::export::xml_text;
     let outline = |f: &ExportFeed, indent: &str| {
         let name = f.name.unwrap_or(f.url);
         let mut line = format!(
@@ -218,16 +218,6 @@ pub fn render(feeds: &[ExportFeed], now: i64) -> String {
     }
     out.push_str("  </body>\n</opml>\n");
     out
-}
-
-/// Characters XML 1.0 can carry.
-fn xml_chars(text: &str) -> String {
-    text.chars()
-        .filter(|&c| {
-            matches!(c, '\t' | '\n' | '\r')
-                || matches!(c, '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -419,7 +419,10 @@ mod tests {
         assert_eq!(p.bar(), format!("[>{}] 0/4 feeds", " ".repeat(29)));
         p.done(false);
         p.done(true);
-        assert_eq!(p.bar(), format!("[{}>{}] 2/4 feeds, 1 error", "=".repeat(15), " ".repeat(14)));
+        assert_eq!(
+            p.bar(),
+            format!("[{}>{}] 2/4 feeds, 1 error", "=".repeat(15), " ".repeat(14))
+        );
         p.done(true);
         p.done(false);
         assert_eq!(p.bar(), format!("[{}] 4/4 feeds, 2 errors", "=".repeat(30)));

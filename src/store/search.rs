@@ -72,8 +72,8 @@ impl Store {
         let mut shown: Vec<(usize, i64, f64)> = Vec::new();
         let mut index: HashMap<i64, usize> = HashMap::new();
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let (item, cluster, score): (i64, i64, f64) = (|| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))()
-                .map_err(|e| self.err(e))?;
+            let (item, cluster, score): (i64, i64, f64) =
+                (|| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))().map_err(|e| self.err(e))?;
             let slot = match index.get(&cluster) {
                 Some(&slot) => slot,
                 None if limit > 0 && groups.len() >= limit => continue,

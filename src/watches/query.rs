@@ -636,10 +636,7 @@ mod tests {
         assert!(terms[3].prefix && terms[3].word == "ukrain");
         let text = "Officials said on Monday that a drone hit the Kyïv power plant, and Ukraine's grid operator cut supplies; football was cancelled.";
         let marked = snippet(text, &terms, 8, ('[', ']')).unwrap();
-        assert_eq!(
-            marked,
-            "…hit the [Kyïv] [power] [plant], and [Ukraine]'s…"
-        );
+        assert_eq!(marked, "…hit the [Kyïv] [power] [plant], and [Ukraine]'s…");
         assert_eq!(snippet("Nothing here", &terms, 8, ('[', ']')), None);
         // Short text: all of it, no ellipsis.
         assert_eq!(

@@ -254,12 +254,19 @@ fn controls_scripts_and_dangerous_links_never_reach_the_store() {
         .iter()
         .map(|c| c["id"].to_string())
         .collect();
-    let mut commands = vec![vec!["clusters", "--since", "100000d", "--min-size", "1"]];
+    let mut commands = vec![
+        vec!["clusters", "--since", "100000d", "--min-size", "1"],
+        vec!["search", "--since", "100000d", "breaking OR calm OR headline"],
+        vec!["export", "--since", "100000d"],
+        vec!["export", "--since", "100000d", "--format", "json"],
+        vec!["feeds"],
+        vec!["stats"],
+    ];
     commands.extend(ids.iter().map(|id| vec!["cluster", id.as_str()]));
     for args in &commands {
         let out = ws.ok(args);
         assert!(
-            !out.stdout.chars().any(|c| c == '\u{1b}' || c == '\u{7}'),
+            !out.stdout.chars().any(is_terminal_control),
             "{args:?} printed a control: {:?}",
             out.stdout
         );
