@@ -651,7 +651,7 @@ fn stats(cli: &Cli, out: &OutputArgs) -> CliResult {
     };
     let now = now_unix();
     let text = format!(
-        "items      {}\nstories    {} ({} with more than one item, the largest {})\nfolded     {} copies and related reports{}\nfeeds      {}{}\nalerts     {} ({} deliveries pending)\nitems from {} to {}\nstore      {} ({})\n",
+        "items      {}\nstories    {} ({} with more than one item, the largest {})\nfolded     {} copies and related reports{}\nfeeds      {}{}\nalerts     {} ({} deliveries pending)\nfetched    {} to {}\nstore      {} ({})\n",
         s.items,
         s.clusters,
         s.multi_item_clusters,

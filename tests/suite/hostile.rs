@@ -256,7 +256,12 @@ fn controls_scripts_and_dangerous_links_never_reach_the_store() {
         .collect();
     let mut commands = vec![
         vec!["clusters", "--since", "100000d", "--min-size", "1"],
-        vec!["search", "--since", "100000d", "breaking OR calm OR headline"],
+        vec![
+            "search",
+            "--since",
+            "100000d",
+            "breaking OR calm OR headline",
+        ],
         vec!["export", "--since", "100000d"],
         vec!["export", "--since", "100000d", "--format", "json"],
         vec!["feeds"],
