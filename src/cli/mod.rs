@@ -465,10 +465,12 @@ fn plural(n: i64, noun: &str) -> String {
 
 fn describe_export(since: std::time::Duration, query: Option<&str>, tag: Option<&str>) -> String {
     // Durations past a decade (`--since 100000d`) mean "everything".
-    let mut text = if since.as_secs() > 10 * 366 * 86_400 {
-        "all stories".to_string()
-    } else {
-        format!("stories of the last {}", humantime::format_duration(since))
+    let secs = since.as_secs();
+    let mut text = match secs {
+        s if s > 10 * 366 * 86_400 => "all stories".to_string(),
+        s if s % 86_400 == 0 => format!("stories of the last {}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("stories of the last {}h", s / 3_600),
+        _ => format!("stories of the last {}", humantime::format_duration(since)),
     };
     if let Some(q) = query {
         text.push_str(&format!(" matching {q}"));
