@@ -268,3 +268,68 @@ fn stats_completions_and_man_page() {
     ws.ok(&["man", "--dir", ws.path("man").to_str().unwrap()]);
     assert!(ws.path("man/feedfold-search.1").exists());
 }
+
+/// Runs the binary on a pseudo-terminal (util-linux `script`); `None` where `script` is missing.
+fn on_a_terminal(ws: &Workspace, args: &[&str], env: &[(&str, &str)]) -> Option<String> {
+    let mut command_line = format!(
+        "{} --config {}",
+        env!("CARGO_BIN_EXE_feedfold"),
+        ws.config_path().display()
+    );
+    for arg in args {
+        command_line.push_str(&format!(" '{arg}'"));
+    }
+    let mut command = std::process::Command::new("script");
+    command
+        .args(["-qec", &command_line, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm")
+        .env("COLUMNS", "60");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    match command.output() {
+        Ok(out) if out.status.success() => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
+        Ok(out) => panic!(
+            "feedfold {args:?} on a terminal failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        ),
+        Err(e) => {
+            eprintln!("skipped: no `script` to give feedfold a terminal ({e})");
+            None
+        }
+    }
+}
+
+#[test]
+fn on_a_terminal_a_progress_bar_a_bold_header_and_the_width_without_no_color_never_colour() {
+    let server = FeedServer::start();
+    let ws = Workspace::new();
+    ws.write_config(&super::ingest::serve_story(&server));
+    let Some(run) = on_a_terminal(&ws, &["run", "--once"], &[]) else {
+        return;
+    };
+    assert!(run.contains("] 3/3 feeds"), "{run:?}");
+    assert!(run.contains("\u{1b}[2K"), "the bar is redrawn in place");
+    assert!(run.contains("3 feeds: 3 ok"), "then the summary");
+    // Piped: no bar.
+    let piped = ws.ok(&["run", "--once"]);
+    assert!(!piped.stderr.contains("feeds") && !piped.stdout.contains('\u{1b}'));
+
+    let listing = ["clusters", "--since", "100000d", "--min-size", "1"];
+    let coloured = on_a_terminal(&ws, &listing, &[]).unwrap();
+    assert!(coloured.contains("\u{1b}[1mID"), "{coloured:?}");
+    assert!(
+        coloured
+            .lines()
+            .all(|l| l.trim_end_matches('\r').chars().count() <= 60 + 8),
+        "fits 60 columns: {coloured}"
+    );
+    let plain = on_a_terminal(&ws, &listing, &[("NO_COLOR", "1")]).unwrap();
+    assert!(!plain.contains('\u{1b}'), "{plain:?}");
+    let found = on_a_terminal(&ws, &["search", "--since", "100000d", "targets"], &[]).unwrap();
+    assert!(
+        found.contains("\u{1b}[1;31m"),
+        "matches highlighted: {found:?}"
+    );
+}
