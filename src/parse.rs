@@ -161,20 +161,83 @@ fn repair(body: &[u8]) -> Option<Vec<u8>> {
     let text = &text[start..];
     // The text is UTF-8 now, whatever the prolog declared.
     let text = replace_declared_encoding(text);
-    // An empty content type (`<title type="">`) is refused by feed-rs; no type means text.
-    let text = text.replace(" type=\"\"", "").replace(" type=''", "");
+    // A content type feed-rs does not know (`<content type="application/xhtml+xml">`, an empty
+    // one) fails the whole feed: each becomes the Atom type it amounts to.
+    let text = with_known_content_types(&text);
     escape_stray_ampersands(&text, &mut fixed);
-    // `<rss>` without a version is refused by feed-rs; 2.0 is what such feeds are.
+    // `<rss>` without a version, or with one feed-rs does not know (0.93, 0.94, 2.01: the 0.9x
+    // line and 2.0 share their elements), is refused by feed-rs; 2.0 is what such feeds are.
     if let Some(pos) = fixed.find("<rss") {
         let tag_end = fixed[pos..]
             .find('>')
             .map(|e| pos + e)
             .unwrap_or(fixed.len());
-        if !fixed[pos..tag_end].contains("version") {
-            fixed.insert_str(pos + 4, " version=\"2.0\"");
+        match rss_version(&fixed[pos..tag_end]) {
+            None => fixed.insert_str(pos + 4, " version=\"2.0\""),
+            Some((start, end))
+                if !matches!(&fixed[pos + start..pos + end], "0.91" | "0.92" | "2.0") =>
+            {
+                fixed.replace_range(pos + start..pos + end, "2.0");
+            }
+            Some(_) => {}
         }
     }
     (fixed.as_bytes() != body).then(|| fixed.into_bytes())
+}
+
+/// The document with every ` type="…"` value that is not an Atom text type (`text`, `html`,
+/// `xhtml`) replaced (this runs only after a first parse failed): XHTML types by `xhtml`, HTML
+/// ones by `html`, anything else (`text/plain`, `xml`, `pdf`, `image/jpeg`, an empty value) by
+/// `text`: the entry keeps its title and link, and a body it cannot show is only text. Link
+/// `type`s are changed too, which nothing reads.
+fn with_known_content_types(text: &str) -> Cow<'_, str> {
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut search = 0;
+    while let Some(found) = text[search..].find(" type=") {
+        let value_start = search + found + " type=".len() + 1;
+        let Some(quote @ ('"' | '\'')) = text[value_start - 1..].chars().next() else {
+            search = value_start;
+            continue;
+        };
+        let Some(len) = text[value_start..].find(quote) else {
+            break;
+        };
+        let value = &text[value_start..value_start + len];
+        let lower = value.trim().to_ascii_lowercase();
+        let replacement = match lower.as_str() {
+            "text" | "html" | "xhtml" => None,
+            _ if lower.contains("xhtml") => Some("xhtml"),
+            _ if lower.contains("html") => Some("html"),
+            // Feed-level and link types (`application/rss+xml`, `image/png` on an enclosure)
+            // reach here too; as text types they are equally harmless.
+            _ => Some("text"),
+        };
+        if let Some(replacement) = replacement {
+            out.push_str(&text[copied..value_start]);
+            out.push_str(replacement);
+            copied = value_start + len;
+        }
+        search = value_start + len;
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+/// Where the value of the `version` attribute of an `<rss …` start tag is (byte range in `tag`).
+fn rss_version(tag: &str) -> Option<(usize, usize)> {
+    let at = tag.find("version")?;
+    let rest = &tag[at + "version".len()..];
+    let eq = rest.find('=')?;
+    let after_eq = &rest[eq + 1..];
+    let quote_at = after_eq.find(['"', '\''])?;
+    let quote = after_eq[quote_at..].chars().next()?;
+    let value_start = at + "version".len() + eq + 1 + quote_at + 1;
+    let value_len = tag[value_start..].find(quote)?;
+    Some((value_start, value_start + value_len))
 }
 
 /// A document that opens with an XML declaration, decoded to UTF-8 by the encoding it declares
@@ -487,6 +550,56 @@ mod tests {
             Some("Fish & chips\u{a0}today")
         );
         assert_eq!(feed.entries[0].summary.as_deref(), Some("caf\u{fffd}"));
+    }
+
+    #[test]
+    fn content_types_feed_rs_refuses_become_text_types() {
+        for (declared, body) in [
+            ("application/octet-stream", "AAEC"),
+            ("image/jpeg", "AAEC"),
+            ("xml", "plain"),
+            ("", "plain"),
+            (
+                "application/xhtml+xml",
+                "<div xmlns='http://www.w3.org/1999/xhtml'>x</div>",
+            ),
+            (
+                "text/xhtml",
+                "<div xmlns='http://www.w3.org/1999/xhtml'>x</div>",
+            ),
+        ] {
+            let xml = format!(
+                "<feed xmlns='http://www.w3.org/2005/Atom'><title>t</title><entry><id>e1</id><title>Kept</title><link href='https://x.example/1' type='text/html'/><content type='{declared}'>{body}</content></entry></feed>"
+            );
+            let feed =
+                parse_feed(xml.as_bytes(), BASE).unwrap_or_else(|e| panic!("{declared}: {e}"));
+            assert_eq!(feed.entries.len(), 1, "{declared}");
+            assert_eq!(feed.entries[0].title.as_deref(), Some("Kept"));
+            assert_eq!(feed.entries[0].link.as_deref(), Some("https://x.example/1"));
+        }
+        assert_eq!(
+            with_known_content_types(r#"<a type="TEXT/HTML"/><b type='x/y'/><c type="html"/>"#),
+            r#"<a type="html"/><b type='text'/><c type="html"/>"#
+        );
+    }
+
+    #[test]
+    fn rss_versions_feed_rs_does_not_know_are_read_as_2_0() {
+        for version in ["0.93", "0.94", "2.01", "2.1", "junk"] {
+            let xml = format!(
+                "<rss version='{version}'><channel><title>t</title><item><guid>1</guid><title>x</title></item></channel></rss>"
+            );
+            let feed =
+                parse_feed(xml.as_bytes(), BASE).unwrap_or_else(|e| panic!("{version}: {e}"));
+            assert!(feed.repaired, "{version}");
+            assert_eq!(feed.entries.len(), 1, "{version}");
+        }
+        // Known versions parse as they are.
+        let xml = b"<rss version=\"0.91\"><channel><title>t</title><item><title>x</title></item></channel></rss>";
+        assert!(!parse_feed(xml, BASE).unwrap().repaired);
+        let tag = r#"<rss xmlns:a="b" version = "0.93""#;
+        let (start, end) = rss_version(tag).unwrap();
+        assert_eq!(&tag[start..end], "0.93");
     }
 
     #[test]
