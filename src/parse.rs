@@ -167,11 +167,21 @@ fn repair(body: &[u8]) -> Option<Vec<u8>> {
     escape_stray_ampersands(&text, &mut fixed);
     // `<rss>` without a version, or with one feed-rs does not know (0.93, 0.94, 2.01: the 0.9x
     // line and 2.0 share their elements), is refused by feed-rs; 2.0 is what such feeds are.
+    // So are items without a channel.
     if let Some(pos) = fixed.find("<rss") {
         let tag_end = fixed[pos..]
             .find('>')
             .map(|e| pos + e)
             .unwrap_or(fixed.len());
+        // Items straight under `<rss>`, with no `<channel>` around them, get one.
+        let after_tag = fixed[(tag_end + 1).min(fixed.len())..].trim_start();
+        if after_tag.starts_with("<item")
+            && !fixed.contains("<channel")
+            && let Some(close) = fixed.rfind("</rss>")
+        {
+            fixed.insert_str(close, "</channel>");
+            fixed.insert_str(tag_end + 1, "<channel>");
+        }
         match rss_version(&fixed[pos..tag_end]) {
             None => fixed.insert_str(pos + 4, " version=\"2.0\""),
             Some((start, end))
@@ -594,6 +604,9 @@ mod tests {
             assert!(feed.repaired, "{version}");
             assert_eq!(feed.entries.len(), 1, "{version}");
         }
+        // Items with no channel around them.
+        let xml = b"<rss>\n<item><guid>1</guid><title>x</title></item><item><guid>2</guid><title>y</title></item>\n</rss>";
+        assert_eq!(parse_feed(xml, BASE).unwrap().entries.len(), 2);
         // Known versions parse as they are.
         let xml = b"<rss version=\"0.91\"><channel><title>t</title><item><title>x</title></item></channel></rss>";
         assert!(!parse_feed(xml, BASE).unwrap().repaired);
