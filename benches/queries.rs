@@ -118,6 +118,13 @@ fn generate(path: &Path, items: usize, vocab: &[String], now: i64) {
                     .execute(rusqlite::params![feed, format!("g:{guid}"), id, ts])
                     .unwrap();
             }
+            // Indexed for search as the ingest does it: at the end of the transaction.
+            tx.execute(
+                "INSERT INTO items_fts (rowid, title, text)
+                 SELECT id, title, text FROM items WHERE id > ?1 AND id <= ?2",
+                rusqlite::params![first as i64, (first + batch).min(items) as i64],
+            )
+            .unwrap();
         }
         tx.commit().unwrap();
     }

@@ -113,7 +113,7 @@ impl Store {
         Store::configured(path, Connection::open_with_flags(path, flags), false)
     }
 
-    /// The store on a freshly opened connection: pragmas set, checked (`PRAGMA quick_check`)
+    /// The store on a freshly opened connection: pragmas set, checked ([`Store::quick_check`])
     /// if asked, schema migrated. A file that is not a database, or a damaged one, is
     /// [`StoreError::Corrupt`].
     fn configured(
@@ -147,19 +147,42 @@ impl Store {
         };
         store.configure().map_err(corrupt)?;
         if quick_check {
-            let result: String = store
+            store.quick_check().map_err(corrupt)?;
+        }
+        store.migrate().map_err(corrupt)?;
+        Ok(store)
+    }
+
+    /// `PRAGMA quick_check` table by table, virtual tables left out: every b-tree of the file is
+    /// checked, but not the search index's agreement with the items (SQLite 3.44 added that to
+    /// a plain `quick_check`; it costs seconds per 100,000 items at every start, and an index that
+    /// disagrees is no damaged file).
+    fn quick_check(&self) -> Result<()> {
+        let tables: Vec<String> = self
+            .conn
+            .prepare(
+                "SELECT name FROM sqlite_schema
+                 WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'",
+            )
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .map_err(|e| self.err(e))?;
+        for table in tables {
+            let result: String = self
                 .conn
-                .query_row("PRAGMA quick_check", [], |r| r.get(0))
-                .map_err(|e| corrupt(store.err(e)))?;
+                .query_row(
+                    &format!("PRAGMA quick_check(\"{}\")", table.replace('"', "\"\"")),
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.err(e))?;
             if result != "ok" {
                 return Err(StoreError::Corrupt {
-                    path: path.to_path_buf(),
+                    path: self.path.clone(),
                     detail: format!("quick_check: {}", result.lines().next().unwrap_or("")),
                 });
             }
         }
-        store.migrate().map_err(corrupt)?;
-        Ok(store)
+        Ok(())
     }
 
     /// A consistent copy of the store at `target` (`VACUUM INTO`: one read transaction, so the

@@ -391,6 +391,23 @@ fn an_edited_title_updates_the_item_in_place() {
         clusters[0]["items"][0]["title"],
         "Magnitude 6.3 earthquake shakes northern Chile, no tsunami"
     );
+    // The search index followed the edit: the new title's words are found, the old ones not.
+    let found = |query: &str| {
+        ws.ok(&["search", "--since", "100000d", "--json", query])
+            .json()
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(found("title:6.3"), 1);
+    assert_eq!(found("title:6.1"), 0);
+    assert_eq!(found("title:tsunami"), 1);
+    ws.db()
+        .execute(
+            "INSERT INTO items_fts(items_fts, rank) VALUES ('integrity-check', 1)",
+            [],
+        )
+        .expect("the search index agrees with the items");
 }
 
 #[test]

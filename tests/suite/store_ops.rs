@@ -31,6 +31,7 @@ fn a_damaged_store_is_refused_at_start_and_left_untouched() {
     let ws = Workspace::new();
     ingest_some(&server, &ws);
     let db = ws.path("feedfold.db");
+    ws.ok(&["backup", ws.path("pristine.db").to_str().unwrap()]);
     let mut bytes = std::fs::read(&db).unwrap();
     let page = 4096;
     assert!(bytes.len() > 4 * page, "{}", bytes.len());
@@ -48,6 +49,17 @@ fn a_damaged_store_is_refused_at_start_and_left_untouched() {
         bytes,
         "the file was not modified"
     );
+
+    // Damage at the end of the file (the last b-tree pages written): refused the same way.
+    let mut bytes = std::fs::read(ws.path("pristine.db")).unwrap();
+    let len = bytes.len();
+    for b in &mut bytes[len - 2 * page..] {
+        *b = 0x5A;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let out = ws.run(&["run", "--once"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("is damaged"), "{}", out.stderr);
 
     // Not a database at all: the same clear refusal.
     std::fs::write(
