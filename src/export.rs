@@ -21,7 +21,8 @@ pub enum Format {
     Json,
 }
 
-/// What the export is of, for the feed's own title (`feedfold: stories since …`).
+/// What the export is of, for the feed's own title (`feedfold: stories of the last 7d`), and
+/// when it was made (the feed's `updated` when it has no entry).
 pub struct ExportInfo<'a> {
     pub description: &'a str,
     pub generated: i64,

@@ -546,7 +546,7 @@ fn opml_import(cli: &Cli, file: &std::path::Path) -> CliResult {
         out.push_str(&format!("added  {}\n", escape(url)));
     }
     for (url, why) in &list.invalid {
-        out.push_str(&format!("skipped {}: {why}\n", escape(url)));
+        out.push_str(&format!("skipped {}: {}\n", escape(url), escape(why)));
     }
     out.push_str(&format!(
         "{}: {} feeds added; skipped: {} already known ({} in the config), {} listed twice, {} invalid\n",

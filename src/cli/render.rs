@@ -68,8 +68,9 @@ pub fn truncate(text: &str, width: usize) -> String {
     out
 }
 
-/// What the terminal on stdout can take: colour (only on a terminal, never with `NO_COLOR` set
-/// to anything, nor on `TERM=dumb`) and its width in columns (only on a terminal).
+/// What the terminal on stdout can take: colour (only on a terminal, never when `NO_COLOR` is
+/// set to a non-empty value, as no-color.org says, nor on `TERM=dumb`) and its width in columns
+/// (only on a terminal).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Terminal {
     pub colour: bool,

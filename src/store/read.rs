@@ -288,7 +288,6 @@ impl Store {
             clusters: count("SELECT COUNT(*) FROM clusters")?,
             multi_item_clusters: count("SELECT COUNT(*) FROM clusters WHERE size > 1")?,
             largest_cluster: count("SELECT COALESCE(MAX(size), 0) FROM clusters")?,
-            memberships: count("SELECT COUNT(*) FROM feed_items")?,
             feeds_by_state,
             alerts: count("SELECT COUNT(*) FROM alerts")?,
             pending_deliveries: count("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'")?,
@@ -312,8 +311,6 @@ pub struct StoreStats {
     pub clusters: i64,
     pub multi_item_clusters: i64,
     pub largest_cluster: i64,
-    /// (feed, item) pairs: an item carried by two feeds counts twice.
-    pub memberships: i64,
     /// Feeds per state (`new`, `ok`, `error`, `gone`, and `removed` for those no longer in the
     /// config).
     pub feeds_by_state: Vec<(String, i64)>,
