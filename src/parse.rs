@@ -205,11 +205,14 @@ fn with_known_content_types(text: &str) -> Cow<'_, str> {
     let mut copied = 0;
     let mut search = 0;
     while let Some(found) = text[search..].find(" type=") {
-        let value_start = search + found + " type=".len() + 1;
-        let Some(quote @ ('"' | '\'')) = text[value_start - 1..].chars().next() else {
-            search = value_start;
+        let after_equals = search + found + " type=".len();
+        let Some(quote @ ('"' | '\'')) = text[after_equals..].chars().next() else {
+            // Not a quoted value: look on from here (`after_equals` is a character boundary,
+            // one byte further may not be).
+            search = after_equals;
             continue;
         };
+        let value_start = after_equals + 1;
         let Some(len) = text[value_start..].find(quote) else {
             break;
         };
@@ -560,6 +563,20 @@ mod tests {
             Some("Fish & chips\u{a0}today")
         );
         assert_eq!(feed.entries[0].summary.as_deref(), Some("caf\u{fffd}"));
+    }
+
+    #[test]
+    fn a_type_attribute_before_a_multibyte_character_is_no_panic() {
+        // Found by fuzzing the repair pass: `type=` followed by an invalid byte (U+FFFD after
+        // the lossy decode, three bytes) sliced inside that character.
+        let body = fuzz_fixture("content-type-before-a-multibyte-character.xml");
+        // An Atom feed without entries once repaired: no panic, nothing made up.
+        let feed = parse_feed(&body, BASE);
+        assert!(feed.is_ok_and(|f| f.entries.is_empty()));
+        assert_eq!(
+            with_known_content_types("<a type=\u{fffd}x\" type=\"\u{e9}\"/>"),
+            "<a type=\u{fffd}x\" type=\"text\"/>"
+        );
     }
 
     #[test]
