@@ -287,6 +287,34 @@ mod tests {
     }
 
     #[test]
+    fn mangled_files_never_panic() {
+        // Deterministic mutations of a real-looking file: bytes replaced, inserted and cut,
+        // favouring the characters the reader looks at and invalid UTF-8.
+        let base = br#"<?xml version="1.0"?><opml version="2.0"><body><!-- c --><outline text="News"><outline type="rss" text="A &amp; B" xmlUrl="https://a.example/rss" category="/x,/y/z"/></outline><outline xmlUrl='http://b.example/' title=C></body></opml>"#;
+        const SPECIAL: &[u8] = b"<>\"'=/-!&; \xff\xc3\xa9\xe2\x80";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..5000 {
+            let mut doc = base.to_vec();
+            for _ in 0..1 + next() % 6 {
+                let at = (next() as usize) % doc.len();
+                let byte = SPECIAL[(next() as usize) % SPECIAL.len()];
+                match next() % 3 {
+                    0 => doc[at] = byte,
+                    1 => doc.insert(at, byte),
+                    _ => doc.truncate(at.max(1)),
+                }
+            }
+            let _ = parse(&doc);
+        }
+    }
+
+    #[test]
     fn export_imports_back_to_the_same_feeds() {
         let tags_world = vec!["world".to_string(), "europe".to_string()];
         let tags_tech = vec!["tech".to_string()];

@@ -144,10 +144,10 @@ impl Store {
         Ok(groups)
     }
 
-    /// The id of the oldest member of any story whose newest member is at or after `since`;
-    /// `None` when no story is. Item ids grow with time, so a full-text query for the period
-    /// starts its scan there (FTS5 seeks to a rowid) instead of ranking every match in the
-    /// store.
+    /// The smallest id of any member of a story whose newest member is at or after `since`;
+    /// `None` when there is no such story. Every item a query for the period may return has an
+    /// id at least this, so its full-text scan starts there (FTS5 seeks to a rowid) instead of
+    /// ranking every match in the store; ids grow with time, so that is near the period's start.
     pub(crate) fn first_item_of_period(&self, since: i64) -> Result<Option<i64>> {
         self.conn
             .prepare_cached(
