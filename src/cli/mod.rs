@@ -187,6 +187,12 @@ pub enum OpmlCommand {
     },
     /// Every feed (the config's and imported ones) as OPML 2.0 on stdout
     Export,
+    /// Stop polling a feed that `opml import` added (its items stay); a running daemon stops
+    /// after its next attempt at most
+    Remove {
+        /// The feed's URL or name, as `feedfold feeds` shows it
+        feed: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -299,6 +305,9 @@ pub fn execute(cli: Cli) -> CliResult {
         Command::Opml {
             action: OpmlCommand::Export,
         } => opml_export(&cli),
+        Command::Opml {
+            action: OpmlCommand::Remove { feed },
+        } => opml_remove(&cli, feed),
         Command::Stats { out } => stats(&cli, out),
         Command::Completions { shell } => {
             use clap::CommandFactory;
@@ -564,6 +573,32 @@ fn opml_import(cli: &Cli, file: &std::path::Path) -> CliResult {
         ));
     }
     print(&out)
+}
+
+fn opml_remove(cli: &Cli, feed: &str) -> CliResult {
+    use crate::store::write::RemovedFeed;
+    let config = load_config(cli)?;
+    let db = db_path(cli, Some(&config));
+    let mut store = Store::open_existing(&db).map_err(Failure::runtime)?;
+    match store.remove_imported_feed(feed).map_err(Failure::runtime)? {
+        RemovedFeed::Removed(url) => print(&format!(
+            "removed {}: no longer polled; its items stay\n",
+            escape(&url)
+        )),
+        RemovedFeed::AlreadyRemoved(url) => {
+            print(&format!("{} was already removed\n", escape(&url)))
+        }
+        RemovedFeed::InConfig(url) => Err(Failure::usage(anyhow::anyhow!(
+            "{} comes from the config file {}: delete its [[feeds]] entry there",
+            escape(&url),
+            config.source.display()
+        ))),
+        RemovedFeed::Unknown => Err(Failure::runtime(anyhow::anyhow!(
+            "no feed {} in {}; `feedfold feeds` lists them",
+            escape(feed),
+            db.display()
+        ))),
+    }
 }
 
 fn opml_export(cli: &Cli) -> CliResult {

@@ -139,6 +139,32 @@ impl Store {
         })
     }
 
+    /// Stops polling a feed that `opml import` added (by URL, URL in use, or name): it becomes
+    /// inactive and its items stay, as with a feed removed from the config. A feed of the
+    /// config file is left alone (the config says what it polls).
+    pub fn remove_imported_feed(&mut self, feed: &str) -> Result<RemovedFeed> {
+        self.write(|tx| {
+            let found: Option<(i64, String, String, bool)> = tx
+                .query_row(
+                    "SELECT id, url, origin, active FROM feeds
+                     WHERE url = ?1 OR url_in_use = ?1 OR name = ?1
+                     ORDER BY active DESC, id LIMIT 1",
+                    [feed],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?;
+            Ok(match found {
+                None => RemovedFeed::Unknown,
+                Some((_, url, origin, _)) if origin == "config" => RemovedFeed::InConfig(url),
+                Some((_, url, _, false)) => RemovedFeed::AlreadyRemoved(url),
+                Some((id, url, _, true)) => {
+                    tx.execute("UPDATE feeds SET active = 0 WHERE id = ?1", [id])?;
+                    RemovedFeed::Removed(url)
+                }
+            })
+        })
+    }
+
     /// Active feeds that are not gone, with what a fetch needs.
     pub fn feeds_to_fetch(&self) -> Result<Vec<FeedToFetch>> {
         let mut stmt = self
@@ -341,6 +367,15 @@ fn update_feed_success(
         v.moved_to
     ])?;
     Ok(())
+}
+
+/// What [`Store::remove_imported_feed`] did, with the feed's URL.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RemovedFeed {
+    Removed(String),
+    AlreadyRemoved(String),
+    InConfig(String),
+    Unknown,
 }
 
 /// What one ingest changes in the search index (`items_fts`), applied at the end of its

@@ -222,6 +222,24 @@ fn opml_import_adds_feeds_to_the_store_and_export_lists_them_with_the_config() {
     let out = ws.ok(&["opml", "import", ws.path("list.opml").to_str().unwrap()]);
     assert!(out.stdout.contains(": 0 feeds added"), "{}", out.stdout);
 
+    // Removed by name: no longer polled, its items stay; a config feed is not the CLI's to remove.
+    let out = ws.ok(&["opml", "remove", "Extra & more"]);
+    assert!(out.stdout.contains("no longer polled"), "{}", out.stdout);
+    ws.ok(&["run", "--once"]);
+    assert_eq!(server.hits("/extra.xml"), 1, "not fetched again");
+    let stats = ws.ok(&["stats", "--json"]).json();
+    assert_eq!(stats["feeds"]["removed"], 1);
+    assert_eq!(stats["items"], 8, "its item stays");
+    let out = ws.run(&["opml", "remove", &server.url("/wire.xml")]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("[[feeds]]"), "{}", out.stderr);
+    let out = ws.run(&["opml", "remove", "https://nowhere.example/feed"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("no feed"), "{}", out.stderr);
+    // Imported again: polled again.
+    let out = ws.ok(&["opml", "import", ws.path("list.opml").to_str().unwrap()]);
+    assert!(out.stdout.contains(": 1 feeds added"), "{}", out.stdout);
+
     // Export: the three configured feeds and the imported one, valid enough to import back.
     let out = ws.ok(&["opml", "export"]);
     assert!(out.stdout.contains("<opml version=\"2.0\">"));
