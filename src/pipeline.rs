@@ -544,10 +544,7 @@ impl Pipeline {
         let Some(retention) = self.retention else {
             return Ok(PruneReport::default());
         };
-        let cutoff = self
-            .clock
-            .now()
-            .saturating_sub(i64::try_from(retention.as_secs()).unwrap_or(i64::MAX));
+        let cutoff = crate::timefmt::before(self.clock.now(), retention);
         let (reply, rx) = oneshot::channel();
         self.writer.send(WriterMsg::Prune { cutoff, reply }).await?;
         let report = rx.await.map_err(|_| PipelineError::WriterGone)??;

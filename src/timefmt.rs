@@ -30,6 +30,11 @@ pub fn relative(unix: i64, now: i64) -> String {
     }
 }
 
+/// The unix time `ago` before `now` (saturating: a huge duration is the beginning of time).
+pub fn before(now: i64, ago: std::time::Duration) -> i64 {
+    now.saturating_sub(i64::try_from(ago.as_secs()).unwrap_or(i64::MAX))
+}
+
 pub fn now_unix() -> i64 {
     Utc::now().timestamp()
 }
@@ -44,5 +49,7 @@ mod tests {
         assert_eq!(relative(100, 820), "12m ago");
         assert_eq!(relative(1000, 700), "in 5m");
         assert_eq!(relative(0, 3 * 86400 + 5), "3d ago");
+        assert_eq!(before(1000, std::time::Duration::from_secs(60)), 940);
+        assert_eq!(before(1000, std::time::Duration::MAX), i64::MIN + 1001);
     }
 }

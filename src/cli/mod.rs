@@ -17,7 +17,7 @@ use crate::pipeline::{self, FeedResult};
 use crate::store::Store;
 use crate::store::read::{ClusterFilter, ClusterView, FeedStatus};
 use crate::systemd::Notifier;
-use crate::timefmt::{now_unix, relative, rfc3339};
+use crate::timefmt::{before, now_unix, relative, rfc3339};
 use render::{Table, Terminal, escape, truncate};
 
 #[derive(Debug, Parser)]
@@ -333,7 +333,7 @@ pub fn execute(cli: Cli) -> CliResult {
 
 /// The unix time `since` ago.
 fn since_cutoff(since: std::time::Duration) -> i64 {
-    now_unix().saturating_sub(i64::try_from(since.as_secs()).unwrap_or(i64::MAX))
+    before(now_unix(), since)
 }
 
 /// The FTS5 expression for what the user typed; text without a single word to look for
@@ -758,9 +758,7 @@ fn recluster(cli: &Cli, since: Option<std::time::Duration>, dry_run: bool) -> Cl
     let _lock = crate::store::FetchLock::acquire(&db).map_err(Failure::runtime)?;
     let mut store = Store::open_existing(&db).map_err(Failure::runtime)?;
     let now = now_unix();
-    let since_ts = since.map_or(i64::MIN, |d| {
-        now.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-    });
+    let since_ts = since.map_or(i64::MIN, |d| before(now, d));
     let thresholds = pipeline::thresholds(&config);
     let plan = crate::recluster::plan(&store, thresholds, since_ts).map_err(Failure::runtime)?;
     let mut out = String::new();
@@ -1024,9 +1022,7 @@ fn watch_test(cli: &Cli, name: &str, since: Option<std::time::Duration>) -> CliR
     let watch = watches.get(index);
     let store = open_for_query(cli)?;
     let now = now_unix();
-    let since_ts = since.map_or(i64::MIN, |d| {
-        now.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-    });
+    let since_ts = since.map_or(i64::MIN, |d| before(now, d));
     let history = store.history_since(since_ts).map_err(Failure::runtime)?;
     // Per story: when a member first matched, the terms, and every feed that carries it.
     struct Story {

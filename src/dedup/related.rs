@@ -80,6 +80,12 @@ fn is_stopword_hash(hash: u64) -> bool {
     STOPWORD_HASHES.contains(&hash)
 }
 
+/// Inverse document frequency of `term` among `docs` documents (smoothed, at least 1).
+fn idf(df: &FastMap<u64, u32>, docs: u32, term: u64) -> f32 {
+    let df = df.get(&term).copied().unwrap_or(0) as f32;
+    ((docs as f32 + 1.0) / (df + 1.0)).ln() + 1.0
+}
+
 /// A crude English stemmer: enough that "troops" meets "troop" and "killed" meets "kill".
 fn stem(word: &str) -> &str {
     let w = word.strip_suffix("'s").unwrap_or(word);
@@ -308,8 +314,7 @@ impl RelatedIndex {
     }
 
     fn idf(&self, term: u64) -> f32 {
-        let df = self.df.get(&term).copied().unwrap_or(0) as f32;
-        ((self.docs as f32 + 1.0) / (df + 1.0)).ln() + 1.0
+        idf(&self.df, self.docs, term)
     }
 
     fn weight(&self, term: u64, tf: f32, name: bool) -> f32 {
@@ -534,17 +539,14 @@ impl RelatedIndex {
         }
         profile.norm.set((0, 0.0));
         if profile.terms.len() > 2 * PROFILE_TERMS {
-            let df = &self.df;
-            let docs = self.docs as f32;
-            let idf = |term: u64| {
-                let df = df.get(&term).copied().unwrap_or(0) as f32;
-                ((docs + 1.0) / (df + 1.0)).ln() + 1.0
-            };
-            let mut heaviest = profile.terms.clone();
-            heaviest.sort_by(|a, b| (b.sum * idf(b.hash)).total_cmp(&(a.sum * idf(a.hash))));
-            heaviest.truncate(PROFILE_TERMS);
-            heaviest.sort_unstable_by_key(|p| p.hash);
-            profile.terms = heaviest;
+            // `profile` borrows `self.clusters`, so the idf is read from the fields directly.
+            let (df, docs) = (&self.df, self.docs);
+            let weight = |p: &ProfileTerm| p.sum * idf(df, docs, p.hash);
+            profile
+                .terms
+                .sort_by(|a, b| weight(b).total_cmp(&weight(a)));
+            profile.terms.truncate(PROFILE_TERMS);
+            profile.terms.sort_unstable_by_key(|p| p.hash);
             let terms = &profile.terms;
             profile
                 .names
