@@ -25,6 +25,10 @@ pub struct Watches {
     list: Vec<WatchConfig>,
     /// Configured feed URL → the watches whose scope includes it.
     by_feed: HashMap<String, Vec<usize>>,
+    /// The watches scoped by neither feed nor tag: they apply to a feed the config does not
+    /// list too (one added by `opml import`; such a feed's tags are not known here, so
+    /// tag-scoped watches do not apply to it).
+    unscoped: Vec<usize>,
 }
 
 impl Watches {
@@ -47,10 +51,25 @@ impl Watches {
                 .collect();
             by_feed.insert(feed.url.to_string(), applies);
         }
+        let unscoped = config
+            .watches
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.feeds.is_empty() && w.tags.is_empty())
+            .map(|(i, _)| i)
+            .collect();
         Watches {
             list: config.watches.clone(),
             by_feed,
+            unscoped,
         }
+    }
+
+    /// The watches whose scope includes the feed at `feed_url` (its configured URL).
+    fn applicable(&self, feed_url: &str) -> &[usize] {
+        self.by_feed
+            .get(feed_url)
+            .map_or(self.unscoped.as_slice(), Vec::as_slice)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -79,8 +98,7 @@ impl Watches {
         title: &str,
         text: &str,
     ) -> Option<Vec<String>> {
-        let applies = self.by_feed.get(feed_url)?.contains(&index);
-        if !applies {
+        if !self.applicable(feed_url).contains(&index) {
             return None;
         }
         self.list[index].query.matches(&Document::new(title, text))
@@ -88,9 +106,10 @@ impl Watches {
 
     /// The watches in scope for the feed configured at `feed_url` that an item matches.
     pub fn hits(&self, feed_url: &str, title: &str, text: &str) -> Vec<WatchHit> {
-        let Some(applies) = self.by_feed.get(feed_url).filter(|a| !a.is_empty()) else {
+        let applies = self.applicable(feed_url);
+        if applies.is_empty() {
             return Vec::new();
-        };
+        }
         let doc = Document::new(title, text);
         applies
             .iter()
@@ -101,5 +120,47 @@ impl Watches {
                     .map(|matched| WatchHit { watch: i, matched })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_pick_the_watches_of_each_feed_and_unlisted_feeds_get_the_unscoped_ones() {
+        let config = Config::from_toml(
+            "[[sinks]]\nname = \"log\"\nkind = \"log\"\n\n\
+             [[feeds]]\nurl = \"https://a.example/feed\"\nname = \"A\"\ntags = [\"world\"]\n\n\
+             [[feeds]]\nurl = \"https://b.example/feed\"\n\n\
+             [[watches]]\nname = \"all\"\nquery = \"storm\"\nnotify = [\"log\"]\n\n\
+             [[watches]]\nname = \"world\"\nquery = \"storm\"\nnotify = [\"log\"]\ntags = [\"world\"]\n\n\
+             [[watches]]\nname = \"only-a\"\nquery = \"storm\"\nnotify = [\"log\"]\nfeeds = [\"A\"]\n",
+            std::path::Path::new("/tmp/feedfold.toml"),
+        )
+        .unwrap();
+        let watches = Watches::new(&config);
+        let names = |feed: &str| -> Vec<&str> {
+            watches
+                .hits(feed, "Storm hits the coast", "")
+                .iter()
+                .map(|h| watches.get(h.watch).name.as_str())
+                .collect()
+        };
+        assert_eq!(names("https://a.example/feed"), ["all", "world", "only-a"]);
+        assert_eq!(names("https://b.example/feed"), ["all"]);
+        // A feed added by `opml import`: not in the config, still watched by unscoped watches.
+        assert_eq!(names("https://imported.example/rss"), ["all"]);
+        let all = watches.index_of("all").unwrap();
+        assert!(
+            watches
+                .matches(all, "https://imported.example/rss", "storm", "")
+                .is_some()
+        );
+        assert!(
+            watches
+                .hits("https://b.example/feed", "Calm seas", "")
+                .is_empty()
+        );
     }
 }
