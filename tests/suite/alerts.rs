@@ -6,26 +6,28 @@ use std::time::Duration;
 
 use crate::common::{FeedServer, Item, Route, Workspace, feeds_toml, rss};
 
-/// A config with `urls` as feeds, a webhook sink at `hook` and one watch.
-fn config(urls: &[String], hook: &str, watch: &str) -> String {
+/// The three outlets' story (`ingest::serve_story`) with one watch (its TOML lines) notifying a
+/// webhook at `/hook` on the same server, which answers `hook`. Nothing fetched yet.
+fn watching(watch: &str, hook: Route) -> (FeedServer, Workspace) {
+    let server = FeedServer::start();
+    let urls = super::ingest::serve_story(&server);
+    server.set("/hook", hook);
+    let ws = Workspace::new();
     let mut text = format!(
-        "[fetch]\nhost_spacing = \"0s\"\nper_host = 8\n\n[[sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{hook}\"\n\n[[watches]]\n{watch}\nnotify = [\"hook\"]\n\n"
+        "[fetch]\nhost_spacing = \"0s\"\nper_host = 8\n\n[[sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n\n[[watches]]\n{watch}\nnotify = [\"hook\"]\n\n",
+        server.url("/hook")
     );
-    text.push_str(&feeds_toml(urls));
-    text
+    text.push_str(&feeds_toml(&urls));
+    ws.write_config_text(&text);
+    (server, ws)
 }
 
 #[test]
 fn three_copies_of_a_matching_story_raise_one_alert_delivered_once() {
-    let server = FeedServer::start();
-    let urls = super::ingest::serve_story(&server);
-    server.set("/hook", Route::status(200, "ok"));
-    let ws = Workspace::new();
-    ws.write_config_text(&config(
-        &urls,
-        &server.url("/hook"),
+    let (server, ws) = watching(
         "name = \"nato\"\nquery = 'nato OR \"foreign troops\" NOT football'",
-    ));
+        Route::status(200, "ok"),
+    );
     let out = ws.ok(&["run", "--once"]);
     assert!(
         out.stdout
@@ -74,15 +76,10 @@ fn three_copies_of_a_matching_story_raise_one_alert_delivered_once() {
 
 #[test]
 fn a_receiver_that_is_down_gets_every_alert_once_it_is_up() {
-    let server = FeedServer::start();
-    let urls = super::ingest::serve_story(&server);
-    server.set("/hook", Route::status(500, "down"));
-    let ws = Workspace::new();
-    ws.write_config_text(&config(
-        &urls,
-        &server.url("/hook"),
+    let (server, ws) = watching(
         "name = \"all\"\nquery = \"the\"",
-    ));
+        Route::status(500, "down"),
+    );
     let out = ws.ok(&["run", "--once"]);
     let stories = ws.all_clusters().len();
     assert!(
@@ -125,15 +122,10 @@ fn a_receiver_that_is_down_gets_every_alert_once_it_is_up() {
 
 #[test]
 fn follow_ups_come_once_per_size_and_min_sources_waits_for_outlets() {
-    let server = FeedServer::start();
-    let urls = super::ingest::serve_story(&server);
-    server.set("/hook", Route::status(200, "ok"));
-    let ws = Workspace::new();
-    ws.write_config_text(&config(
-        &urls,
-        &server.url("/hook"),
+    let (server, ws) = watching(
         "name = \"nato\"\nquery = \"nato\"\nmin_sources = 2\nfollow_ups = [3, 10]",
-    ));
+        Route::status(200, "ok"),
+    );
     ws.ok(&["run", "--once"]);
     let mut kinds: Vec<(String, i64)> = server
         .json_bodies("/hook")
@@ -208,22 +200,14 @@ fn feed_text_reaches_sinks_as_data_only() {
 
 #[test]
 fn a_kill_in_the_middle_of_a_delivery_sends_it_again_with_the_same_key() {
-    let server = FeedServer::start();
-    let urls = super::ingest::serve_story(&server);
     // A receiver that takes its time: the daemon is killed while it waits for the answer.
-    server.set(
-        "/hook",
+    let (server, ws) = watching(
+        "name = \"nato\"\nquery = \"nato\"",
         Route {
             delay: Some(Duration::from_secs(30)),
             ..Route::status(200, "ok")
         },
     );
-    let ws = Workspace::new();
-    ws.write_config_text(&config(
-        &urls,
-        &server.url("/hook"),
-        "name = \"nato\"\nquery = \"nato\"",
-    ));
     let mut daemon = ws.spawn_daemon(&[]);
     ws.wait_until(Duration::from_secs(30), "the webhook was called", || {
         server.hits("/hook") >= 1
@@ -246,16 +230,11 @@ fn a_kill_in_the_middle_of_a_delivery_sends_it_again_with_the_same_key() {
 
 #[test]
 fn watch_test_replays_history_one_line_per_story() {
-    let server = FeedServer::start();
-    let urls = super::ingest::serve_story(&server);
-    server.set("/hook", Route::status(200, "ok"));
-    let ws = Workspace::new();
     // Ingest first with the watch already there, so that replay and reality can be compared.
-    ws.write_config_text(&config(
-        &urls,
-        &server.url("/hook"),
+    let (_server, ws) = watching(
         "name = \"nato\"\nquery = \"nato\"",
-    ));
+        Route::status(200, "ok"),
+    );
     ws.ok(&["run", "--once"]);
     let raised = ws
         .ok(&["alerts", "--json"])
@@ -350,15 +329,10 @@ fn a_signed_webhook_carries_the_hmac_of_its_body_and_custom_headers() {
 
 #[test]
 fn a_rate_cap_sends_the_excess_as_one_digest() {
-    let server = FeedServer::start();
-    let urls = super::ingest::serve_story(&server);
-    server.set("/hook", Route::status(200, "ok"));
-    let ws = Workspace::new();
-    ws.write_config_text(&config(
-        &urls,
-        &server.url("/hook"),
+    let (server, ws) = watching(
         "name = \"all\"\nquery = \"the\"\nmax_per_hour = 2",
-    ));
+        Route::status(200, "ok"),
+    );
     ws.ok(&["run", "--once"]);
     let stories = ws.all_clusters().len();
     assert!(stories > 3, "{stories}");
