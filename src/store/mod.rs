@@ -284,7 +284,11 @@ impl Store {
             self.path.display(),
             target.display()
         );
-        self.backup(&target)
+        match self.backup(&target) {
+            // Another process upgrading the same store made the copy meanwhile.
+            Err(_) if target.exists() => Ok(()),
+            result => result,
+        }
     }
 
     pub fn schema_version(&self) -> Result<i64> {
