@@ -115,21 +115,21 @@ fn term_hash(stemmed: &str) -> u64 {
 pub fn event_terms(headline: &str, text: &str) -> Vec<EventTerm> {
     let mut terms: Vec<EventTerm> = Vec::with_capacity(LEAD_WORDS / 2);
     let title_words: Vec<&str> = words(headline).collect();
-    // A headline in Title Case capitalizes everything: there, only acronyms and numbers are
-    // known to be names.
-    let capitalized = title_words
-        .iter()
-        .filter(|w| w.starts_with(char::is_uppercase))
-        .count();
-    let title_case = title_words.len() >= 3 && capitalized * 10 >= title_words.len() * 7;
+    let case = Case::of_headline(&title_words);
     add_terms(
         &mut terms,
         title_words.into_iter(),
         HEADLINE_WEIGHT,
-        !title_case,
+        case,
         true,
     );
-    add_terms(&mut terms, words(text).take(LEAD_WORDS), 1.0, true, false);
+    add_terms(
+        &mut terms,
+        words(text).take(LEAD_WORDS),
+        1.0,
+        Case::Sentence,
+        false,
+    );
     // Merge the occurrences of each term.
     terms.sort_unstable_by_key(|t| t.hash);
     let mut merged: Vec<EventTerm> = Vec::with_capacity(terms.len());
@@ -156,11 +156,47 @@ fn words(text: &str) -> impl Iterator<Item = &str> {
     .filter(|w| !w.is_empty())
 }
 
+/// How a text uses capitals, and so what a capital says about a name.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Case {
+    /// Ordinary prose: a capital inside a sentence starts a name.
+    Sentence,
+    /// A headline in Title Case capitalizes everything: only acronyms and numbers are known to
+    /// be names.
+    Title,
+    /// A headline in capitals: every word looks like an acronym, only numbers are known to be
+    /// names ("PIERRE THOMAS PLACED ON INJURED RESERVE" made "placed" and "injured" names,
+    /// weighed double, and joined another player's injury story).
+    Upper,
+}
+
+impl Case {
+    fn of_headline(words: &[&str]) -> Case {
+        // Seven in ten of at least three words.
+        let mostly = |n: usize| words.len() >= 3 && n * 10 >= words.len() * 7;
+        let with_letters = || words.iter().filter(|w| w.chars().any(char::is_alphabetic));
+        let upper = with_letters()
+            .filter(|w| !w.chars().any(char::is_lowercase))
+            .count();
+        let capitalized = words
+            .iter()
+            .filter(|w| w.starts_with(char::is_uppercase))
+            .count();
+        if with_letters().count() >= 3 && upper == with_letters().count() {
+            Case::Upper
+        } else if mostly(capitalized) {
+            Case::Title
+        } else {
+            Case::Sentence
+        }
+    }
+}
+
 fn add_terms<'a>(
     terms: &mut Vec<EventTerm>,
     words: impl Iterator<Item = &'a str>,
     weight: f32,
-    case_means_name: bool,
+    case: Case,
     headline: bool,
 ) {
     let mut sentence_start = true;
@@ -183,8 +219,9 @@ fn add_terms<'a>(
         let is_number = word.bytes().any(|b| b.is_ascii_digit());
         let lower_hash = term_hash(&lower);
         if !is_stopword_hash(lower_hash) && (lower.len() >= 2 || is_number) {
-            let acronym =
-                word.len() >= 2 && word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit());
+            let acronym = case != Case::Upper
+                && word.len() >= 2
+                && word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit());
             let capitalized = word.starts_with(char::is_uppercase);
             let stemmed = stem(&lower);
             terms.push(EventTerm {
@@ -194,7 +231,9 @@ fn add_terms<'a>(
                     term_hash(stemmed)
                 },
                 weight,
-                name: is_number || acronym || (case_means_name && capitalized && !sentence_start),
+                name: is_number
+                    || acronym
+                    || (case == Case::Sentence && capitalized && !sentence_start),
                 headline,
                 number: is_number,
             });
@@ -611,6 +650,23 @@ mod tests {
             "sentence-initial capitals are not names"
         );
         assert_eq!(has("quake").unwrap().weight, 2.0);
+    }
+
+    #[test]
+    fn a_headline_in_capitals_names_nothing_by_its_capitals() {
+        let name_in = |headline: &str, word: &str| {
+            event_terms(headline, "")
+                .iter()
+                .find(|t| t.hash == term_hash(stem(word)))
+                .map(|t| t.name)
+        };
+        let shouting = "PIERRE THOMAS PLACED ON INJURED RESERVE AFTER WEEK 16";
+        assert_eq!(name_in(shouting, "injured"), Some(false));
+        assert_eq!(name_in(shouting, "thomas"), Some(false));
+        assert_eq!(name_in(shouting, "16"), Some(true), "numbers stay names");
+        // An acronym in an ordinary headline is still a name.
+        assert_eq!(name_in("Saints put RB Thomas on IR", "ir"), Some(true));
+        assert_eq!(name_in("Saints put RB Thomas on IR", "thomas"), Some(true));
     }
 
     #[test]
