@@ -221,7 +221,12 @@ fn add_terms<'a>(
         if !is_stopword_hash(lower_hash) && (lower.len() >= 2 || is_number) {
             let acronym = case != Case::Upper
                 && word.len() >= 2
-                && word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit());
+                && if word.is_ascii() {
+                    word.bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                } else {
+                    word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit())
+                };
             let capitalized = word.starts_with(char::is_uppercase);
             let stemmed = stem(&lower);
             terms.push(EventTerm {
@@ -310,8 +315,6 @@ struct Profile {
     /// the item's terms (sorted the same way). A sorted vector is also a third of a hash map's
     /// memory, and the index holds one profile per recent story.
     terms: Vec<ProfileTerm>,
-    /// Name terms of its members (a short list: the cheap shared-name test walks it).
-    names: Vec<u64>,
     /// Name terms found in a member's headline.
     headline_names: Vec<u64>,
     /// Numbers found in a member's headline.
@@ -451,9 +454,9 @@ impl RelatedIndex {
             // profile's names in the item.)
             let shares_name = item_names.iter().any(|&h| profile.contains(h))
                 || profile
-                    .names
+                    .terms
                     .iter()
-                    .any(|&h| in_item(h) && self.idf(h) >= min_name_idf);
+                    .any(|p| p.name && in_item(p.hash) && self.idf(p.hash) >= min_name_idf);
             if !shares_name {
                 continue;
             }
@@ -534,20 +537,13 @@ impl RelatedIndex {
         for t in terms {
             *self.df.entry(t.hash).or_default() += 1;
         }
-        let posted: Vec<u64> = self
-            .ranked(terms, POSTED_TERMS)
-            .into_iter()
-            .map(|(t, _)| t)
-            .collect();
-        let mut kept: Vec<u64> = self
-            .ranked(terms, PROFILE_TERMS)
-            .into_iter()
-            .map(|(t, _)| t)
-            .collect();
+        // The heaviest first: the first POSTED_TERMS go to the cluster index.
+        let ranked = self.ranked(terms, PROFILE_TERMS.max(POSTED_TERMS));
+        let posted: Vec<u64> = ranked.iter().take(POSTED_TERMS).map(|&(t, _)| t).collect();
+        let mut kept: Vec<u64> = ranked.iter().take(PROFILE_TERMS).map(|&(t, _)| t).collect();
         kept.sort_unstable();
         let profile = self.clusters.entry(cluster).or_insert_with(|| Profile {
             terms: Vec::new(),
-            names: Vec::new(),
             headline_names: Vec::new(),
             headline_numbers: Vec::new(),
             norm: std::cell::Cell::new((0, 0.0)),
@@ -566,9 +562,6 @@ impl RelatedIndex {
         };
         profile.add(members_terms());
         for t in members_terms() {
-            if t.name && !profile.names.contains(&t.hash) {
-                profile.names.push(t.hash);
-            }
             if t.name && t.headline && !profile.headline_names.contains(&t.hash) {
                 profile.headline_names.push(t.hash);
             }
@@ -580,16 +573,17 @@ impl RelatedIndex {
         if profile.terms.len() > 2 * PROFILE_TERMS {
             // `profile` borrows `self.clusters`, so the idf is read from the fields directly.
             let (df, docs) = (&self.df, self.docs);
-            let weight = |p: &ProfileTerm| p.sum * idf(df, docs, p.hash);
+            let mut heaviest: Vec<(u64, f32)> = profile
+                .terms
+                .iter()
+                .map(|p| (p.hash, p.sum * idf(df, docs, p.hash)))
+                .collect();
+            top_k(&mut heaviest, PROFILE_TERMS);
+            let mut keep: Vec<u64> = heaviest.into_iter().map(|(t, _)| t).collect();
+            keep.sort_unstable();
             profile
                 .terms
-                .sort_by(|a, b| weight(b).total_cmp(&weight(a)));
-            profile.terms.truncate(PROFILE_TERMS);
-            profile.terms.sort_unstable_by_key(|p| p.hash);
-            let terms = &profile.terms;
-            profile
-                .names
-                .retain(|&t| terms.binary_search_by_key(&t, |p| p.hash).is_ok());
+                .retain(|p| keep.binary_search(&p.hash).is_ok());
         }
         for term in posted {
             let list = self.postings.entry(term).or_default();
