@@ -94,7 +94,8 @@ fn main() {
         let decision = dedup.decide(&fp, 1_000_000 + i as i64);
         let cluster = decision.cluster.unwrap_or(i as i64);
         folded += usize::from(decision.cluster.is_some());
-        dedup.insert(i as i64, cluster, 1_000_000 + i as i64, fp);
+        let independent = decision.is_independent_report();
+        dedup.insert(i as i64, cluster, 1_000_000 + i as i64, fp, independent);
     }
     let elapsed = start.elapsed();
     let bytes: usize = htmls.iter().map(|(t, h)| t.len() + h.len()).sum();
@@ -150,7 +151,7 @@ fn main() {
             } else {
                 salted(&fps[n % fps.len()], salt)
             };
-            dedup.insert(n as i64, n as i64, 1_000_000, fp);
+            dedup.insert(n as i64, n as i64, 1_000_000, fp, true);
         }
         let fill_time = fill.elapsed();
         let start = Instant::now();
@@ -163,6 +164,7 @@ fn main() {
                 d.cluster.unwrap_or((scale + k) as i64),
                 1_000_000,
                 fp,
+                d.is_independent_report(),
             );
         }
         let per = start.elapsed().as_secs_f64() * 1e6 / probe as f64;

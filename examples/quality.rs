@@ -37,7 +37,8 @@ struct Record {
 const WINDOW: i64 = 72 * 3600;
 
 /// The thresholds in use: the defaults, or for tuning `--related X` (related coverage at that
-/// similarity), `--no-related` (none), `--related-headline X` and `--min-name-idf X`.
+/// similarity), `--no-related` (none), `--related-headline X`, `--related-supported X` and
+/// `--min-name-idf X`.
 fn parse_thresholds() -> Thresholds {
     let mut t = Thresholds::with_window(WINDOW);
     let args: Vec<String> = std::env::args().collect();
@@ -50,6 +51,9 @@ fn parse_thresholds() -> Thresholds {
             "--min-name-idf" => t.min_name_idf = pair[1].parse().expect("--min-name-idf X"),
             "--related-headline" => {
                 t.related_headline_only = pair[1].parse().expect("--related-headline X")
+            }
+            "--related-supported" => {
+                t.related_supported = pair[1].parse().expect("--related-supported X")
             }
             _ => {}
         }
@@ -84,7 +88,13 @@ fn cluster(records: &[Record]) -> (HashMap<String, i64>, HashMap<&'static str, u
         let decision = dedup.decide(&fp, r.published);
         let cluster = decision.cluster.unwrap_or(n as i64);
         *rules.entry(decision.rule.as_str()).or_default() += 1;
-        dedup.insert(n as i64, cluster, r.published, fp);
+        dedup.insert(
+            n as i64,
+            cluster,
+            r.published,
+            fp,
+            decision.is_independent_report(),
+        );
         assigned.insert(r.id.clone(), cluster);
     }
     (assigned, rules)
@@ -225,7 +235,7 @@ fn sts(path: &str, show_errors: bool) {
         // The first headline is stored in a copy of the background, the second decided against
         // it, so that pairs do not see each other.
         let mut dedup = background.clone();
-        dedup.insert(-1, -1, 0, fingerprint(&clean_title(a), ""));
+        dedup.insert(-1, -1, 0, fingerprint(&clean_title(a), ""), true);
         let same = dedup.decide(&fingerprint(&clean_title(b), ""), 0).cluster == Some(-1);
         if show_errors && positive != same {
             println!("{} {score}: {a} | {b}", if same { "FP" } else { "FN" });
@@ -265,6 +275,7 @@ fn background(rows: &[(f64, String, String)]) -> Deduplicator {
             id,
             -10 * WINDOW,
             fingerprint(&clean_title(headline), ""),
+            true,
         );
     }
     dedup

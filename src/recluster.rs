@@ -60,6 +60,7 @@ pub fn plan(store: &Store, thresholds: Thresholds, since: i64) -> Result<Plan, S
             item.cluster,
             item.ts,
             thresholds.fingerprint(&item.title, &item.text),
+            item.independent,
         );
     }
     // New clusters get provisional negative ids until they are matched to old ones.
@@ -72,7 +73,13 @@ pub fn plan(store: &Store, thresholds: Thresholds, since: i64) -> Result<Plan, S
             provisional -= 1;
             provisional
         });
-        dedup.insert(item.id, cluster, item.ts, fp);
+        dedup.insert(
+            item.id,
+            cluster,
+            item.ts,
+            fp,
+            decision.is_independent_report(),
+        );
         decided.push((cluster, decision));
     }
     let targets = resolve_provisional(&period, &decided, &with_older_members);

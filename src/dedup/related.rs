@@ -322,6 +322,8 @@ struct Profile {
     /// (corpus size when computed, length of the weighted vector); see `profile_norm`.
     norm: std::cell::Cell<(u32, f32)>,
     members: u32,
+    /// Members that are reports of their own, not copies.
+    reports: u32,
     last_ts: i64,
     representative: i64,
 }
@@ -373,8 +375,9 @@ impl RelatedIndex {
         ranked
     }
 
-    /// The most similar cluster within the window, if its similarity reaches `threshold` and it
-    /// shares a distinctive name (a name or number term with IDF of at least `min_name_idf`).
+    /// The most similar cluster within the window, if its similarity reaches `threshold` (or
+    /// `supported`, for a cluster that two independent reports back) and it shares a
+    /// distinctive name (a name or number term with IDF of at least `min_name_idf`).
     ///
     /// `accept` sees each candidate cluster's representative with the similarity and can refuse
     /// it (the caller checks the numbers of the texts).
@@ -383,6 +386,7 @@ impl RelatedIndex {
         terms: &[EventTerm],
         ts: i64,
         threshold: f64,
+        supported: f64,
         min_name_idf: f32,
         accept: impl Fn(i64, f64) -> bool,
     ) -> Option<RelatedMatch> {
@@ -492,6 +496,11 @@ impl RelatedIndex {
                     .headline_names
                     .iter()
                     .any(|&t| !in_item(t) && self.idf(t) >= min_name_idf);
+            let threshold = if profile.reports >= 2 {
+                supported
+            } else {
+                threshold
+            };
             let needed = if cluster_only_name {
                 threshold.max(CONFLICT_THRESHOLD)
             } else {
@@ -532,7 +541,14 @@ impl RelatedIndex {
     }
 
     /// Counts the item's terms (IDF) and adds them to its cluster's profile.
-    pub fn insert(&mut self, item: i64, cluster: i64, ts: i64, terms: &[EventTerm]) {
+    pub fn insert(
+        &mut self,
+        item: i64,
+        cluster: i64,
+        ts: i64,
+        terms: &[EventTerm],
+        independent: bool,
+    ) {
         self.docs += 1;
         for t in terms {
             *self.df.entry(t.hash).or_default() += 1;
@@ -548,10 +564,12 @@ impl RelatedIndex {
             headline_numbers: Vec::new(),
             norm: std::cell::Cell::new((0, 0.0)),
             members: 0,
+            reports: 0,
             last_ts: ts,
             representative: item,
         });
         profile.members += 1;
+        profile.reports += u32::from(independent);
         profile.last_ts = profile.last_ts.max(ts);
         // A profile keeps the member's most distinctive terms and its headline, not its every
         // word: that bounds memory per story, and the light terms barely move the similarity.
@@ -670,18 +688,18 @@ mod tests {
             "Tara Reid checks into rehab",
             "Actress Tara Reid has checked herself into Promises Treatment Center in Malibu, her representative told People magazine.",
         );
-        index.insert(1, 10, 0, &reid);
+        index.insert(1, 10, 0, &reid, true);
         let filler = event_terms(
             "Markets rally on rate hopes",
             "Stocks rose in Frankfurt and Paris as traders bet on lower interest rates from the central bank.",
         );
-        index.insert(2, 20, 0, &filler);
+        index.insert(2, 20, 0, &filler, true);
         let reid_again = event_terms(
             "Tara Reid enters Promises rehab facility",
             "The American Pie star Tara Reid entered the Promises Treatment Center, her publicist confirmed on Friday.",
         );
         let m = index
-            .best(&reid_again, 3600, 0.2, 1.0, |_, _| true)
+            .best(&reid_again, 3600, 0.2, 0.2, 1.0, |_, _| true)
             .expect("same event joins");
         assert_eq!(m.cluster, 10);
         let lohan = event_terms(
@@ -690,10 +708,57 @@ mod tests {
         );
         assert_eq!(
             index
-                .best(&lohan, 3600, 0.2, 1.0, |_, _| true)
+                .best(&lohan, 3600, 0.2, 0.2, 1.0, |_, _| true)
                 .map(|m| m.cluster),
             None,
             "no shared name: apart"
+        );
+    }
+
+    #[test]
+    fn a_cluster_two_reports_back_takes_related_coverage_at_the_lower_bar() {
+        let first = event_terms(
+            "Tara Reid checks into rehab",
+            "Actress Tara Reid has checked herself into Promises Treatment Center in Malibu, her representative told People magazine.",
+        );
+        let second = event_terms(
+            "Tara Reid enters Promises rehab facility",
+            "The American Pie star Tara Reid entered the Promises Treatment Center, her publicist confirmed on Friday.",
+        );
+        let later = event_terms(
+            "American Pie actress seeks treatment",
+            "Reid, 33, went to Promises on Tuesday; friends and family supported her decision, a friend of the American Pie star said.",
+        );
+        let filler = event_terms(
+            "Markets rally on rate hopes",
+            "Stocks rose in Frankfurt and Paris as traders bet on lower interest rates from the central bank.",
+        );
+        let index_with = |second_is_a_report: bool| {
+            let mut index = RelatedIndex::new(72 * 3600);
+            index.insert(1, 10, 0, &first, true);
+            index.insert(2, 10, 0, &second, second_is_a_report);
+            index.insert(3, 20, 0, &filler, true);
+            index
+        };
+        let join = |index: &RelatedIndex| {
+            index
+                .best(&later, 3600, 0.9, 0.1, 1.0, |_, _| true)
+                .map(|m| m.cluster)
+        };
+        let score = index_with(true)
+            .best(&later, 3600, 0.0, 0.0, 1.0, |_, _| true)
+            .expect("a shared name")
+            .score;
+        assert!((0.1..0.9).contains(&score), "between the bars: {score}");
+        assert_eq!(
+            join(&index_with(true)),
+            Some(10),
+            "two reports: 0.1 is enough"
+        );
+        assert_eq!(
+            join(&index_with(false)),
+            None,
+            "a report and a copy: 0.9 is needed"
         );
     }
 
@@ -706,18 +771,19 @@ mod tests {
             10,
             0,
             &event_terms("Lottery results for draw 1006 in Lisbon", body),
+            true,
         );
         let filler = event_terms(
             "Markets rally on rate hopes",
             "Stocks rose in Frankfurt and Paris as traders bet on lower rates.",
         );
-        index.insert(2, 20, 0, &filler);
+        index.insert(2, 20, 0, &filler, true);
         let other_draw = event_terms("Lottery results for draw 1009 in Lisbon", body);
-        assert_eq!(index.best(&other_draw, 0, 0.1, 1.0, |_, _| true), None);
+        assert_eq!(index.best(&other_draw, 0, 0.1, 0.1, 1.0, |_, _| true), None);
         let same_draw = event_terms("Lisbon lottery: the draw 1006 results", body);
         assert_eq!(
             index
-                .best(&same_draw, 0, 0.1, 1.0, |_, _| true)
+                .best(&same_draw, 0, 0.1, 0.1, 1.0, |_, _| true)
                 .map(|m| m.cluster),
             Some(10)
         );

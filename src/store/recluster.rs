@@ -13,6 +13,16 @@ pub struct StoredItem {
     pub ts: i64,
     pub title: String,
     pub text: String,
+    /// Whether it is a report of its own rather than a copy, by the rule and score that placed
+    /// it ([`crate::dedup::independent_report`]).
+    pub independent: bool,
+}
+
+/// Whether a stored item, placed by the rule named `rule` with `score`, is a report of its own.
+/// A rule this version does not know counts as a copy (the stricter choice).
+pub(crate) fn stored_independent_report(rule: &str, score: Option<f64>) -> bool {
+    crate::dedup::Rule::parse(rule)
+        .is_some_and(|rule| crate::dedup::independent_report(rule, score))
 }
 
 /// Where an item goes, and why.
@@ -39,7 +49,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, cluster_id, ts, title, text FROM items
+                "SELECT id, cluster_id, ts, title, text, rule, score FROM items
                  WHERE ts >= ?1 AND ts < ?2 ORDER BY ts, id",
             )
             .map_err(|e| self.err(e))?;
@@ -51,6 +61,7 @@ impl Store {
                     ts: r.get(2)?,
                     title: r.get(3)?,
                     text: r.get(4)?,
+                    independent: stored_independent_report(&r.get::<_, String>(5)?, r.get(6)?),
                 })
             })
             .map_err(|e| self.err(e))?;

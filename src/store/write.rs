@@ -306,7 +306,10 @@ impl Store {
         let since = newest.saturating_sub(2 * dedup.thresholds.window_secs);
         let mut stmt = self
             .conn
-            .prepare("SELECT id, cluster_id, ts, title, text FROM items WHERE ts >= ?1 ORDER BY id")
+            .prepare(
+                "SELECT id, cluster_id, ts, title, text, rule, score FROM items
+                 WHERE ts >= ?1 ORDER BY id",
+            )
             .map_err(|e| self.err(e))?;
         let mut rows = stmt.query([since]).map_err(|e| self.err(e))?;
         let mut n = 0;
@@ -318,8 +321,11 @@ impl Store {
             );
             let title: String = r.get(3).map_err(|e| self.err(e))?;
             let text: String = r.get(4).map_err(|e| self.err(e))?;
+            let rule: String = r.get(5).map_err(|e| self.err(e))?;
+            let score: Option<f64> = r.get(6).map_err(|e| self.err(e))?;
             let fp = dedup.thresholds.fingerprint(&title, &text);
-            dedup.insert(id, cluster, ts, fp);
+            let independent = super::recluster::stored_independent_report(&rule, score);
+            dedup.insert(id, cluster, ts, fp, independent);
             n += 1;
         }
         Ok(n)
@@ -539,7 +545,13 @@ fn ingest_item(
     }
     add_membership(item_id)?;
     report.alerts += super::alerts::on_new_member(tx, watches, cluster_id, item_id, &hits, now)?;
-    dedup.insert(item_id, cluster_id, ts, fp);
+    dedup.insert(
+        item_id,
+        cluster_id,
+        ts,
+        fp,
+        decision.is_independent_report(),
+    );
     report.new_items += 1;
     Ok(())
 }
