@@ -46,6 +46,9 @@ const MIN_POSTED_SHARED: u32 = 2;
 const MAX_POSTING: usize = 256;
 /// With conflicting headline names, the similarity a join needs.
 const CONFLICT_THRESHOLD: f64 = 0.45;
+/// The term statistics count at most about this many distinct terms (16 MiB of counts); see
+/// `RelatedIndex::bound_term_statistics`.
+const MAX_COUNTED_TERMS: usize = 1 << 20;
 /// A cluster profile keeps at most this many terms (the heaviest).
 const PROFILE_TERMS: usize = 64;
 
@@ -618,8 +621,10 @@ impl RelatedIndex {
         }
     }
 
-    /// Forgets clusters whose newest member is more than two windows older than the newest item.
+    /// Forgets clusters whose newest member is more than two windows older than the newest item,
+    /// and keeps the term statistics bounded.
     pub fn evict(&mut self) {
+        self.bound_term_statistics(MAX_COUNTED_TERMS);
         let horizon = self.newest_ts.saturating_sub(2 * self.window_secs);
         let before = self.clusters.len();
         self.clusters.retain(|_, p| p.last_ts >= horizon);
@@ -629,6 +634,26 @@ impl RelatedIndex {
                 l.retain(|c| clusters.contains_key(c));
                 !l.is_empty()
             });
+        }
+    }
+
+    /// Past `max_terms` counted terms, halves every count and the number of documents: the
+    /// ratios IDF reads stay about the same, the terms seen once (most of a long stream's
+    /// vocabulary: numbers, typos, one-off names) are forgotten, and recent documents weigh
+    /// more than old ones. Without it a daemon's counts grew with every term it ever saw.
+    fn bound_term_statistics(&mut self, max_terms: usize) {
+        if self.df.len() <= max_terms {
+            return;
+        }
+        self.docs /= 2;
+        self.df.retain(|_, n| {
+            *n /= 2;
+            *n > 0
+        });
+        // Cached norms were computed with the old counts; their "recompute when the corpus has
+        // grown by a tenth" test would not fire for a long time after a halving.
+        for profile in self.clusters.values() {
+            profile.norm.set((0, 0.0));
         }
     }
 }
@@ -760,6 +785,39 @@ mod tests {
             None,
             "a report and a copy: 0.9 is needed"
         );
+    }
+
+    #[test]
+    fn term_statistics_stay_bounded_and_keep_their_ratios() {
+        let mut index = RelatedIndex::new(72 * 3600);
+        let common = term_hash("rehab");
+        let rare = term_hash("promises");
+        for n in 0..400u64 {
+            // Each document: one term never seen again, "rehab" in every second, "promises"
+            // in every tenth.
+            let mut terms = vec![EventTerm {
+                hash: term_hash(&format!("once{n}")),
+                weight: 1.0,
+                name: false,
+                headline: false,
+                number: false,
+            }];
+            for (hash, every) in [(common, 2), (rare, 10)] {
+                if n % every == 0 {
+                    terms.push(EventTerm { hash, ..terms[0] });
+                }
+            }
+            terms.sort_unstable_by_key(|t| t.hash);
+            index.insert(n as i64, n as i64, 0, &terms, true);
+        }
+        let (common_idf, rare_idf) = (index.idf(common), index.idf(rare));
+        assert!(index.df.len() > 400);
+        index.bound_term_statistics(100);
+        assert_eq!(index.df.len(), 2, "the terms seen once are forgotten");
+        assert_eq!(index.docs, 200);
+        assert!((index.idf(common) - common_idf).abs() < 0.05);
+        assert!((index.idf(rare) - rare_idf).abs() < 0.05);
+        assert!(index.idf(rare) > index.idf(common));
     }
 
     #[test]
