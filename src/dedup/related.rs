@@ -46,7 +46,7 @@ const MIN_POSTED_SHARED: u32 = 2;
 const MAX_POSTING: usize = 256;
 /// With conflicting headline names, the similarity a join needs.
 const CONFLICT_THRESHOLD: f64 = 0.45;
-/// The term statistics count at most about this many distinct terms (16 MiB of counts); see
+/// The term statistics count at most about this many distinct terms (20 to 40 MiB); see
 /// `RelatedIndex::bound_term_statistics`.
 const MAX_COUNTED_TERMS: usize = 1 << 20;
 /// A cluster profile keeps at most this many terms (the heaviest).
