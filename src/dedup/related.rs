@@ -178,6 +178,7 @@ impl Case {
         // Seven in ten of at least three words.
         let mostly = |n: usize| words.len() >= 3 && n * 10 >= words.len() * 7;
         let with_letters = || words.iter().filter(|w| w.chars().any(char::is_alphabetic));
+        let lettered = with_letters().count();
         let upper = with_letters()
             .filter(|w| !w.chars().any(char::is_lowercase))
             .count();
@@ -185,7 +186,7 @@ impl Case {
             .iter()
             .filter(|w| w.starts_with(char::is_uppercase))
             .count();
-        if with_letters().count() >= 3 && upper == with_letters().count() {
+        if lettered >= 3 && upper == lettered {
             Case::Upper
         } else if mostly(capitalized) {
             Case::Title
@@ -224,12 +225,7 @@ fn add_terms<'a>(
         if !is_stopword_hash(lower_hash) && (lower.len() >= 2 || is_number) {
             let acronym = case != Case::Upper
                 && word.len() >= 2
-                && if word.is_ascii() {
-                    word.bytes()
-                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-                } else {
-                    word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit())
-                };
+                && word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit());
             let capitalized = word.starts_with(char::is_uppercase);
             let stemmed = stem(&lower);
             terms.push(EventTerm {
