@@ -248,6 +248,25 @@ impl Store {
             path: path.clone(),
             source,
         };
+        // A migration may rebuild a table that others reference (SQLite's table-rebuild
+        // procedure): enforcement is off while it runs (it can only change outside a
+        // transaction), the keys are checked before the commit, and it is on again after.
+        self.conn
+            .execute_batch("PRAGMA foreign_keys = OFF")
+            .map_err(err)?;
+        let migrated = self.run_migrations();
+        self.conn
+            .execute_batch("PRAGMA foreign_keys = ON")
+            .map_err(err)?;
+        migrated
+    }
+
+    fn run_migrations(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         // All pending migrations in one transaction: a kill half-way leaves the old version.
         let tx = self
             .conn
@@ -265,6 +284,22 @@ impl Store {
             tx.execute_batch(migration).map_err(err)?;
             tx.execute_batch(&format!("PRAGMA user_version = {}", n + 1))
                 .map_err(err)?;
+        }
+        let broken_key: Option<String> = tx
+            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+            .optional()
+            .map_err(err)?;
+        if let Some(table) = broken_key {
+            return Err(StoreError::Sqlite {
+                path: self.path.clone(),
+                source: rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                    Some(format!(
+                        "the upgrade left a reference in {table} to a row that does not exist; \
+                         nothing was changed"
+                    )),
+                ),
+            });
         }
         tx.commit().map_err(err)
     }
@@ -450,6 +485,51 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM alerts", [], |r| r.get(0))
             .unwrap();
         assert_eq!(alerts, 0);
+        // The story table was rebuilt under the items that reference it: the keys hold, and
+        // are enforced again.
+        let cluster_of_item: i64 = store
+            .conn
+            .query_row("SELECT cluster_id FROM items WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(cluster_of_item, 1);
+        let enforced: i64 = store
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(enforced, 1);
+        assert!(
+            store
+                .conn
+                .execute("DELETE FROM clusters WHERE id = 1", [])
+                .is_err(),
+            "a story with items cannot go"
+        );
+    }
+
+    #[test]
+    fn story_ids_are_never_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let new_story = || -> i64 {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO clusters (size, first_ts, last_ts, created) VALUES (0, 0, 0, 0)",
+                    [],
+                )
+                .unwrap();
+            store.conn.last_insert_rowid()
+        };
+        assert_eq!((new_story(), new_story()), (1, 2));
+        // The newest story goes (folded into another, re-clustered away, pruned): its id is
+        // not given again.
+        store
+            .conn
+            .execute("DELETE FROM clusters WHERE id = 2", [])
+            .unwrap();
+        assert_eq!(new_story(), 3);
     }
 
     #[test]

@@ -140,6 +140,26 @@ pub const MIGRATIONS: &[&str] = &[
     DROP TRIGGER items_fts_update;
     INSERT INTO items_fts (items_fts, rank) VALUES ('automerge', 8);
     "#,
+    // 6: story ids are never reused (AUTOINCREMENT). Without it a new story took the id of the
+    // newest story when that one had just been folded into another, re-clustered away or
+    // pruned: links, alerts and the running deduplicator's record of folded stories then
+    // named the wrong story. SQLite's table-rebuild procedure (the migration runs with foreign
+    // key enforcement off and checks the keys before it commits).
+    r#"
+    CREATE TABLE clusters_new (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        representative INTEGER,
+        size           INTEGER NOT NULL DEFAULT 0,
+        first_ts       INTEGER NOT NULL,
+        last_ts        INTEGER NOT NULL,
+        created        INTEGER NOT NULL
+    );
+    INSERT INTO clusters_new (id, representative, size, first_ts, last_ts, created)
+        SELECT id, representative, size, first_ts, last_ts, created FROM clusters;
+    DROP TABLE clusters;
+    ALTER TABLE clusters_new RENAME TO clusters;
+    CREATE INDEX clusters_by_last_ts ON clusters(last_ts);
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
