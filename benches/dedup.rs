@@ -96,6 +96,9 @@ fn main() {
         folded += usize::from(decision.cluster.is_some());
         let independent = decision.is_independent_report();
         dedup.insert(i as i64, cluster, 1_000_000 + i as i64, fp, independent);
+        if let Some(merged) = decision.merged {
+            dedup.fold_story(merged.cluster, cluster);
+        }
     }
     let elapsed = start.elapsed();
     let bytes: usize = htmls.iter().map(|(t, h)| t.len() + h.len()).sum();

@@ -3,14 +3,15 @@
 //!
 //! ```sh
 //! cargo run --release --example quality -- FILE.jsonl          # {id, title, text, published, label}
-//! cargo run --release --example quality -- --ecbplus ../shared/data/ecbplus-dev.jsonl [--errors]
+//! cargo run --release --example quality -- --ecbplus ../shared/data/ecbplus-dev.jsonl [--shuffle SEED] [--errors]
 //! cargo run --release --example quality -- --sts ../shared/data/sts-headlines/headlines-only.tsv
 //! cargo run --release --example quality -- --feeds ../shared/data/synd-dev   # feeds/*.xml + gold.json
 //! ```
 //!
 //! JSONL: one object a line; `text` may hold HTML; `published` is RFC 3339 or absent (then items
 //! are taken in file order, all at one time). `--ecbplus` reads the ECB+ format (one label per
-//! real event) and also prints the topic-only baseline. `--feeds DIR` reads every
+//! real event) and also prints the topic-only baseline; it has no times, so its documents come in
+//! file order (grouped by topic) unless `--shuffle SEED` deals them in a random order. `--feeds DIR` reads every
 //! `DIR/feeds/*.xml` through the real parser and normalizer, labelled by `DIR/gold.json` (guid →
 //! story), as the syndication sets (`../shared/data/synd-dev`, `examples/syndicate`) are laid
 //! out. `--sts` scores the "same story" decision on headline pairs: pairs scored 4 or more should be one story, 2 or less two. `--errors`
@@ -37,7 +38,8 @@ struct Record {
 const WINDOW: i64 = 72 * 3600;
 
 /// The thresholds in use: the defaults, or for tuning `--related X` (related coverage at that
-/// similarity), `--no-related` (none), `--related-headline X`, `--related-supported X` and
+/// similarity), `--no-related` (none), `--related-headline X`, `--related-supported X`,
+/// `--related-bridge X`, `--merge-stories` (`[dedup] merge_stories = true`) and
 /// `--min-name-idf X`.
 fn parse_thresholds() -> Thresholds {
     let mut t = Thresholds::with_window(WINDOW);
@@ -52,6 +54,7 @@ fn parse_thresholds() -> Thresholds {
             "--related-headline" => {
                 t.related_headline_only = pair[1].parse().expect("--related-headline X")
             }
+            "--related-bridge" => t.related_bridge = pair[1].parse().expect("--related-bridge X"),
             "--related-supported" => {
                 t.related_supported = pair[1].parse().expect("--related-supported X")
             }
@@ -60,6 +63,9 @@ fn parse_thresholds() -> Thresholds {
     }
     if args.iter().any(|a| a == "--no-related") {
         t.related_coverage = false;
+    }
+    if args.iter().any(|a| a == "--merge-stories") {
+        t.merge_stories = true;
     }
     t
 }
@@ -95,6 +101,16 @@ fn cluster(records: &[Record]) -> (HashMap<String, i64>, HashMap<&'static str, u
             fp,
             decision.is_independent_report(),
         );
+        if let Some(merged) = decision.merged {
+            // As the store does: the folded story's members move.
+            dedup.fold_story(merged.cluster, cluster);
+            *rules.entry("stories merged").or_default() += 1;
+            for c in assigned.values_mut() {
+                if *c == merged.cluster {
+                    *c = cluster;
+                }
+            }
+        }
         assigned.insert(r.id.clone(), cluster);
     }
     (assigned, rules)
@@ -281,6 +297,17 @@ fn background(rows: &[(f64, String, String)]) -> Deduplicator {
     dedup
 }
 
+/// Fisher-Yates with xorshift64: the same order for the same seed, on every machine.
+fn shuffle(order: &mut [i64], seed: u64) {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    for i in (1..order.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        order.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+}
+
 fn gold_of(records: &[Record]) -> HashMap<String, String> {
     records
         .iter()
@@ -308,13 +335,25 @@ fn main() {
         Some("--sts") => sts(args.get(1).expect("--sts FILE"), show_errors),
         Some("--ecbplus") => {
             let docs = support::ecbplus(args.get(1).expect("--ecbplus FILE"));
+            // ECB+ has no publication times: the documents come in file order (grouped by
+            // topic), or with `--shuffle SEED` in a random order, as a daemon reading several
+            // feeds at once would see them.
+            let mut order: Vec<i64> = (0..docs.len() as i64).collect();
+            if let Some(at) = args.iter().position(|a| a == "--shuffle") {
+                let seed: u64 = args
+                    .get(at + 1)
+                    .and_then(|s| s.parse().ok())
+                    .expect("--shuffle SEED");
+                shuffle(&mut order, seed);
+            }
             let records: Vec<Record> = docs
                 .iter()
-                .map(|d| Record {
+                .zip(&order)
+                .map(|(d, &at)| Record {
                     id: d.id.clone(),
                     title: d.title.clone(),
                     text: d.sentences.iter().map(|s| format!("<p>{s}</p>")).collect(),
-                    published: 0,
+                    published: at,
                     label: d.event.clone(),
                 })
                 .collect();
@@ -333,7 +372,9 @@ fn main() {
             evaluate(&read_jsonl(path), show_errors);
         }
         None => {
-            eprintln!("usage: quality FILE.jsonl | --ecbplus FILE | --sts FILE  [--errors]");
+            eprintln!(
+                "usage: quality FILE.jsonl | --ecbplus FILE [--shuffle SEED] | --sts FILE | --feeds DIR  [--errors]"
+            );
             std::process::exit(2);
         }
     }

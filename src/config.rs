@@ -111,6 +111,7 @@ struct RawFetch {
 struct RawDedup {
     window: Option<Spanned<String>>,
     related: Option<bool>,
+    merge_stories: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -237,6 +238,10 @@ pub struct DedupConfig {
     /// Gather different outlets' reports of one event (in other words) into its cluster, besides
     /// folding copies. On by default, at a strict threshold.
     pub related: bool,
+    /// Let a new report that agrees with two stories fold the newer story into the older (the
+    /// older keeps its id). Off by default: stories do not merge by themselves, and only
+    /// `recluster` moves items.
+    pub merge_stories: bool,
 }
 
 impl Default for DedupConfig {
@@ -244,6 +249,7 @@ impl Default for DedupConfig {
         DedupConfig {
             window: DEFAULT_WINDOW,
             related: true,
+            merge_stories: false,
         }
     }
 }
@@ -615,6 +621,7 @@ impl Validator<'_> {
         let dedup = DedupConfig {
             window: self.duration("dedup.window", &raw.dedup.window, DEFAULT_WINDOW),
             related: raw.dedup.related.unwrap_or(true),
+            merge_stories: raw.dedup.merge_stories.unwrap_or(false),
         };
 
         let mut feeds = Vec::new();

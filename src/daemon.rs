@@ -166,7 +166,7 @@ pub(crate) async fn drive(
                     Ok((_, Some(attempt))) => {
                         total.add(&attempt.result);
                         if let FeedResult::Ingested(r) = &attempt.result {
-                            tracing::info!(feed = %attempt.feed.url, new = r.new_items, folded = r.folded, "feed ingested");
+                            tracing::info!(feed = %attempt.feed.url, new = r.new_items, folded = r.folded, merged = r.merged, "feed ingested");
                         }
                         match attempt.updated {
                             Some(feed) => {

@@ -101,6 +101,8 @@ pub struct RunReport {
     pub failed: usize,
     pub new_items: usize,
     pub folded: usize,
+    /// Stories folded into another because a new item reported both.
+    pub merged: usize,
     pub shared: usize,
     pub updated: usize,
     /// Attempts not made because the feed's host asked for a pause (429/503 `Retry-After`).
@@ -116,6 +118,7 @@ impl RunReport {
         self.failed += other.failed;
         self.new_items += other.new_items;
         self.folded += other.folded;
+        self.merged += other.merged;
         self.shared += other.shared;
         self.updated += other.updated;
         self.deferred += other.deferred;
@@ -129,6 +132,7 @@ impl RunReport {
                 self.ok += 1;
                 self.new_items += r.new_items;
                 self.folded += r.folded;
+                self.merged += r.merged;
                 self.shared += r.shared;
                 self.updated += r.updated;
             }
@@ -153,7 +157,11 @@ impl std::fmt::Display for RunReport {
             f,
             "; {} new items, {} folded into existing stories, {} already seen via another feed, {} updated",
             self.new_items, self.folded, self.shared, self.updated
-        )
+        )?;
+        if self.merged > 0 {
+            write!(f, "; stories merged into another: {}", self.merged)?;
+        }
+        Ok(())
     }
 }
 
@@ -644,6 +652,7 @@ pub fn thresholds(config: &Config) -> Thresholds {
     let window = i64::try_from(config.dedup.window.as_secs()).unwrap_or(i64::MAX / 4);
     let mut thresholds = Thresholds::with_window(window);
     thresholds.related_coverage = config.dedup.related;
+    thresholds.merge_stories = config.dedup.merge_stories;
     thresholds
 }
 

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::dedup::{Deduplicator, Thresholds};
+use crate::dedup::{Deduplicator, Rule, Thresholds};
 use crate::store::recluster::{ClusterTarget, NewAssignment, StoredItem};
 use crate::store::{Store, StoreError};
 
@@ -47,11 +47,31 @@ impl Plan {
     }
 }
 
+/// Where the plan puts one item, and why.
+#[derive(Debug, Clone)]
+struct Placement {
+    /// Index into the period's items, or (for an older item moved with its story) the context's.
+    item: ItemRef,
+    /// An existing cluster, or a provisional (negative) one.
+    cluster: i64,
+    rule: String,
+    score: Option<f64>,
+    distance: Option<u32>,
+    matched: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ItemRef {
+    Period(usize),
+    Context(usize),
+}
+
 /// Re-runs clustering over the items with `ts >= since`; changes nothing.
 pub fn plan(store: &Store, thresholds: Thresholds, since: i64) -> Result<Plan, StoreError> {
-    let context = store.items_between(since.saturating_sub(2 * thresholds.window_secs), since)?;
+    let context_start = since.saturating_sub(2 * thresholds.window_secs);
+    let context = store.items_between(context_start, since)?;
     let period = store.items_between(since, i64::MAX)?;
-    let with_older_members = store.clusters_with_items_before(since)?;
+    let mut with_older_members = store.clusters_with_items_before(since)?;
 
     let mut dedup = Deduplicator::new(thresholds);
     for item in &context {
@@ -60,13 +80,15 @@ pub fn plan(store: &Store, thresholds: Thresholds, since: i64) -> Result<Plan, S
             item.cluster,
             item.ts,
             thresholds.fingerprint(&item.title, &item.text),
-            item.independent,
+            item.independent(),
         );
     }
     // New clusters get provisional negative ids until they are matched to old ones.
     let mut provisional = 0i64;
-    let mut decided: Vec<(i64, crate::dedup::Decision)> = Vec::with_capacity(period.len());
-    for item in &period {
+    let mut placed: Vec<Placement> = Vec::with_capacity(period.len());
+    // Stories of the context folded into another: their context members move too.
+    let mut folded_context: BTreeSet<i64> = BTreeSet::new();
+    for (n, item) in period.iter().enumerate() {
         let fp = thresholds.fingerprint(&item.title, &item.text);
         let decision = dedup.decide(&fp, item.ts);
         let cluster = decision.cluster.unwrap_or_else(|| {
@@ -80,13 +102,66 @@ pub fn plan(store: &Store, thresholds: Thresholds, since: i64) -> Result<Plan, S
             fp,
             decision.is_independent_report(),
         );
-        decided.push((cluster, decision));
+        placed.push(Placement {
+            item: ItemRef::Period(n),
+            cluster,
+            rule: decision.rule.as_str().to_string(),
+            score: decision.score,
+            distance: decision.distance,
+            matched: decision.matched,
+        });
+        if let Some(merged) = decision.merged {
+            dedup.fold_story(merged.cluster, cluster);
+            if merged.cluster > 0 && folded_context.insert(merged.cluster) {
+                placed.extend(
+                    context
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| c.cluster == merged.cluster)
+                        .map(|(i, c)| Placement {
+                            item: ItemRef::Context(i),
+                            cluster: merged.cluster,
+                            rule: c.rule.clone(),
+                            score: c.score,
+                            distance: c.distance,
+                            matched: c.matched,
+                        }),
+                );
+            }
+            // As at ingest: the folded story's members follow, and the one that started it
+            // says why.
+            for p in &mut placed {
+                if p.cluster == merged.cluster {
+                    p.cluster = cluster;
+                    if p.rule == Rule::First.as_str() {
+                        p.rule = Rule::Merged.as_str().to_string();
+                        p.score = Some(merged.score);
+                        p.distance = None;
+                        p.matched = Some(item.id);
+                    }
+                }
+            }
+        }
     }
-    let targets = resolve_provisional(&period, &decided, &with_older_members);
+    // A folded story of the context keeps only its members from before the context.
+    if !folded_context.is_empty() {
+        let before_context = store.clusters_with_items_before(context_start)?;
+        for story in &folded_context {
+            if !before_context.contains(story) {
+                with_older_members.remove(story);
+            }
+        }
+    }
+    let item_of = |r: ItemRef| match r {
+        ItemRef::Period(i) => &period[i],
+        ItemRef::Context(i) => &context[i],
+    };
+    let targets = resolve_provisional(&period, &placed, &with_older_members);
     Ok(diff(
         since,
-        &period,
-        &decided,
+        period.len(),
+        &placed,
+        item_of,
         &targets,
         &with_older_members,
     ))
@@ -97,25 +172,35 @@ pub fn plan(store: &Store, thresholds: Thresholds, since: i64) -> Result<Plan, S
 /// still has members before the period; provisional clusters left over are created.
 fn resolve_provisional(
     period: &[StoredItem],
-    decided: &[(i64, crate::dedup::Decision)],
+    placed: &[Placement],
     with_older_members: &BTreeSet<i64>,
 ) -> HashMap<i64, ClusterTarget> {
     let mut targets: HashMap<i64, ClusterTarget> = HashMap::new();
     let mut seen_old: BTreeSet<i64> = BTreeSet::new();
-    // `period` is in time order: the first member seen of each old cluster is its earliest.
-    for (item, (cluster, _)) in period.iter().zip(decided) {
+    // `period` is in time order (and `placed` begins with it in the same order, context
+    // members of folded stories interleaved after their fold): the first member seen of each
+    // old cluster is its earliest in the period.
+    for p in placed {
+        let ItemRef::Period(i) = p.item else {
+            continue;
+        };
+        let item = &period[i];
         if !seen_old.insert(item.cluster) {
             continue;
         }
-        if *cluster < 0 && !with_older_members.contains(&item.cluster) {
+        if p.cluster < 0 && !with_older_members.contains(&item.cluster) {
             targets
-                .entry(*cluster)
+                .entry(p.cluster)
                 .or_insert(ClusterTarget::Existing(item.cluster));
         }
     }
     let mut created = 0;
     // Provisional ids count down from -1 in creation order.
-    let mut provisional: Vec<i64> = decided.iter().map(|(c, _)| *c).filter(|c| *c < 0).collect();
+    let mut provisional: Vec<i64> = placed
+        .iter()
+        .map(|p| p.cluster)
+        .filter(|c| *c < 0)
+        .collect();
     provisional.sort_unstable_by(|a, b| b.cmp(a));
     provisional.dedup();
     for p in provisional {
@@ -127,10 +212,11 @@ fn resolve_provisional(
     targets
 }
 
-fn diff(
+fn diff<'a>(
     since: i64,
-    period: &[StoredItem],
-    decided: &[(i64, crate::dedup::Decision)],
+    period_items: usize,
+    placed: &[Placement],
+    item_of: impl Fn(ItemRef) -> &'a StoredItem,
     targets: &HashMap<i64, ClusterTarget>,
     with_older_members: &BTreeSet<i64>,
 ) -> Plan {
@@ -141,13 +227,14 @@ fn diff(
             ClusterTarget::Existing(cluster)
         }
     };
-    let mut assignments = Vec::with_capacity(period.len());
+    let mut assignments = Vec::with_capacity(placed.len());
     let mut moved = 0;
-    // old cluster → the new clusters its period members went to; new → the old ones it holds.
+    // old cluster → the new clusters its members went to; new → the old ones it holds.
     let mut parts: BTreeMap<i64, BTreeMap<ClusterTarget, &str>> = BTreeMap::new();
     let mut sources: BTreeMap<ClusterTarget, BTreeMap<i64, &str>> = BTreeMap::new();
-    for (item, (cluster, decision)) in period.iter().zip(decided) {
-        let target = target_of(*cluster);
+    for p in placed {
+        let item = item_of(p.item);
+        let target = target_of(p.cluster);
         if target != ClusterTarget::Existing(item.cluster) {
             moved += 1;
         }
@@ -164,10 +251,10 @@ fn diff(
         assignments.push(NewAssignment {
             item: item.id,
             cluster: target,
-            rule: decision.rule.as_str(),
-            score: decision.score,
-            distance: decision.distance,
-            matched: decision.matched,
+            rule: p.rule.clone(),
+            score: p.score,
+            distance: p.distance,
+            matched: p.matched,
         });
     }
     let splits = parts
@@ -195,7 +282,7 @@ fn diff(
         .count();
     Plan {
         since,
-        items: period.len(),
+        items: period_items,
         clusters_before: parts.len(),
         clusters_after: sources.len(),
         moved,

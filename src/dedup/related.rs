@@ -6,6 +6,10 @@
 //! threshold, and only when they share a distinctive name or number: two events of the same kind
 //! (two earthquakes, two rehab stays) share the generic words and differ in exactly those.
 //!
+//! Reports of one event that come before any two of them agree strongly start clusters of their
+//! own. A later report that two such clusters echo ties them: it joins the closer one though
+//! under its bar, and the caller may fold the other into it (see [`Bars::bridge`]).
+//!
 //! Candidate clusters come from an inverted index of each member's most distinctive terms, so
 //! the cost does not grow with the store.
 
@@ -279,8 +283,18 @@ impl Profile {
         self.get(hash).is_some()
     }
 
-    /// Adds a member's terms (sorted by hash) by merging the two sorted lists.
+    /// Adds a member's terms (sorted by hash).
     fn add<'a>(&mut self, terms: impl Iterator<Item = &'a EventTerm>) {
+        self.add_sums(terms.map(|t| ProfileTerm {
+            hash: t.hash,
+            sum: t.weight,
+            name: t.name,
+            headline: t.headline,
+        }));
+    }
+
+    /// Adds summed terms (sorted by hash) by merging the two sorted lists.
+    fn add_sums(&mut self, terms: impl Iterator<Item = ProfileTerm>) {
         let mut merged = Vec::with_capacity(self.terms.len() + 64);
         let mut own = self.terms.iter().copied().peekable();
         for t in terms {
@@ -289,17 +303,12 @@ impl Profile {
             }
             match own.next_if(|p| p.hash == t.hash) {
                 Some(mut p) => {
-                    p.sum += t.weight;
+                    p.sum += t.sum;
                     p.name |= t.name;
                     p.headline |= t.headline;
                     merged.push(p);
                 }
-                None => merged.push(ProfileTerm {
-                    hash: t.hash,
-                    sum: t.weight,
-                    name: t.name,
-                    headline: t.headline,
-                }),
+                None => merged.push(t),
             }
         }
         merged.extend(own);
@@ -332,6 +341,31 @@ pub struct RelatedMatch {
     pub cluster: i64,
     pub representative: i64,
     pub score: f64,
+}
+
+/// Where related coverage places an item: the cluster it joins, and possibly a second cluster
+/// of the same event that the item ties to the first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RelatedJoin {
+    pub joined: RelatedMatch,
+    pub bridged: Option<RelatedMatch>,
+}
+
+/// The similarities related coverage asks for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bars {
+    /// To join a cluster that one report backs.
+    pub join: f64,
+    /// To join a cluster that two or more independent reports back.
+    pub supported: f64,
+    /// To tie a second cluster to the one the item joins, or, when the item reaches no join bar,
+    /// to join the closer of two clusters it is this close to: the item is a third report that
+    /// agrees with both. Never two clusters that each have two reports or more: those are
+    /// stories with their own agreement, and an item close to both is more often about how
+    /// they relate than a sign they are one.
+    pub bridge: f64,
+    /// Least IDF of the shared name.
+    pub min_name_idf: f32,
 }
 
 #[derive(Clone)]
@@ -374,9 +408,12 @@ impl RelatedIndex {
         ranked
     }
 
-    /// The most similar cluster within the window, if its similarity reaches `threshold` (or
-    /// `supported`, for a cluster that two independent reports back) and it shares a
-    /// distinctive name (a name or number term with IDF of at least `min_name_idf`).
+    /// The most similar cluster within the window, if its similarity reaches `bars.join` (or
+    /// `bars.supported`, for a cluster that two independent reports back) and it shares a
+    /// distinctive name (a name or number term with IDF of at least `bars.min_name_idf`); with
+    /// the next most similar cluster at `bars.bridge` or more, which the item ties to it. When
+    /// no cluster reaches its bar, the two most similar at `bars.bridge` or more, the first as
+    /// the one joined.
     ///
     /// `accept` sees each candidate cluster's representative with the similarity and can refuse
     /// it (the caller checks the numbers of the texts).
@@ -384,11 +421,10 @@ impl RelatedIndex {
         &self,
         terms: &[EventTerm],
         ts: i64,
-        threshold: f64,
-        supported: f64,
-        min_name_idf: f32,
+        bars: &Bars,
         accept: impl Fn(i64, f64) -> bool,
-    ) -> Option<RelatedMatch> {
+    ) -> Option<RelatedJoin> {
+        let min_name_idf = bars.min_name_idf;
         if terms.is_empty() {
             return None;
         }
@@ -435,7 +471,8 @@ impl RelatedIndex {
         // enough to join: scoring it is wasted work.
         candidates.retain(|&(_, n)| n >= MIN_POSTED_SHARED);
         candidates.truncate(MAX_CANDIDATES);
-        let mut best: Option<RelatedMatch> = None;
+        // Each candidate that reaches a bar: (match, reaches its join bar, independent reports).
+        let mut scored: Vec<(RelatedMatch, bool, u32)> = Vec::with_capacity(candidates.len());
         for (cluster, _) in candidates {
             let Some(profile) = self.clusters.get(&cluster) else {
                 continue;
@@ -495,28 +532,50 @@ impl RelatedIndex {
                     .headline_names
                     .iter()
                     .any(|&t| !in_item(t) && self.idf(t) >= min_name_idf);
-            let threshold = if profile.reports >= 2 {
-                supported
-            } else {
-                threshold
+            let at_least = |bar: f64| {
+                if cluster_only_name {
+                    bar.max(CONFLICT_THRESHOLD)
+                } else {
+                    bar
+                }
             };
-            let needed = if cluster_only_name {
-                threshold.max(CONFLICT_THRESHOLD)
+            let join = if profile.reports >= 2 {
+                bars.supported
             } else {
-                threshold
+                bars.join
             };
-            if score >= needed
-                && best.is_none_or(|b| score > b.score)
-                && accept(profile.representative, score)
-            {
-                best = Some(RelatedMatch {
+            let joins = score >= at_least(join);
+            if (joins || score >= at_least(bars.bridge)) && accept(profile.representative, score) {
+                let m = RelatedMatch {
                     cluster,
                     representative: profile.representative,
                     score,
-                });
+                };
+                scored.push((m, joins, profile.reports));
             }
         }
-        best
+        // Most similar first; on a tie, the order the candidates came in (stable sort).
+        scored.sort_by(|a, b| b.0.score.total_cmp(&a.0.score));
+        let bridges = |joined: &(RelatedMatch, bool, u32)| {
+            scored
+                .iter()
+                .filter(|c| c.0.score >= bars.bridge && c.0.cluster != joined.0.cluster)
+                .find(|c| c.2.min(joined.2) <= 1)
+                .map(|c| c.0)
+        };
+        match scored.iter().find(|c| c.1) {
+            Some(joined) => Some(RelatedJoin {
+                joined: joined.0,
+                bridged: bridges(joined),
+            }),
+            None => {
+                let first = scored.first()?;
+                Some(RelatedJoin {
+                    joined: first.0,
+                    bridged: Some(bridges(first)?),
+                })
+            }
+        }
     }
 
     /// The length of a profile's weighted vector. IDF moves as documents arrive, so the value
@@ -587,21 +646,7 @@ impl RelatedIndex {
             }
         }
         profile.norm.set((0, 0.0));
-        if profile.terms.len() > 2 * PROFILE_TERMS {
-            // `profile` borrows `self.clusters`, so the idf is read from the fields directly.
-            let (df, docs) = (&self.df, self.docs);
-            let mut heaviest: Vec<(u64, f32)> = profile
-                .terms
-                .iter()
-                .map(|p| (p.hash, p.sum * idf(df, docs, p.hash)))
-                .collect();
-            top_k(&mut heaviest, PROFILE_TERMS);
-            let mut keep: Vec<u64> = heaviest.into_iter().map(|(t, _)| t).collect();
-            keep.sort_unstable();
-            profile
-                .terms
-                .retain(|p| keep.binary_search(&p.hash).is_ok());
-        }
+        self.trim(cluster);
         for term in posted {
             let list = self.postings.entry(term).or_default();
             // Past MAX_POSTING the list is never read: stop growing it.
@@ -615,6 +660,69 @@ impl RelatedIndex {
         if ts > self.newest_ts {
             self.newest_ts = ts;
         }
+    }
+
+    /// Keeps a profile that has grown past twice `PROFILE_TERMS` to its heaviest terms.
+    fn trim(&mut self, cluster: i64) {
+        let (df, docs) = (&self.df, self.docs);
+        let Some(profile) = self.clusters.get_mut(&cluster) else {
+            return;
+        };
+        if profile.terms.len() <= 2 * PROFILE_TERMS {
+            return;
+        }
+        let mut heaviest: Vec<(u64, f32)> = profile
+            .terms
+            .iter()
+            .map(|p| (p.hash, p.sum * idf(df, docs, p.hash)))
+            .collect();
+        top_k(&mut heaviest, PROFILE_TERMS);
+        let mut keep: Vec<u64> = heaviest.into_iter().map(|(t, _)| t).collect();
+        keep.sort_unstable();
+        profile
+            .terms
+            .retain(|p| keep.binary_search(&p.hash).is_ok());
+    }
+
+    /// Folds cluster `from` into `into`: one profile with both clusters' members and reports,
+    /// and `from`'s postings moved to `into`.
+    pub fn merge(&mut self, from: i64, into: i64) {
+        let Some(gone) = self.clusters.remove(&from) else {
+            return;
+        };
+        // Postings of terms `from` no longer keeps (trimmed from its profile) still name it;
+        // `best` skips clusters it does not know.
+        for t in &gone.terms {
+            if let Some(list) = self.postings.get_mut(&t.hash)
+                && let Some(at) = list.iter().position(|&c| c == from)
+            {
+                if list.contains(&into) {
+                    list.remove(at);
+                } else {
+                    list[at] = into;
+                }
+            }
+        }
+        let Some(profile) = self.clusters.get_mut(&into) else {
+            self.clusters.insert(into, gone);
+            return;
+        };
+        profile.add_sums(gone.terms.into_iter());
+        profile.members += gone.members;
+        profile.reports += gone.reports;
+        profile.last_ts = profile.last_ts.max(gone.last_ts);
+        for name in gone.headline_names {
+            if !profile.headline_names.contains(&name) {
+                profile.headline_names.push(name);
+            }
+        }
+        for number in gone.headline_numbers {
+            if !profile.headline_numbers.contains(&number) {
+                profile.headline_numbers.push(number);
+            }
+        }
+        profile.norm.set((0, 0.0));
+        self.trim(into);
     }
 
     /// Forgets clusters whose newest member is more than two windows older than the newest item,
@@ -702,6 +810,16 @@ mod tests {
         assert_eq!(name_in("Saints put RB Thomas on IR", "thomas"), Some(true));
     }
 
+    /// Bars for the tests: `join` and `supported`, no bridging, any name counts.
+    fn bars(join: f64, supported: f64) -> Bars {
+        Bars {
+            join,
+            supported,
+            bridge: f64::INFINITY,
+            min_name_idf: 1.0,
+        }
+    }
+
     #[test]
     fn same_event_joins_and_same_kind_of_event_stays_apart() {
         let mut index = RelatedIndex::new(72 * 3600);
@@ -720,17 +838,17 @@ mod tests {
             "The American Pie star Tara Reid entered the Promises Treatment Center, her publicist confirmed on Friday.",
         );
         let m = index
-            .best(&reid_again, 3600, 0.2, 0.2, 1.0, |_, _| true)
+            .best(&reid_again, 3600, &bars(0.2, 0.2), |_, _| true)
             .expect("same event joins");
-        assert_eq!(m.cluster, 10);
+        assert_eq!(m.joined.cluster, 10);
         let lohan = event_terms(
             "Lindsay Lohan checks into rehab",
             "Actress Lindsay Lohan has checked into the Betty Ford Center in Rancho Mirage, her lawyer told a judge.",
         );
         assert_eq!(
             index
-                .best(&lohan, 3600, 0.2, 0.2, 1.0, |_, _| true)
-                .map(|m| m.cluster),
+                .best(&lohan, 3600, &bars(0.2, 0.2), |_, _| true)
+                .map(|m| m.joined.cluster),
             None,
             "no shared name: apart"
         );
@@ -763,12 +881,13 @@ mod tests {
         };
         let join = |index: &RelatedIndex| {
             index
-                .best(&later, 3600, 0.9, 0.1, 1.0, |_, _| true)
-                .map(|m| m.cluster)
+                .best(&later, 3600, &bars(0.9, 0.1), |_, _| true)
+                .map(|m| m.joined.cluster)
         };
         let score = index_with(true)
-            .best(&later, 3600, 0.0, 0.0, 1.0, |_, _| true)
+            .best(&later, 3600, &bars(0.0, 0.0), |_, _| true)
             .expect("a shared name")
+            .joined
             .score;
         assert!((0.1..0.9).contains(&score), "between the bars: {score}");
         assert_eq!(
@@ -781,6 +900,120 @@ mod tests {
             None,
             "a report and a copy: 0.9 is needed"
         );
+    }
+
+    #[test]
+    fn a_third_report_ties_two_stories_of_one_event_but_not_two_established_ones() {
+        let first = event_terms(
+            "Tara Reid checks into rehab",
+            "Actress Tara Reid has checked herself into Promises Treatment Center in Malibu, her representative told People magazine.",
+        );
+        let second = event_terms(
+            "Tara Reid enters Promises rehab facility",
+            "The American Pie star Tara Reid entered the Promises Treatment Center, her publicist confirmed on Friday.",
+        );
+        let third = event_terms(
+            "Tara Reid in rehab at Promises in Malibu",
+            "The American Pie actress checked into the Promises Treatment Center, her publicist confirmed.",
+        );
+        let lohan = event_terms(
+            "Lindsay Lohan checks into rehab",
+            "Actress Lindsay Lohan has checked into the Betty Ford Center in Rancho Mirage, her lawyer told a judge.",
+        );
+        let filler = event_terms(
+            "Markets rally on rate hopes",
+            "Stocks rose in Frankfurt and Paris as traders bet on lower interest rates from the central bank.",
+        );
+        // The first two reports in stories of their own (neither reached the other's bar).
+        let mut index = RelatedIndex::new(72 * 3600);
+        index.insert(1, 10, 0, &first, true);
+        index.insert(2, 11, 0, &second, true);
+        index.insert(3, 30, 0, &lohan, true);
+        index.insert(4, 20, 0, &filler, true);
+        let tie = Bars {
+            bridge: 0.05,
+            ..bars(0.99, 0.99)
+        };
+        let found = index
+            .best(&third, 3600, &tie, |_, _| true)
+            .expect("close to both Reid stories");
+        let mut stories = [
+            found.joined.cluster,
+            found.bridged.expect("the other Reid story").cluster,
+        ];
+        stories.sort_unstable();
+        assert_eq!(stories, [10, 11], "never the Lohan story (no shared name)");
+        assert!(found.joined.score >= found.bridged.unwrap().score);
+        // Without the bridge bar nothing is joined.
+        assert_eq!(
+            index.best(&third, 3600, &bars(0.99, 0.99), |_, _| true),
+            None
+        );
+
+        // Both stories already backed by two reports each: they stay apart.
+        index.insert(5, 10, 0, &second, true);
+        index.insert(6, 11, 0, &first, true);
+        assert_eq!(index.best(&third, 3600, &tie, |_, _| true), None);
+
+        // A story that reaches its bar joins, and ties a one-report story to it.
+        let mut index = RelatedIndex::new(72 * 3600);
+        index.insert(1, 10, 0, &first, true);
+        index.insert(5, 10, 0, &second, true);
+        index.insert(2, 11, 0, &second, true);
+        index.insert(4, 20, 0, &filler, true);
+        let found = index
+            .best(
+                &third,
+                3600,
+                &Bars {
+                    bridge: 0.05,
+                    ..bars(0.99, 0.01)
+                },
+                |_, _| true,
+            )
+            .expect("joins the two-report story");
+        assert_eq!(found.joined.cluster, 10);
+        assert_eq!(found.bridged.map(|m| m.cluster), Some(11));
+    }
+
+    #[test]
+    fn a_merged_story_is_found_under_the_id_that_holds_it() {
+        let reid = event_terms(
+            "Tara Reid checks into rehab",
+            "Actress Tara Reid has checked herself into Promises Treatment Center in Malibu, her representative told People magazine.",
+        );
+        let promises = event_terms(
+            "Promises clinic admits American Pie star",
+            "The Malibu clinic Promises admitted the American Pie actress on Tuesday, staff said.",
+        );
+        let filler = event_terms(
+            "Markets rally on rate hopes",
+            "Stocks rose in Frankfurt and Paris as traders bet on lower interest rates from the central bank.",
+        );
+        let mut index = RelatedIndex::new(72 * 3600);
+        index.insert(1, 10, 0, &reid, true);
+        index.insert(2, 11, 0, &promises, true);
+        index.insert(3, 20, 0, &filler, true);
+        index.merge(11, 10);
+        assert!(!index.clusters.contains_key(&11));
+        let merged = &index.clusters[&10];
+        assert_eq!(
+            (merged.members, merged.reports, merged.representative),
+            (2, 2, 1)
+        );
+        assert!(
+            index.postings.values().all(|list| !list.contains(&11)),
+            "no posting names the folded story"
+        );
+        // An item like the folded story's own member finds it as story 10.
+        let again = event_terms(
+            "Promises clinic admits American Pie star",
+            "Promises, the clinic in Malibu, admitted the American Pie actress, staff said.",
+        );
+        let found = index
+            .best(&again, 0, &bars(0.1, 0.1), |_, _| true)
+            .expect("the merged story");
+        assert_eq!(found.joined.cluster, 10);
     }
 
     #[test]
@@ -833,12 +1066,15 @@ mod tests {
         );
         index.insert(2, 20, 0, &filler, true);
         let other_draw = event_terms("Lottery results for draw 1009 in Lisbon", body);
-        assert_eq!(index.best(&other_draw, 0, 0.1, 0.1, 1.0, |_, _| true), None);
+        assert_eq!(
+            index.best(&other_draw, 0, &bars(0.1, 0.1), |_, _| true),
+            None
+        );
         let same_draw = event_terms("Lisbon lottery: the draw 1006 results", body);
         assert_eq!(
             index
-                .best(&same_draw, 0, 0.1, 0.1, 1.0, |_, _| true)
-                .map(|m| m.cluster),
+                .best(&same_draw, 0, &bars(0.1, 0.1), |_, _| true)
+                .map(|m| m.joined.cluster),
             Some(10)
         );
     }

@@ -13,9 +13,19 @@ pub struct StoredItem {
     pub ts: i64,
     pub title: String,
     pub text: String,
+    /// Why it is in its cluster, as stored.
+    pub rule: String,
+    pub score: Option<f64>,
+    pub distance: Option<u32>,
+    pub matched: Option<i64>,
+}
+
+impl StoredItem {
     /// Whether it is a report of its own rather than a copy, by the rule and score that placed
     /// it ([`crate::dedup::independent_report`]).
-    pub independent: bool,
+    pub fn independent(&self) -> bool {
+        stored_independent_report(&self.rule, self.score)
+    }
 }
 
 /// Whether a stored item, placed by the rule named `rule` with `score`, is a report of its own.
@@ -30,7 +40,7 @@ pub(crate) fn stored_independent_report(rule: &str, score: Option<f64>) -> bool 
 pub struct NewAssignment {
     pub item: i64,
     pub cluster: ClusterTarget,
-    pub rule: &'static str,
+    pub rule: String,
     pub score: Option<f64>,
     pub distance: Option<u32>,
     pub matched: Option<i64>,
@@ -49,7 +59,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, cluster_id, ts, title, text, rule, score FROM items
+                "SELECT id, cluster_id, ts, title, text, rule, score, distance, matched FROM items
                  WHERE ts >= ?1 AND ts < ?2 ORDER BY ts, id",
             )
             .map_err(|e| self.err(e))?;
@@ -61,7 +71,10 @@ impl Store {
                     ts: r.get(2)?,
                     title: r.get(3)?,
                     text: r.get(4)?,
-                    independent: stored_independent_report(&r.get::<_, String>(5)?, r.get(6)?),
+                    rule: r.get(5)?,
+                    score: r.get(6)?,
+                    distance: r.get(7)?,
+                    matched: r.get(8)?,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -123,54 +136,18 @@ impl Store {
             touched.sort_unstable();
             touched.dedup();
             for cluster in touched {
-                // The representative is the earliest member (first come on a tie), as at ingest.
-                let (size, first, last, representative): (i64, Option<i64>, Option<i64>, Option<i64>) =
-                    tx.query_row(
-                        "SELECT COUNT(*), MIN(ts), MAX(ts),
-                            (SELECT id FROM items WHERE cluster_id = ?1 ORDER BY ts, id LIMIT 1)
-                         FROM items WHERE cluster_id = ?1",
-                        [cluster],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                    )?;
-                match (first, last, representative) {
-                    (Some(first), Some(last), Some(representative)) if size > 0 => {
-                        tx.execute(
-                            "UPDATE clusters SET size = ?2, first_ts = ?3, last_ts = ?4,
-                                representative = ?5 WHERE id = ?1",
-                            params![cluster, size, first, last, representative],
-                        )?;
-                    }
-                    _ => {
-                        // Its alerts and watch matches follow its representative to the story
-                        // that holds it now; where that story has the same alert already (a
-                        // merge), the story was announced: the duplicate goes.
-                        let heir: Option<i64> = match old_representative.get(&cluster) {
-                            Some(rep) => tx
-                                .query_row("SELECT cluster_id FROM items WHERE id = ?1", [rep], |r| {
-                                    r.get(0)
-                                })
-                                .optional()?,
-                            None => None,
-                        };
-                        if let Some(heir) = heir {
-                            tx.execute(
-                                "UPDATE OR IGNORE alerts SET cluster_id = ?2 WHERE cluster_id = ?1",
-                                params![cluster, heir],
-                            )?;
-                            tx.execute(
-                                "UPDATE OR IGNORE watch_matches SET cluster_id = ?2 WHERE cluster_id = ?1",
-                                params![cluster, heir],
-                            )?;
-                        }
-                        tx.execute(
-                            "DELETE FROM deliveries WHERE alert_id IN
-                               (SELECT id FROM alerts WHERE cluster_id = ?1)",
-                            [cluster],
-                        )?;
-                        tx.execute("DELETE FROM alerts WHERE cluster_id = ?1", [cluster])?;
-                        tx.execute("DELETE FROM watch_matches WHERE cluster_id = ?1", [cluster])?;
-                        tx.execute("DELETE FROM clusters WHERE id = ?1", [cluster])?;
-                    }
+                if !super::write::refresh_story(tx, cluster)? {
+                    // Left empty: its alerts and watch matches follow its representative to
+                    // the story that holds it now.
+                    let heir: Option<i64> = match old_representative.get(&cluster) {
+                        Some(rep) => tx
+                            .query_row("SELECT cluster_id FROM items WHERE id = ?1", [rep], |r| {
+                                r.get(0)
+                            })
+                            .optional()?,
+                        None => None,
+                    };
+                    super::write::retire_story(tx, cluster, heir)?;
                 }
             }
             Ok(new_ids)

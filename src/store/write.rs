@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::{Result, Store};
 use crate::config::FeedConfig;
-use crate::dedup::{Deduplicator, FINGERPRINT_VERSION, Fingerprint, Thresholds};
+use crate::dedup::{Deduplicator, FINGERPRINT_VERSION, Fingerprint, Rule, Thresholds};
 use crate::normalize::NormalizedItem;
 use crate::watches::{WatchHit, Watches};
 
@@ -84,6 +84,8 @@ pub struct IngestReport {
     pub unchanged: usize,
     /// Alerts raised by the new items and memberships.
     pub alerts: usize,
+    /// Stories folded into another because a new item reported both.
+    pub merged: usize,
 }
 
 impl Store {
@@ -543,6 +545,10 @@ fn ingest_item(
     if decision.cluster.is_some() {
         report.folded += 1;
     }
+    if let Some(merged) = decision.merged {
+        fold_story(tx, merged.cluster, cluster_id, item_id, merged.score)?;
+        report.merged += 1;
+    }
     add_membership(item_id)?;
     report.alerts += super::alerts::on_new_member(tx, watches, cluster_id, item_id, &hits, now)?;
     dedup.insert(
@@ -552,6 +558,89 @@ fn ingest_item(
         fp,
         decision.is_independent_report(),
     );
+    if let Some(merged) = decision.merged {
+        dedup.fold_story(merged.cluster, cluster_id);
+    }
     report.new_items += 1;
+    Ok(())
+}
+
+/// Folds story `story` into `into` after item `via` reported both (a decision's
+/// [`crate::dedup::MergedStory`], `score` its similarity to `story`): the members move, the one
+/// that started `story` records why (rule `merged`, the score, `via`), and its alerts and watch
+/// matches follow it (see [`retire_story`]).
+fn fold_story(
+    tx: &rusqlite::Transaction,
+    story: i64,
+    into: i64,
+    via: i64,
+    score: f64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE items SET rule = ?3, score = ?4, distance = NULL, matched = ?5
+         WHERE cluster_id = ?1 AND rule = ?2",
+    )?
+    .execute(params![
+        story,
+        Rule::First.as_str(),
+        Rule::Merged.as_str(),
+        score,
+        via
+    ])?;
+    tx.prepare_cached("UPDATE items SET cluster_id = ?2 WHERE cluster_id = ?1")?
+        .execute(params![story, into])?;
+    refresh_story(tx, into)?;
+    retire_story(tx, story, Some(into))
+}
+
+/// Recomputes a story's size, times and representative (the earliest member, first come on a
+/// tie, as at ingest) from its members. Returns false, changing nothing, when it has none.
+pub(super) fn refresh_story(tx: &rusqlite::Transaction, cluster: i64) -> rusqlite::Result<bool> {
+    let (size, first, last, representative): (i64, Option<i64>, Option<i64>, Option<i64>) = tx
+        .prepare_cached(
+            "SELECT COUNT(*), MIN(ts), MAX(ts),
+                (SELECT id FROM items WHERE cluster_id = ?1 ORDER BY ts, id LIMIT 1)
+             FROM items WHERE cluster_id = ?1",
+        )?
+        .query_row([cluster], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+    let (Some(first), Some(last), Some(representative)) = (first, last, representative) else {
+        return Ok(false);
+    };
+    tx.prepare_cached(
+        "UPDATE clusters SET size = ?2, first_ts = ?3, last_ts = ?4, representative = ?5
+         WHERE id = ?1",
+    )?
+    .execute(params![cluster, size, first, last, representative])?;
+    Ok(size > 0)
+}
+
+/// Deletes a story left without members. Its alerts and watch matches go to `heir` (the story
+/// that holds its members now); where `heir` has the same alert already, the story was
+/// announced: the duplicate goes, with its deliveries.
+pub(super) fn retire_story(
+    tx: &rusqlite::Transaction,
+    cluster: i64,
+    heir: Option<i64>,
+) -> rusqlite::Result<()> {
+    if let Some(heir) = heir {
+        tx.prepare_cached("UPDATE OR IGNORE alerts SET cluster_id = ?2 WHERE cluster_id = ?1")?
+            .execute(params![cluster, heir])?;
+        tx.prepare_cached(
+            "UPDATE OR IGNORE watch_matches SET cluster_id = ?2 WHERE cluster_id = ?1",
+        )?
+        .execute(params![cluster, heir])?;
+    }
+    tx.prepare_cached(
+        "DELETE FROM deliveries WHERE alert_id IN (SELECT id FROM alerts WHERE cluster_id = ?1)",
+    )?
+    .execute([cluster])?;
+    tx.prepare_cached("DELETE FROM alerts WHERE cluster_id = ?1")?
+        .execute([cluster])?;
+    tx.prepare_cached("DELETE FROM watch_matches WHERE cluster_id = ?1")?
+        .execute([cluster])?;
+    tx.prepare_cached("DELETE FROM clusters WHERE id = ?1")?
+        .execute([cluster])?;
     Ok(())
 }

@@ -565,6 +565,14 @@ fn related_config(urls: &[String], related: bool) -> String {
     config
 }
 
+/// The same with `[dedup] merge_stories = true`.
+fn merging_config(urls: &[String]) -> String {
+    related_config(urls, true).replace(
+        "[dedup]\nrelated = true\n",
+        "[dedup]\nrelated = true\nmerge_stories = true\n",
+    )
+}
+
 /// Ingests the history first (so that the stream has some), then the reports.
 fn ingest_rehab(ws: &Workspace, urls: &[String], related: bool) {
     ws.write_config_text(&related_config(&urls[..1], related));
@@ -706,5 +714,315 @@ fn recluster_reports_merges_and_splits_and_applies_only_without_dry_run() {
         ws.ok(&["recluster", "--since", "1h"])
             .stdout
             .contains("recluster: 0 items")
+    );
+}
+
+/// Three outlets' own reports of one eruption: the first two share too little to join (each
+/// starts a story); the third reports what both say.
+fn eruption_reports() -> Vec<Item> {
+    let item = |guid: &str, title: &str, body: &str, hour: u32| Item {
+        guid: Some(guid.into()),
+        link: Some(format!("https://{guid}.example/story")),
+        title: title.into(),
+        html: format!("<p>{body}</p>"),
+        published: Some(format!("Mon, 01 Sep 2025 {hour:02}:00:00 +0000")),
+    };
+    vec![
+        item(
+            "ruv",
+            "Volcano erupts on Reykjanes peninsula near Grindavik",
+            "A volcano erupted on the Reykjanes peninsula in Iceland on Monday evening, sending \
+             fountains of lava into the sky near the fishing town of Grindavik, which had been \
+             evacuated. The Icelandic Meteorological Office said the fissure was about four \
+             kilometres long and that seismic activity had been building for weeks.",
+            9,
+        ),
+        item(
+            "mbl",
+            "Lava reaches defensive walls as Grindavik eruption goes on",
+            "Civil protection officials said lava was moving towards the defensive walls built \
+             north of Grindavik overnight. The Blue Lagoon spa closed its doors and flights at \
+             Keflavik airport were not affected, the operator Isavia said, while engineers \
+             raised the barriers with more earth.",
+            10,
+        ),
+        item(
+            "visir",
+            "Grindavik evacuated and Blue Lagoon closed as Reykjanes volcano erupts",
+            "The eruption on the Reykjanes peninsula forced the evacuation of Grindavik. The \
+             Icelandic Meteorological Office said the fissure was four kilometres long; the \
+             Blue Lagoon spa closed as lava moved toward the defensive walls north of the town, \
+             and Isavia said Keflavik airport stayed open.",
+            11,
+        ),
+    ]
+}
+
+#[test]
+fn by_default_a_report_of_two_stories_joins_one_and_merges_nothing() {
+    let server = FeedServer::start();
+    let urls = serve_rehab(&server);
+    let mut feeds = urls[..1].to_vec();
+    for (n, report) in eruption_reports().iter().enumerate() {
+        let path = format!("/e{n}.xml");
+        server.set(&path, Route::xml(rss("E", std::slice::from_ref(report))));
+        feeds.push(server.url(&path));
+    }
+    let ws = Workspace::new();
+    ws.write_config_text(&related_config(&urls[..1], true));
+    ws.ok(&["run", "--once"]);
+    ws.write_config_text(&related_config(&feeds[..3], true));
+    ws.ok(&["run", "--once"]);
+    let before = ws.all_clusters();
+    ws.write_config_text(&related_config(&feeds, true));
+    let run = ws.ok(&["run", "--once"]);
+    assert!(!run.stdout.contains("merged"), "{}", run.stdout);
+    let after = ws.all_clusters();
+    assert_eq!(after.len(), before.len(), "no story added, none gone");
+    let with = |guid: &str| {
+        after
+            .iter()
+            .find(|c| guids(c).contains(&guid.to_string()))
+            .unwrap()
+            .clone()
+    };
+    let (ruv, mbl, visir) = (with("ruv"), with("mbl"), with("visir"));
+    assert_ne!(ruv["id"], mbl["id"], "the first two stay apart");
+    assert!(
+        visir["id"] == ruv["id"] || visir["id"] == mbl["id"],
+        "{visir:#}"
+    );
+    let joined = visir["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["guid"] == "visir")
+        .unwrap()
+        .clone();
+    assert_eq!(joined["reason"]["rule"], "related", "{joined:#}");
+    let score = joined["reason"]["score"].as_f64().unwrap();
+    assert!(
+        (0.3..0.65).contains(&score),
+        "joined under the bar, echoed by both stories: {score}"
+    );
+}
+
+#[test]
+fn a_report_of_two_stories_merges_them_and_keeps_the_store_consistent() {
+    let server = FeedServer::start();
+    let urls = serve_rehab(&server);
+    let reports = eruption_reports();
+    for (n, report) in reports[..2].iter().enumerate() {
+        server.set(
+            &format!("/e{n}.xml"),
+            Route::xml(rss("E", std::slice::from_ref(report))),
+        );
+    }
+    // The third report's feed goes on with a new story and a copy of it: new stories after a
+    // merge get ids of their own (the folded story's id is not given again).
+    let quake = |guid: &str, hour: u32| Item {
+        guid: Some(guid.into()),
+        link: Some(format!("https://{guid}.example/story")),
+        published: Some(format!("Mon, 01 Sep 2025 {hour:02}:00:00 +0000")),
+        ..unrelated(0)
+    };
+    server.set(
+        "/e2.xml",
+        Route::xml(rss(
+            "E",
+            &[
+                reports[2].clone(),
+                quake("quake", 12),
+                quake("quake-copy", 13),
+            ],
+        )),
+    );
+    let ws = Workspace::new();
+    ws.write_config_text(&merging_config(&urls[..1]));
+    ws.ok(&["run", "--once"]);
+    // The first two reports: two stories, each announced to the watch.
+    let mut feeds = urls[..1].to_vec();
+    feeds.extend((0..2).map(|n| server.url(&format!("/e{n}.xml"))));
+    ws.write_config_text(&merging_config(&feeds));
+    ws.ok(&["run", "--once"]);
+    let story_of = |clusters: &[serde_json::Value], guid: &str| -> serde_json::Value {
+        clusters
+            .iter()
+            .find(|c| guids(c).contains(&guid.to_string()))
+            .unwrap_or_else(|| panic!("{guid} is stored"))
+            .clone()
+    };
+    let before = ws.all_clusters();
+    let (ruv, mbl) = (story_of(&before, "ruv"), story_of(&before, "mbl"));
+    assert_eq!(
+        (ruv["size"].as_i64(), mbl["size"].as_i64()),
+        (Some(1), Some(1))
+    );
+    let db = ws.db();
+    let alerts_on = |cluster: &serde_json::Value| -> i64 {
+        db.query_row(
+            "SELECT COUNT(*) FROM alerts WHERE cluster_id = ?1",
+            [cluster["id"].as_i64().unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!((alerts_on(&ruv), alerts_on(&mbl)), (1, 1));
+
+    // The third report agrees with both: the newer story is folded into the older.
+    feeds.push(server.url("/e2.xml"));
+    ws.write_config_text(&merging_config(&feeds));
+    let run = ws.ok(&["run", "--once"]);
+    assert!(
+        run.stdout.contains("stories merged into another: 1"),
+        "{}",
+        run.stdout
+    );
+    let after = ws.all_clusters();
+    let story = story_of(&after, "visir");
+    assert_eq!(guids(&story), vec!["mbl", "ruv", "visir"]);
+    // The two feeds were read in whichever order their fetches finished: the story stored
+    // first keeps its id.
+    let (older, newer) = if ruv["id"].as_i64() < mbl["id"].as_i64() {
+        (&ruv, &mbl)
+    } else {
+        (&mbl, &ruv)
+    };
+    assert_eq!(story["id"], older["id"], "the older story keeps its id");
+    let first_guid = |c: &serde_json::Value| guids(c)[0].clone();
+    assert_eq!(
+        after.len(),
+        before.len(),
+        "the folded story is gone, the quake's is new"
+    );
+    let quake_story = story_of(&after, "quake");
+    assert_eq!(guids(&quake_story), vec!["quake", "quake-copy"]);
+    assert_ne!(quake_story["id"], newer["id"], "a new id");
+    let item = |guid: &str| {
+        story["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["guid"] == guid)
+            .unwrap()
+            .clone()
+    };
+    let (visir, merged) = (item("visir"), item(&first_guid(newer)));
+    assert_eq!(visir["reason"]["rule"], "related", "{visir:#}");
+    assert_eq!(visir["reason"]["matched"], item(&first_guid(older))["id"]);
+    // The story folded in says why: the report that tied it, and how close it was to it.
+    assert_eq!(merged["reason"]["rule"], "merged", "{merged:#}");
+    assert_eq!(merged["reason"]["matched"], visir["id"]);
+    let score = merged["reason"]["score"].as_f64().unwrap();
+    assert!(
+        (0.3..0.65).contains(&score),
+        "between the bridge and join bars: {score}"
+    );
+    // The store stays consistent: sizes match members, no empty story, no orphaned alert or
+    // watch match, and the story announced once (the folded story's alert went).
+    let inconsistent: i64 = db
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM clusters c
+                     WHERE c.size != (SELECT COUNT(*) FROM items i WHERE i.cluster_id = c.id)
+                        OR c.size = 0
+                        OR c.representative NOT IN (SELECT id FROM items i WHERE i.cluster_id = c.id))
+                  + (SELECT COUNT(*) FROM alerts WHERE cluster_id NOT IN (SELECT id FROM clusters))
+                  + (SELECT COUNT(*) FROM watch_matches WHERE cluster_id NOT IN (SELECT id FROM clusters))
+                  + (SELECT COUNT(*) FROM deliveries WHERE alert_id NOT IN (SELECT id FROM alerts))",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(inconsistent, 0);
+    assert_eq!(alerts_on(&story), 1);
+    // Clustering the stored items again with the same settings gives the same stories.
+    let again = ws.ok(&["recluster", "--dry-run"]);
+    assert!(
+        again.stdout.contains("nothing to change"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn recluster_folds_an_older_story_that_a_report_in_the_period_ties_to_another() {
+    let server = FeedServer::start();
+    let urls = serve_rehab(&server);
+    let mut feeds = urls[..1].to_vec();
+    for (n, report) in eruption_reports().iter().enumerate() {
+        let path = format!("/e{n}.xml");
+        server.set(&path, Route::xml(rss("E", std::slice::from_ref(report))));
+        feeds.push(server.url(&path));
+    }
+    // Stored with copies only: three stories, each announced.
+    let ws = Workspace::new();
+    ws.write_config_text(&related_config(&urls[..1], false));
+    ws.ok(&["run", "--once"]);
+    ws.write_config_text(&related_config(&feeds, false));
+    ws.ok(&["run", "--once"]);
+    let before = ws.all_clusters();
+
+    // Related coverage on, over the period from 10:30: the third report (11:00) is decided
+    // again; the first two (09:00, 10:00) are its context. It ties them: the context story it
+    // does not join moves too.
+    ws.write_config_text(&merging_config(&feeds));
+    let cutoff = 1_756_722_600; // 2025-09-01T10:30:00Z
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let since = format!("{}s", now - cutoff);
+    let dry = ws.ok(&["recluster", "--since", &since, "--dry-run"]);
+    assert!(
+        dry.stdout
+            .contains("items changing story: 2; merged: 1, split: 0"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(ws.all_clusters(), before);
+    ws.ok(&["recluster", "--since", &since]);
+    let after = ws.all_clusters();
+    assert_eq!(after.len(), before.len() - 2);
+    let story = after
+        .iter()
+        .find(|c| guids(c).contains(&"visir".to_string()))
+        .unwrap();
+    assert_eq!(guids(story), vec!["mbl", "ruv", "visir"]);
+    let reasons: Vec<String> = story["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["reason"]["rule"].as_str().unwrap().to_string())
+        .collect();
+    let mut sorted = reasons.clone();
+    sorted.sort();
+    assert_eq!(sorted, vec!["first", "merged", "related"], "{story:#}");
+    let db = ws.db();
+    let inconsistent: i64 = db
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM clusters c
+                     WHERE c.size != (SELECT COUNT(*) FROM items i WHERE i.cluster_id = c.id)
+                        OR c.size = 0)
+                  + (SELECT COUNT(*) FROM alerts WHERE cluster_id NOT IN (SELECT id FROM clusters))
+                  + (SELECT COUNT(*) FROM watch_matches WHERE cluster_id NOT IN (SELECT id FROM clusters))",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(inconsistent, 0);
+    let story_alerts: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM alerts WHERE cluster_id = ?1",
+            [story["id"].as_i64().unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(story_alerts, 1, "announced once");
+    // The same settings again over the same period: nothing to change.
+    let again = ws.ok(&["recluster", "--since", &since, "--dry-run"]);
+    assert!(
+        again.stdout.contains("nothing to change"),
+        "{}",
+        again.stdout
     );
 }
