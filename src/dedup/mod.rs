@@ -730,6 +730,23 @@ mod tests {
     }
 
     #[test]
+    fn the_record_of_folded_stories_is_forgotten_with_their_members() {
+        let mut d = dedup();
+        d.insert(1, 10, 1000, Fingerprint::of("A", STORY), true);
+        d.insert(2, 11, 1000, Fingerprint::of("B", &STORY[..200]), true);
+        d.fold_story(11, 10);
+        assert_eq!(d.current(11), 10);
+        // Later items, more than two windows on: the folded story's members leave the index,
+        // and so does the record.
+        let later = 1000 + 3 * d.thresholds.window_secs;
+        for n in 0..EVICT_EVERY as i64 {
+            d.insert(100 + n, 100 + n, later, Fingerprint::of("C", "other"), true);
+        }
+        assert!(d.folded.is_empty());
+        assert_eq!(d.current(11), 11);
+    }
+
+    #[test]
     fn unrelated_story_starts_a_cluster() {
         let mut d = dedup();
         d.insert(1, 10, 1000, Fingerprint::of("A", STORY), true);
