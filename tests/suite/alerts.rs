@@ -406,7 +406,13 @@ fn a_hanging_sink_does_not_hold_up_another() {
             stories > 0 && server.json_bodies("/fast").len() == stories
         },
     );
-    // Meanwhile the slow sink has taken its first request and not answered it.
+    // Meanwhile the slow sink has taken its first request (its worker may start after the fast
+    // one has finished on a loaded machine) and not answered it: it is never asked again.
+    ws.wait_until(
+        Duration::from_secs(10),
+        "the slow sink took its first request",
+        || server.hits("/slow") >= 1,
+    );
     assert_eq!(server.hits("/slow"), 1);
     let listed = ws.ok(&["alerts", "--json"]).json();
     assert!(listed.as_array().unwrap().iter().all(|a| {
