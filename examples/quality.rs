@@ -11,11 +11,12 @@
 //! JSONL: one object a line; `text` may hold HTML; `published` is RFC 3339 or absent (then items
 //! are taken in file order, all at one time). `--ecbplus` reads the ECB+ format (one label per
 //! real event) and also prints the topic-only baseline; it has no times, so its documents come in
-//! file order (grouped by topic) unless `--shuffle SEED` deals them in a random order. `--feeds DIR` reads every
-//! `DIR/feeds/*.xml` through the real parser and normalizer, labelled by `DIR/gold.json` (guid →
-//! story), as the syndication sets (`../shared/data/synd-dev`, `examples/syndicate`) are laid
-//! out. `--sts` scores the "same story" decision on headline pairs: pairs scored 4 or more should be one story, 2 or less two. `--errors`
-//! lists wrong merges (or, with `--sts`, the pairs decided wrongly).
+//! file order (grouped by topic) unless `--shuffle SEED` deals them in a random order.
+//! `--feeds DIR` reads every `DIR/feeds/*.xml` through the real parser and normalizer, labelled
+//! by `DIR/gold.json` (guid → story), as the syndication sets (`../shared/data/synd-dev`,
+//! `examples/syndicate`) are laid out. `--sts` scores the "same story" decision on headline
+//! pairs: pairs scored 4 or more should be one story, 2 or less two. `--errors` lists wrong
+//! merges (or, with `--sts`, the pairs decided wrongly).
 
 use std::collections::HashMap;
 
