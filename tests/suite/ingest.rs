@@ -573,6 +573,34 @@ fn merging_config(urls: &[String]) -> String {
     )
 }
 
+/// Rows that break the store's story bookkeeping: a size that is not the member count, an
+/// empty story, a representative that is not a member, an alert or watch match of a story that
+/// is gone, a delivery of an alert that is gone. 0 in a consistent store.
+fn inconsistencies(db: &rusqlite::Connection) -> i64 {
+    db.query_row(
+        "SELECT (SELECT COUNT(*) FROM clusters c
+                 WHERE c.size != (SELECT COUNT(*) FROM items i WHERE i.cluster_id = c.id)
+                    OR c.size = 0
+                    OR c.representative NOT IN (SELECT id FROM items i WHERE i.cluster_id = c.id))
+              + (SELECT COUNT(*) FROM alerts WHERE cluster_id NOT IN (SELECT id FROM clusters))
+              + (SELECT COUNT(*) FROM watch_matches WHERE cluster_id NOT IN (SELECT id FROM clusters))
+              + (SELECT COUNT(*) FROM deliveries WHERE alert_id NOT IN (SELECT id FROM alerts))",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// The alerts raised for `story` (a cluster of `clusters --json`).
+fn alerts_on(db: &rusqlite::Connection, story: &serde_json::Value) -> i64 {
+    db.query_row(
+        "SELECT COUNT(*) FROM alerts WHERE cluster_id = ?1",
+        [story["id"].as_i64().unwrap()],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
 /// Ingests the history first (so that the stream has some), then the reports.
 fn ingest_rehab(ws: &Workspace, urls: &[String], related: bool) {
     ws.write_config_text(&related_config(&urls[..1], related));
@@ -661,37 +689,12 @@ fn recluster_reports_merges_and_splits_and_applies_only_without_dry_run() {
             .any(|i| i["reason"]["rule"] == "related")
     );
     assert_eq!(after.len(), before.len() - 1);
-    // The store stays consistent: sizes match members, no empty cluster is left.
+    // The store stays consistent: sizes match members, no empty cluster is left, alerts and
+    // watch matches point at living stories; the two Reid reports had one alert each, the
+    // merged story keeps one.
     let db = ws.db();
-    let bad: i64 = db
-        .query_row(
-            "SELECT COUNT(*) FROM clusters c
-             WHERE c.size != (SELECT COUNT(*) FROM items i WHERE i.cluster_id = c.id) OR c.size = 0",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(bad, 0);
-    // Alerts and watch matches point at living stories; the two Reid reports had one alert
-    // each, the merged story keeps one.
-    let orphans: i64 = db
-        .query_row(
-            "SELECT (SELECT COUNT(*) FROM alerts WHERE cluster_id NOT IN (SELECT id FROM clusters))
-                  + (SELECT COUNT(*) FROM watch_matches WHERE cluster_id NOT IN (SELECT id FROM clusters))
-                  + (SELECT COUNT(*) FROM deliveries WHERE alert_id NOT IN (SELECT id FROM alerts))",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(orphans, 0);
-    let reid_alerts: i64 = db
-        .query_row(
-            "SELECT COUNT(*) FROM alerts WHERE cluster_id = ?1",
-            [reid["id"].as_i64().unwrap()],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(reid_alerts, 1);
+    assert_eq!(inconsistencies(&db), 0);
+    assert_eq!(alerts_on(&db, reid), 1);
     // Unchanged stories kept their ids.
     let ids = |cs: &[serde_json::Value]| -> std::collections::BTreeSet<i64> {
         cs.iter().map(|c| c["id"].as_i64().unwrap()).collect()
@@ -859,15 +862,7 @@ fn a_report_of_two_stories_merges_them_and_keeps_the_store_consistent() {
         (Some(1), Some(1))
     );
     let db = ws.db();
-    let alerts_on = |cluster: &serde_json::Value| -> i64 {
-        db.query_row(
-            "SELECT COUNT(*) FROM alerts WHERE cluster_id = ?1",
-            [cluster["id"].as_i64().unwrap()],
-            |r| r.get(0),
-        )
-        .unwrap()
-    };
-    assert_eq!((alerts_on(&ruv), alerts_on(&mbl)), (1, 1));
+    assert_eq!((alerts_on(&db, &ruv), alerts_on(&db, &mbl)), (1, 1));
 
     // The third report agrees with both: the newer story is folded into the older.
     feeds.push(server.url("/e2.xml"));
@@ -920,21 +915,8 @@ fn a_report_of_two_stories_merges_them_and_keeps_the_store_consistent() {
     );
     // The store stays consistent: sizes match members, no empty story, no orphaned alert or
     // watch match, and the story announced once (the folded story's alert went).
-    let inconsistent: i64 = db
-        .query_row(
-            "SELECT (SELECT COUNT(*) FROM clusters c
-                     WHERE c.size != (SELECT COUNT(*) FROM items i WHERE i.cluster_id = c.id)
-                        OR c.size = 0
-                        OR c.representative NOT IN (SELECT id FROM items i WHERE i.cluster_id = c.id))
-                  + (SELECT COUNT(*) FROM alerts WHERE cluster_id NOT IN (SELECT id FROM clusters))
-                  + (SELECT COUNT(*) FROM watch_matches WHERE cluster_id NOT IN (SELECT id FROM clusters))
-                  + (SELECT COUNT(*) FROM deliveries WHERE alert_id NOT IN (SELECT id FROM alerts))",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(inconsistent, 0);
-    assert_eq!(alerts_on(&story), 1);
+    assert_eq!(inconsistencies(&db), 0);
+    assert_eq!(alerts_on(&db, &story), 1);
     // Clustering the stored items again with the same settings gives the same stories.
     let again = ws.ok(&["recluster", "--dry-run"]);
     assert!(
@@ -998,26 +980,8 @@ fn recluster_folds_an_older_story_that_a_report_in_the_period_ties_to_another() 
     sorted.sort();
     assert_eq!(sorted, vec!["first", "merged", "related"], "{story:#}");
     let db = ws.db();
-    let inconsistent: i64 = db
-        .query_row(
-            "SELECT (SELECT COUNT(*) FROM clusters c
-                     WHERE c.size != (SELECT COUNT(*) FROM items i WHERE i.cluster_id = c.id)
-                        OR c.size = 0)
-                  + (SELECT COUNT(*) FROM alerts WHERE cluster_id NOT IN (SELECT id FROM clusters))
-                  + (SELECT COUNT(*) FROM watch_matches WHERE cluster_id NOT IN (SELECT id FROM clusters))",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(inconsistent, 0);
-    let story_alerts: i64 = db
-        .query_row(
-            "SELECT COUNT(*) FROM alerts WHERE cluster_id = ?1",
-            [story["id"].as_i64().unwrap()],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(story_alerts, 1, "announced once");
+    assert_eq!(inconsistencies(&db), 0);
+    assert_eq!(alerts_on(&db, story), 1, "announced once");
     // The same settings again over the same period: nothing to change.
     let again = ws.ok(&["recluster", "--since", &since, "--dry-run"]);
     assert!(
