@@ -502,6 +502,38 @@ mod tests {
         Deduplicator::new(Thresholds::with_window(72 * 3600))
     }
 
+    /// The first `count` of four unrelated stories, as items 100.. at time 900: related coverage
+    /// weighs terms by the stream it has seen.
+    fn insert_other_news(d: &mut Deduplicator, count: usize) {
+        let others = [
+            (
+                "Central bank holds rates",
+                "The central bank kept interest rates unchanged on Thursday, citing slowing inflation.",
+            ),
+            (
+                "Storm hits Florida coast",
+                "Hurricane Milton made landfall near Tampa with winds of 120 miles per hour.",
+            ),
+            (
+                "Apple unveils new iPhone",
+                "Apple showed a thinner iPhone at its September event in Cupertino, California.",
+            ),
+            (
+                "Earthquake shakes Chile",
+                "A strong earthquake struck northern Chile near Antofagasta; no tsunami was expected.",
+            ),
+        ];
+        for (n, (title, text)) in others.iter().take(count).enumerate() {
+            d.insert(
+                100 + n as i64,
+                100 + n as i64,
+                900,
+                Fingerprint::of(title, text).with_event_terms(title, text),
+                true,
+            );
+        }
+    }
+
     #[test]
     fn copies_and_copy_like_coverage_are_not_reports_of_their_own() {
         assert!(independent_report(Rule::First, None));
@@ -593,33 +625,7 @@ mod tests {
         let mut d = dedup();
         d.thresholds.related_coverage = true;
         // Other news first: term weights (IDF) come from the stream.
-        let others = [
-            (
-                "Central bank holds rates",
-                "The central bank kept interest rates unchanged on Thursday, citing slowing inflation.",
-            ),
-            (
-                "Storm hits Florida coast",
-                "Hurricane Milton made landfall near Tampa with winds of 120 miles per hour.",
-            ),
-            (
-                "Apple unveils new iPhone",
-                "Apple showed a thinner iPhone at its September event in Cupertino, California.",
-            ),
-            (
-                "Earthquake shakes Chile",
-                "A strong earthquake struck northern Chile near Antofagasta; no tsunami was expected.",
-            ),
-        ];
-        for (n, (title, text)) in others.iter().enumerate() {
-            d.insert(
-                100 + n as i64,
-                100 + n as i64,
-                900,
-                Fingerprint::of(title, text).with_event_terms(title, text),
-                true,
-            );
-        }
+        insert_other_news(&mut d, 4);
         let story =
             Fingerprint::of("Putin warns NATO", STORY).with_event_terms("Putin warns NATO", STORY);
         d.insert(1, 10, 1000, story, true);
@@ -641,23 +647,7 @@ mod tests {
         d.thresholds.related_bridge = 0.05;
         let fp =
             |title: &str, text: &str| Fingerprint::of(title, text).with_event_terms(title, text);
-        let others = [
-            (
-                "Central bank holds rates",
-                "The central bank kept interest rates unchanged on Thursday, citing slowing inflation.",
-            ),
-            (
-                "Storm hits Florida coast",
-                "Hurricane Milton made landfall near Tampa with winds of 120 miles per hour.",
-            ),
-            (
-                "Apple unveils new iPhone",
-                "Apple showed a thinner iPhone at its September event in Cupertino, California.",
-            ),
-        ];
-        for (n, (title, text)) in others.iter().enumerate() {
-            d.insert(100 + n as i64, 100 + n as i64, 900, fp(title, text), true);
-        }
+        insert_other_news(&mut d, 3);
         let macron = "Emmanuel Macron said 26 NATO countries pledged forces to guarantee the security of Ukraine once the fighting with Russia stops, at a summit in Paris on Thursday.";
         let putin = "Vladimir Putin said any foreign troops in Ukraine would be legitimate targets for Russia, a day after NATO allies in Paris pledged forces.";
         d.insert(

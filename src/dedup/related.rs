@@ -810,6 +810,36 @@ mod tests {
         assert_eq!(name_in("Saints put RB Thomas on IR", "thomas"), Some(true));
     }
 
+    /// Two reports of Tara Reid's stay in rehab, Lindsay Lohan's (the same kind of event) and
+    /// other news.
+    fn reid() -> Vec<EventTerm> {
+        event_terms(
+            "Tara Reid checks into rehab",
+            "Actress Tara Reid has checked herself into Promises Treatment Center in Malibu, her representative told People magazine.",
+        )
+    }
+
+    fn reid_again() -> Vec<EventTerm> {
+        event_terms(
+            "Tara Reid enters Promises rehab facility",
+            "The American Pie star Tara Reid entered the Promises Treatment Center, her publicist confirmed on Friday.",
+        )
+    }
+
+    fn lohan() -> Vec<EventTerm> {
+        event_terms(
+            "Lindsay Lohan checks into rehab",
+            "Actress Lindsay Lohan has checked into the Betty Ford Center in Rancho Mirage, her lawyer told a judge.",
+        )
+    }
+
+    fn markets() -> Vec<EventTerm> {
+        event_terms(
+            "Markets rally on rate hopes",
+            "Stocks rose in Frankfurt and Paris as traders bet on lower interest rates from the central bank.",
+        )
+    }
+
     /// Bars for the tests: `join` and `supported`, no bridging, any name counts.
     fn bars(join: f64, supported: f64) -> Bars {
         Bars {
@@ -823,28 +853,16 @@ mod tests {
     #[test]
     fn same_event_joins_and_same_kind_of_event_stays_apart() {
         let mut index = RelatedIndex::new(72 * 3600);
-        let reid = event_terms(
-            "Tara Reid checks into rehab",
-            "Actress Tara Reid has checked herself into Promises Treatment Center in Malibu, her representative told People magazine.",
-        );
+        let reid = reid();
         index.insert(1, 10, 0, &reid, true);
-        let filler = event_terms(
-            "Markets rally on rate hopes",
-            "Stocks rose in Frankfurt and Paris as traders bet on lower interest rates from the central bank.",
-        );
+        let filler = markets();
         index.insert(2, 20, 0, &filler, true);
-        let reid_again = event_terms(
-            "Tara Reid enters Promises rehab facility",
-            "The American Pie star Tara Reid entered the Promises Treatment Center, her publicist confirmed on Friday.",
-        );
+        let reid_again = reid_again();
         let m = index
             .best(&reid_again, 3600, &bars(0.2, 0.2), |_, _| true)
             .expect("same event joins");
         assert_eq!(m.joined.cluster, 10);
-        let lohan = event_terms(
-            "Lindsay Lohan checks into rehab",
-            "Actress Lindsay Lohan has checked into the Betty Ford Center in Rancho Mirage, her lawyer told a judge.",
-        );
+        let lohan = lohan();
         assert_eq!(
             index
                 .best(&lohan, 3600, &bars(0.2, 0.2), |_, _| true)
@@ -856,22 +874,13 @@ mod tests {
 
     #[test]
     fn a_cluster_two_reports_back_takes_related_coverage_at_the_lower_bar() {
-        let first = event_terms(
-            "Tara Reid checks into rehab",
-            "Actress Tara Reid has checked herself into Promises Treatment Center in Malibu, her representative told People magazine.",
-        );
-        let second = event_terms(
-            "Tara Reid enters Promises rehab facility",
-            "The American Pie star Tara Reid entered the Promises Treatment Center, her publicist confirmed on Friday.",
-        );
+        let first = reid();
+        let second = reid_again();
         let later = event_terms(
             "American Pie actress seeks treatment",
             "Reid, 33, went to Promises on Tuesday; friends and family supported her decision, a friend of the American Pie star said.",
         );
-        let filler = event_terms(
-            "Markets rally on rate hopes",
-            "Stocks rose in Frankfurt and Paris as traders bet on lower interest rates from the central bank.",
-        );
+        let filler = markets();
         let index_with = |second_is_a_report: bool| {
             let mut index = RelatedIndex::new(72 * 3600);
             index.insert(1, 10, 0, &first, true);
@@ -904,26 +913,14 @@ mod tests {
 
     #[test]
     fn a_third_report_ties_two_stories_of_one_event_but_not_two_established_ones() {
-        let first = event_terms(
-            "Tara Reid checks into rehab",
-            "Actress Tara Reid has checked herself into Promises Treatment Center in Malibu, her representative told People magazine.",
-        );
-        let second = event_terms(
-            "Tara Reid enters Promises rehab facility",
-            "The American Pie star Tara Reid entered the Promises Treatment Center, her publicist confirmed on Friday.",
-        );
+        let first = reid();
+        let second = reid_again();
         let third = event_terms(
             "Tara Reid in rehab at Promises in Malibu",
             "The American Pie actress checked into the Promises Treatment Center, her publicist confirmed.",
         );
-        let lohan = event_terms(
-            "Lindsay Lohan checks into rehab",
-            "Actress Lindsay Lohan has checked into the Betty Ford Center in Rancho Mirage, her lawyer told a judge.",
-        );
-        let filler = event_terms(
-            "Markets rally on rate hopes",
-            "Stocks rose in Frankfurt and Paris as traders bet on lower interest rates from the central bank.",
-        );
+        let lohan = lohan();
+        let filler = markets();
         // The first two reports in stories of their own (neither reached the other's bar).
         let mut index = RelatedIndex::new(72 * 3600);
         index.insert(1, 10, 0, &first, true);
@@ -978,18 +975,12 @@ mod tests {
 
     #[test]
     fn a_merged_story_is_found_under_the_id_that_holds_it() {
-        let reid = event_terms(
-            "Tara Reid checks into rehab",
-            "Actress Tara Reid has checked herself into Promises Treatment Center in Malibu, her representative told People magazine.",
-        );
+        let reid = reid();
         let promises = event_terms(
             "Promises clinic admits American Pie star",
             "The Malibu clinic Promises admitted the American Pie actress on Tuesday, staff said.",
         );
-        let filler = event_terms(
-            "Markets rally on rate hopes",
-            "Stocks rose in Frankfurt and Paris as traders bet on lower interest rates from the central bank.",
-        );
+        let filler = markets();
         let mut index = RelatedIndex::new(72 * 3600);
         index.insert(1, 10, 0, &reid, true);
         index.insert(2, 11, 0, &promises, true);
