@@ -547,6 +547,7 @@ fn ingest_item(
     }
     if let Some(merged) = decision.merged {
         fold_story(tx, merged.cluster, cluster_id, item_id, merged.score)?;
+        dedup.fold_story(merged.cluster, cluster_id);
         report.merged += 1;
     }
     add_membership(item_id)?;
@@ -558,9 +559,6 @@ fn ingest_item(
         fp,
         decision.is_independent_report(),
     );
-    if let Some(merged) = decision.merged {
-        dedup.fold_story(merged.cluster, cluster_id);
-    }
     report.new_items += 1;
     Ok(())
 }
