@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo run --release --example quality -- FILE.jsonl          # {id, title, text, published, label}
-//! cargo run --release --example quality -- --ecbplus ../shared/data/ecbplus-dev.jsonl [--shuffle SEED] [--errors]
+//! cargo run --release --example quality -- --ecbplus ../shared/data/ecbplus-dev.jsonl [--shuffle SEED] [--batch N] [--errors]
 //! cargo run --release --example quality -- --sts ../shared/data/sts-headlines/headlines-only.tsv
 //! cargo run --release --example quality -- --feeds ../shared/data/synd-dev   # feeds/*.xml + gold.json
 //! ```
@@ -14,7 +14,8 @@
 //! file order (grouped by topic) unless `--shuffle SEED` deals them in a random order.
 //! `--feeds DIR` reads every `DIR/feeds/*.xml` through the real parser and normalizer, labelled
 //! by `DIR/gold.json` (guid → story), as the syndication sets (`../shared/data/synd-dev`,
-//! `examples/syndicate`) are laid out. `--sts` scores the "same story" decision on headline
+//! `examples/syndicate`) are laid out. `--batch N` stores the items N to a transaction, as a
+//! fetch of N items would be (1 by default, 0 for all in one). `--sts` scores the "same story" decision on headline
 //! pairs: pairs scored 4 or more should be one story, 2 or less two. `--errors` lists wrong
 //! merges (or, with `--sts`, the pairs decided wrongly).
 
@@ -82,6 +83,18 @@ fn fingerprint(title: &str, text: &str) -> Fingerprint {
     thresholds().fingerprint(title, text)
 }
 
+/// How many items the daemon stores in one transaction (`--batch N`, 1 by default; 0 for all
+/// in one): a story started in the batch may still be folded into another
+/// ([`Deduplicator::begin_batch`]). A fetch of one feed is one batch.
+fn batch_size() -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == "--batch").map_or(1, |at| {
+        args.get(at + 1)
+            .and_then(|n| n.parse().ok())
+            .expect("--batch N")
+    })
+}
+
 /// Clusters `records` in time order; returns id → cluster and the decisions' rules.
 fn cluster(records: &[Record]) -> (HashMap<String, i64>, HashMap<&'static str, usize>) {
     let mut order: Vec<usize> = (0..records.len()).collect();
@@ -89,11 +102,30 @@ fn cluster(records: &[Record]) -> (HashMap<String, i64>, HashMap<&'static str, u
     let mut dedup = Deduplicator::new(thresholds());
     let mut assigned = HashMap::new();
     let mut rules: HashMap<&'static str, usize> = HashMap::new();
+    let batch = batch_size();
+    // As the store does: the folded story's members move.
+    let fold = |assigned: &mut HashMap<String, i64>, story: i64, into: i64| {
+        for c in assigned.values_mut() {
+            if *c == story {
+                *c = into;
+            }
+        }
+    };
     for (n, &i) in order.iter().enumerate() {
+        if batch > 0 && n % batch == 0 {
+            for refold in dedup.review_batch() {
+                fold(&mut assigned, refold.story, refold.into);
+                *rules.entry("stories refolded").or_default() += 1;
+            }
+            dedup.begin_batch();
+        }
         let r = &records[i];
         let fp = fingerprint(&clean_title(&r.title), &html_to_text(&r.text));
         let decision = dedup.decide(&fp, r.published);
-        let cluster = decision.cluster.unwrap_or(n as i64);
+        let cluster = decision.cluster.unwrap_or_else(|| {
+            dedup.start_story(n as i64);
+            n as i64
+        });
         *rules.entry(decision.rule.as_str()).or_default() += 1;
         dedup.insert(
             n as i64,
@@ -103,16 +135,15 @@ fn cluster(records: &[Record]) -> (HashMap<String, i64>, HashMap<&'static str, u
             decision.is_independent_report(),
         );
         if let Some(merged) = decision.merged {
-            // As the store does: the folded story's members move.
             dedup.fold_story(merged.cluster, cluster);
             *rules.entry("stories merged").or_default() += 1;
-            for c in assigned.values_mut() {
-                if *c == merged.cluster {
-                    *c = cluster;
-                }
-            }
+            fold(&mut assigned, merged.cluster, cluster);
         }
         assigned.insert(r.id.clone(), cluster);
+    }
+    for refold in dedup.review_batch() {
+        fold(&mut assigned, refold.story, refold.into);
+        *rules.entry("stories refolded").or_default() += 1;
     }
     (assigned, rules)
 }

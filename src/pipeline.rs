@@ -877,6 +877,120 @@ mod tests {
     }
 
     #[test]
+    fn the_end_of_a_fetch_folds_a_story_that_its_later_reports_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_toml(
+            "[[feeds]]\nurl = \"https://a.example/feed\"\n",
+            &dir.path().join("feedfold.toml"),
+        )
+        .unwrap();
+        let (mut writer, _lock, _checkpointer) =
+            open_writer(&config, &dir.path().join("feedfold.db"), Clock::Wall).unwrap();
+        // Between two similarities of the fetch below: the last report's to Putin's answer
+        // (0.40) and the answer's to the story the last two reports make (0.53).
+        writer.thresholds.related_bridge = 0.45;
+        let fetch = |writer: &Writer, stories: &[(&str, &str, &str)]| Fetched::Items {
+            items: stories
+                .iter()
+                .enumerate()
+                .map(|(n, &(guid, title, text))| {
+                    let item = NormalizedItem {
+                        key: format!("g:{guid}"),
+                        guid: guid.into(),
+                        url: Some(format!("https://{guid}.example/story")),
+                        canonical_url: Some(format!("https://{guid}.example/story")),
+                        title: title.into(),
+                        text: text.into(),
+                        published: Some(1_800_000_000 + 60 * n as i64),
+                    };
+                    PreparedItem::new(item, &writer.thresholds)
+                })
+                .collect(),
+            hint: None,
+            status: 200,
+            validators: NewValidators::default(),
+        };
+        let feed = writer.store.feeds_to_fetch().unwrap().remove(0);
+        let other_news = fetch(
+            &writer,
+            &[
+                (
+                    "rates",
+                    "Central bank holds rates",
+                    "The central bank kept interest rates unchanged on Thursday, citing slowing inflation.",
+                ),
+                (
+                    "storm",
+                    "Storm hits Florida coast",
+                    "Hurricane Milton made landfall near Tampa with winds of 120 miles per hour.",
+                ),
+                (
+                    "iphone",
+                    "Apple unveils new iPhone",
+                    "Apple showed a thinner iPhone at its September event in Cupertino, California.",
+                ),
+            ],
+        );
+        writer.record(&feed, 1_800_000_000, other_news);
+        // Putin's answer starts a story. Macron's pledge does not reach it (0.58) and starts
+        // another, which a second report of the pledge joins (0.75): two reports back it. At
+        // the end of the fetch the answer reaches that story's lower bar (the bridge bar), and
+        // the newer story is folded into the older.
+        let reports = fetch(
+            &writer,
+            &[
+                (
+                    "putin",
+                    "Russia says forces pledged for Ukraine in Paris would be targets",
+                    "Vladimir Putin said the forces that 26 NATO countries pledged to guarantee the security of Ukraine at the Paris summit would be legitimate targets.",
+                ),
+                (
+                    "macron",
+                    "Macron: 26 NATO countries pledge Ukraine forces",
+                    "Emmanuel Macron said 26 NATO countries pledged forces to guarantee the security of Ukraine once the fighting with Russia stops, at a summit in Paris on Thursday.",
+                ),
+                (
+                    "pledge",
+                    "Macron says 26 countries will guarantee Ukraine's security",
+                    "Emmanuel Macron said after the Paris summit on Thursday that 26 countries had agreed to take part in post-war guarantees for Kyiv, some of them with troops.",
+                ),
+            ],
+        );
+        let feed = writer.store.feed_to_fetch(feed.id).unwrap().unwrap();
+        let (result, _) = writer.record(&feed, 1_800_000_100, reports);
+        let FeedResult::Ingested(report) = result else {
+            panic!("{result:?}")
+        };
+        assert_eq!((report.new_items, report.merged), (3, 1), "{report:?}");
+        let row = |guid: &str| -> (i64, i64, String, Option<i64>) {
+            writer
+                .store
+                .conn
+                .query_row(
+                    "SELECT id, cluster_id, rule, matched FROM items WHERE guid = ?1",
+                    [guid],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .unwrap()
+        };
+        let (putin, macron, pledge) = (row("putin"), row("macron"), row("pledge"));
+        assert_eq!((putin.1, macron.1, pledge.1), (putin.1, putin.1, putin.1));
+        assert_eq!(putin.2, "first");
+        assert_eq!((macron.2.as_str(), macron.3), ("merged", Some(putin.0)));
+        assert_eq!((pledge.2.as_str(), pledge.3), ("related", Some(macron.0)));
+        let (stories, size): (i64, i64) = writer
+            .store
+            .conn
+            .query_row(
+                "SELECT COUNT(*), (SELECT size FROM clusters WHERE id = ?1) FROM clusters",
+                [putin.1],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((stories, size), (4, 3), "three other stories and this one");
+    }
+
+    #[test]
     fn a_rolled_back_ingest_leaves_nothing_for_a_later_copy_to_join() {
         let dir = tempfile::tempdir().unwrap();
         let config = Config::from_toml(

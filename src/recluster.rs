@@ -3,7 +3,9 @@
 //!
 //! The items before the period keep their clusters and seed the deduplicator (as they would
 //! have been in its index when the period's items arrived), so an item of the period may still
-//! join a story that began before it. The period's items are then decided again in time order.
+//! join a story that began before it. The period's items are then decided again in time order,
+//! as one batch: a story that the period starts may be folded into another when a later item
+//! ties them or at the end of the period (see `Deduplicator::begin_batch`).
 //! An old story's id stays with the new story that holds its earliest member.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -93,6 +95,7 @@ pub fn plan(store: &Store, thresholds: Thresholds, since: i64) -> Result<Plan, S
         let decision = dedup.decide(&fp, item.ts);
         let cluster = decision.cluster.unwrap_or_else(|| {
             provisional -= 1;
+            dedup.start_story(provisional);
             provisional
         });
         dedup.insert(
@@ -128,20 +131,19 @@ pub fn plan(store: &Store, thresholds: Thresholds, since: i64) -> Result<Plan, S
                         }),
                 );
             }
-            // As at ingest: the folded story's members follow, and the one that started it
-            // says why.
-            for p in &mut placed {
-                if p.cluster == merged.cluster {
-                    p.cluster = cluster;
-                    if p.rule == Rule::First.as_str() {
-                        p.rule = Rule::Merged.as_str().to_string();
-                        p.score = Some(merged.score);
-                        p.distance = None;
-                        p.matched = Some(item.id);
-                    }
-                }
-            }
+            follow_fold(&mut placed, merged.cluster, cluster, merged.score, item.id);
         }
+    }
+    // The period is one batch: a story it started may turn out to be another's (as at the end
+    // of an ingest).
+    for refold in dedup.review_batch() {
+        follow_fold(
+            &mut placed,
+            refold.story,
+            refold.into,
+            refold.score,
+            refold.via,
+        );
     }
     // A folded story of the context keeps only its members from before the context.
     if !folded_context.is_empty() {
@@ -165,6 +167,22 @@ pub fn plan(store: &Store, thresholds: Thresholds, since: i64) -> Result<Plan, S
         &targets,
         &with_older_members,
     ))
+}
+
+/// As at ingest: the members of `story`, folded into `into`, follow, and the one that started it
+/// says why (rule `merged`, `score`, the item `via`).
+fn follow_fold(placed: &mut [Placement], story: i64, into: i64, score: f64, via: i64) {
+    for p in placed {
+        if p.cluster == story {
+            p.cluster = into;
+            if p.rule == Rule::First.as_str() {
+                p.rule = Rule::Merged.as_str().to_string();
+                p.score = Some(score);
+                p.distance = None;
+                p.matched = Some(via);
+            }
+        }
+    }
 }
 
 /// Gives provisional clusters ids: an old cluster's id stays with the new cluster that holds its

@@ -684,6 +684,11 @@ impl RelatedIndex {
             .retain(|p| keep.binary_search(&p.hash).is_ok());
     }
 
+    /// How many independent reports back `cluster` (0 for a cluster it does not know).
+    pub fn reports(&self, cluster: i64) -> u32 {
+        self.clusters.get(&cluster).map_or(0, |p| p.reports)
+    }
+
     /// Folds cluster `from` into `into`: one profile with both clusters' members and reports,
     /// and `from`'s postings moved to `into`.
     pub fn merge(&mut self, from: i64, into: i64) {

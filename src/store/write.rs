@@ -255,6 +255,8 @@ impl Store {
         record: &FetchRecord,
         validators: &NewValidators,
     ) -> Result<IngestReport> {
+        // The fetch is one batch: a story it starts may fold into another until it commits.
+        dedup.begin_batch();
         self.write(|tx| {
             let mut report = IngestReport::default();
             let mut search = SearchIndexChanges::default();
@@ -269,6 +271,11 @@ impl Store {
                     &mut report,
                     &mut search,
                 )?;
+            }
+            // With the whole fetch in, a story it started may turn out to be another's.
+            for refold in dedup.review_batch() {
+                fold_story(tx, refold.story, refold.into, refold.via, refold.score)?;
+                report.merged += 1;
             }
             update_feed_success(tx, feed_id, record, validators)?;
             // Last in the transaction: see `SearchIndexChanges`.
@@ -505,7 +512,9 @@ fn ingest_item(
                 "INSERT INTO clusters (size, first_ts, last_ts, created) VALUES (0, ?1, ?1, ?2)",
             )?
             .execute(params![ts, now])?;
-            tx.last_insert_rowid()
+            let story = tx.last_insert_rowid();
+            dedup.start_story(story);
+            story
         }
     };
     tx.prepare_cached(

@@ -808,6 +808,65 @@ fn by_default_a_report_of_two_stories_joins_one_and_merges_nothing() {
         (0.3..0.65).contains(&score),
         "joined under the bar, echoed by both stories: {score}"
     );
+    // `recluster` judges its period as one batch, as a fetch is judged: it would fold them.
+    let dry = ws.ok(&["recluster", "--dry-run"]);
+    assert!(dry.stdout.contains("merged: 1, split: 0"), "{}", dry.stdout);
+}
+
+#[test]
+fn one_fetch_is_judged_whole_a_story_it_started_folds_into_the_older() {
+    let server = FeedServer::start();
+    let urls = serve_rehab(&server);
+    // The three reports in one feed: the second starts a story of its own, the third ties the
+    // two. Nobody has seen the second story's id before the fetch commits: by default it is
+    // folded into the first.
+    server.set("/eruption.xml", Route::xml(rss("E", &eruption_reports())));
+    let mut feeds = urls[..1].to_vec();
+    feeds.push(server.url("/eruption.xml"));
+    let ws = Workspace::new();
+    ws.write_config_text(&related_config(&urls[..1], true));
+    ws.ok(&["run", "--once"]);
+    let before = ws.all_clusters();
+    ws.write_config_text(&related_config(&feeds, true));
+    let run = ws.ok(&["run", "--once"]);
+    assert!(
+        run.stdout.contains("stories merged into another: 1"),
+        "{}",
+        run.stdout
+    );
+    let after = ws.all_clusters();
+    assert_eq!(after.len(), before.len() + 1, "one new story");
+    let story = after
+        .iter()
+        .find(|c| guids(c).contains(&"ruv".to_string()))
+        .unwrap();
+    assert_eq!(guids(story), vec!["mbl", "ruv", "visir"]);
+    let item = |guid: &str| {
+        story["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["guid"] == guid)
+            .unwrap()
+            .clone()
+    };
+    let (ruv, mbl, visir) = (item("ruv"), item("mbl"), item("visir"));
+    assert_eq!(ruv["reason"]["rule"], "first");
+    assert_eq!(
+        (&mbl["reason"]["rule"], &mbl["reason"]["matched"]),
+        (&"merged".into(), &visir["id"]),
+        "{mbl:#}"
+    );
+    assert_eq!(visir["reason"]["rule"], "related", "{visir:#}");
+    let db = ws.db();
+    assert_eq!(inconsistencies(&db), 0);
+    assert_eq!(alerts_on(&db, story), 1, "announced once");
+    let again = ws.ok(&["recluster", "--dry-run"]);
+    assert!(
+        again.stdout.contains("nothing to change"),
+        "{}",
+        again.stdout
+    );
 }
 
 #[test]
