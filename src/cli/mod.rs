@@ -768,8 +768,8 @@ fn recluster(cli: &Cli, since: Option<std::time::Duration>, dry_run: bool) -> Cl
         "all".to_string()
     };
     out.push_str(&format!(
-        "recluster: {} items ({period}), related coverage {}\n",
-        plan.items,
+        "recluster: {} ({period}), related coverage {}\n",
+        plural(plan.items as i64, "item"),
         if thresholds.related_coverage {
             "on"
         } else {
@@ -1351,10 +1351,10 @@ fn cluster(cli: &Cli, id: i64, out: &OutputArgs) -> CliResult {
     }
     let now = now_unix();
     let mut text = format!(
-        "cluster {}: {} items from {} feeds, {} to {}\n{}\n{}\n\n",
+        "cluster {}: {} from {}, {} to {}\n{}\n{}\n\n",
         c.id,
-        c.size,
-        c.sources,
+        plural(c.size, "item"),
+        plural(c.sources, "feed"),
         rfc3339(c.first_seen),
         rfc3339(c.last_seen),
         escape(&c.title),
