@@ -15,9 +15,9 @@
 //! `--feeds DIR` reads every `DIR/feeds/*.xml` through the real parser and normalizer, labelled
 //! by `DIR/gold.json` (guid → story), as the syndication sets (`../shared/data/synd-dev`,
 //! `examples/syndicate`) are laid out. `--batch N` stores the items N to a transaction, as a
-//! fetch of N items would be (1 by default, 0 for all in one). `--sts` scores the "same story" decision on headline
-//! pairs: pairs scored 4 or more should be one story, 2 or less two. `--errors` lists wrong
-//! merges (or, with `--sts`, the pairs decided wrongly).
+//! fetch of N items would be (1 by default, 0 for all in one). `--sts` scores the "same story"
+//! decision on headline pairs: pairs scored 4 or more should be one story, 2 or less two.
+//! `--errors` lists wrong merges (or, with `--sts`, the pairs decided wrongly).
 
 use std::collections::HashMap;
 

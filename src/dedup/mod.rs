@@ -260,13 +260,12 @@ impl Thresholds {
             // four shuffles, `--shuffle N`; P 0.93, R 0.49). Where the newer story is the
             // batch's (or with `merge_stories`, always) it also folds that story in: 0.82 with
             // the file as one batch (P 0.88, R 0.77; 0.79-0.84 through `run --once` with
-            // `merge_stories`); at
-            // 0.35: 0.80 (P 0.90), at 0.4: 0.77 (P 0.91); letting two established stories merge
-            // too cost precision (P 0.85 at 0.35). The wrong merges are ECB+'s same-kind pairs
-            // with the same principal names (Matt Smith cast as the Doctor, and Capaldi
-            // replacing him), which a real stream rarely sees inside one window. The
-            // syndication sets and the STS pairs do not move (their stories are one report
-            // each, and a copy ties nothing).
+            // `merge_stories`); at 0.35: 0.80 (P 0.90), at 0.4: 0.77 (P 0.91); letting two
+            // established stories merge too cost precision (P 0.85 at 0.35). The wrong merges
+            // are ECB+'s same-kind pairs with the same principal names (Matt Smith cast as the
+            // Doctor, and Capaldi replacing him), which a real stream rarely sees inside one
+            // window. The syndication sets and the STS pairs do not move (their stories are
+            // one report each, and a copy ties nothing).
             related_bridge: 0.3,
             merge_stories: false,
             min_name_idf: 1.5,
