@@ -116,6 +116,26 @@ fn guids(cluster: &serde_json::Value) -> Vec<String> {
     g
 }
 
+/// The story of `clusters` (`clusters --json`) that holds the item `guid`.
+fn story_of(clusters: &[serde_json::Value], guid: &str) -> serde_json::Value {
+    clusters
+        .iter()
+        .find(|c| guids(c).contains(&guid.to_string()))
+        .unwrap_or_else(|| panic!("{guid} is stored"))
+        .clone()
+}
+
+/// The member `guid` of `story`, with its reason.
+fn member(story: &serde_json::Value, guid: &str) -> serde_json::Value {
+    story["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["guid"] == guid)
+        .unwrap_or_else(|| panic!("{guid} in {story:#}"))
+        .clone()
+}
+
 #[test]
 fn copies_of_one_story_fold_into_one_cluster_and_the_rest_stay_apart() {
     let server = FeedServer::start();
@@ -467,17 +487,22 @@ fn a_copy_arriving_after_a_restart_joins_the_story_stored_before_it() {
     );
 }
 
-/// Two outlets' own reports of one event, and a report of another event of the same kind.
-fn rehab_reports() -> Vec<Item> {
-    let item = |guid: &str, title: &str, body: &str, hour: u32| Item {
+/// An outlet's report `guid` (linked at `https://{guid}.example/story`), published on
+/// 1 September 2025 at `hour`.
+fn report(guid: &str, title: &str, body: &str, hour: u32) -> Item {
+    Item {
         guid: Some(guid.into()),
         link: Some(format!("https://{guid}.example/story")),
         title: title.into(),
         html: format!("<p>{body}</p>"),
         published: Some(format!("Mon, 01 Sep 2025 {hour:02}:00:00 +0000")),
-    };
+    }
+}
+
+/// Two outlets' own reports of one event, and a report of another event of the same kind.
+fn rehab_reports() -> Vec<Item> {
     vec![
-        item(
+        report(
             "people",
             "Tara Reid checks into Promises rehab in Malibu",
             "Actress Tara Reid has checked herself into the Promises Treatment Center in Malibu, \
@@ -486,7 +511,7 @@ fn rehab_reports() -> Vec<Item> {
              that Reid was grateful for the support of her family and friends.",
             9,
         ),
-        item(
+        report(
             "eonline",
             "American Pie star Tara Reid enters Promises Treatment Center",
             "Tara Reid is in rehab. The American Pie actress entered the Promises Treatment \
@@ -495,7 +520,7 @@ fn rehab_reports() -> Vec<Item> {
              their messages and asked the press to respect her privacy in Malibu.",
             11,
         ),
-        item(
+        report(
             "tmz",
             "Lindsay Lohan checks into Betty Ford Center",
             "Actress Lindsay Lohan has checked into the Betty Ford Center in Rancho Mirage, her \
@@ -601,6 +626,21 @@ fn alerts_on(db: &rusqlite::Connection, story: &serde_json::Value) -> i64 {
     .unwrap()
 }
 
+/// After a fold into `story`: the store stays consistent (sizes match members, no empty story,
+/// no orphaned alert or watch match), the story is announced once (the folded story's alert
+/// went), and clustering the stored items again with the same settings gives the same stories.
+fn assert_consistent_after_fold(ws: &Workspace, story: &serde_json::Value) {
+    let db = ws.db();
+    assert_eq!(inconsistencies(&db), 0);
+    assert_eq!(alerts_on(&db, story), 1, "announced once");
+    let again = ws.ok(&["recluster", "--dry-run"]);
+    assert!(
+        again.stdout.contains("nothing to change"),
+        "{}",
+        again.stdout
+    );
+}
+
 /// Ingests the history first (so that the stream has some), then the reports.
 fn ingest_rehab(ws: &Workspace, urls: &[String], related: bool) {
     ws.write_config_text(&related_config(&urls[..1], related));
@@ -630,10 +670,7 @@ fn reports_of_one_event_in_other_words_join_and_the_same_kind_of_event_stays_apa
         .unwrap();
     assert_eq!(joined["reason"]["rule"], "related", "{joined:#}");
     assert!(joined["reason"]["score"].as_f64().unwrap() >= 0.6);
-    let lohan = clusters
-        .iter()
-        .find(|c| guids(c).contains(&"tmz".to_string()))
-        .unwrap();
+    let lohan = story_of(&clusters, "tmz");
     assert_eq!(lohan["size"], 1, "Lohan's story stays apart: {lohan:#}");
 
     // `related = false`: copies only.
@@ -723,15 +760,8 @@ fn recluster_reports_merges_and_splits_and_applies_only_without_dry_run() {
 /// Three outlets' own reports of one eruption: the first two share too little to join (each
 /// starts a story); the third reports what both say.
 fn eruption_reports() -> Vec<Item> {
-    let item = |guid: &str, title: &str, body: &str, hour: u32| Item {
-        guid: Some(guid.into()),
-        link: Some(format!("https://{guid}.example/story")),
-        title: title.into(),
-        html: format!("<p>{body}</p>"),
-        published: Some(format!("Mon, 01 Sep 2025 {hour:02}:00:00 +0000")),
-    };
     vec![
-        item(
+        report(
             "ruv",
             "Volcano erupts on Reykjanes peninsula near Grindavik",
             "A volcano erupted on the Reykjanes peninsula in Iceland on Monday evening, sending \
@@ -740,7 +770,7 @@ fn eruption_reports() -> Vec<Item> {
              kilometres long and that seismic activity had been building for weeks.",
             9,
         ),
-        item(
+        report(
             "mbl",
             "Lava reaches defensive walls as Grindavik eruption goes on",
             "Civil protection officials said lava was moving towards the defensive walls built \
@@ -749,7 +779,7 @@ fn eruption_reports() -> Vec<Item> {
              raised the barriers with more earth.",
             10,
         ),
-        item(
+        report(
             "visir",
             "Grindavik evacuated and Blue Lagoon closed as Reykjanes volcano erupts",
             "The eruption on the Reykjanes peninsula forced the evacuation of Grindavik. The \
@@ -761,16 +791,23 @@ fn eruption_reports() -> Vec<Item> {
     ]
 }
 
-#[test]
-fn by_default_a_report_of_two_stories_joins_one_and_merges_nothing() {
-    let server = FeedServer::start();
-    let urls = serve_rehab(&server);
-    let mut feeds = urls[..1].to_vec();
+/// One feed per eruption report (`/e0.xml`..): their URLs.
+fn serve_eruption_feeds(server: &FeedServer) -> Vec<String> {
+    let mut feeds = Vec::new();
     for (n, report) in eruption_reports().iter().enumerate() {
         let path = format!("/e{n}.xml");
         server.set(&path, Route::xml(rss("E", std::slice::from_ref(report))));
         feeds.push(server.url(&path));
     }
+    feeds
+}
+
+#[test]
+fn by_default_a_report_of_two_stories_joins_one_and_merges_nothing() {
+    let server = FeedServer::start();
+    let urls = serve_rehab(&server);
+    let mut feeds = urls[..1].to_vec();
+    feeds.extend(serve_eruption_feeds(&server));
     let ws = Workspace::new();
     ws.write_config_text(&related_config(&urls[..1], true));
     ws.ok(&["run", "--once"]);
@@ -782,13 +819,7 @@ fn by_default_a_report_of_two_stories_joins_one_and_merges_nothing() {
     assert!(!run.stdout.contains("merged"), "{}", run.stdout);
     let after = ws.all_clusters();
     assert_eq!(after.len(), before.len(), "no story added, none gone");
-    let with = |guid: &str| {
-        after
-            .iter()
-            .find(|c| guids(c).contains(&guid.to_string()))
-            .unwrap()
-            .clone()
-    };
+    let with = |guid: &str| story_of(&after, guid);
     let (ruv, mbl, visir) = (with("ruv"), with("mbl"), with("visir"));
     assert_ne!(ruv["id"], mbl["id"], "the first two stay apart");
     assert!(
@@ -836,20 +867,9 @@ fn one_fetch_is_judged_whole_a_story_it_started_folds_into_the_older() {
     );
     let after = ws.all_clusters();
     assert_eq!(after.len(), before.len() + 1, "one new story");
-    let story = after
-        .iter()
-        .find(|c| guids(c).contains(&"ruv".to_string()))
-        .unwrap();
-    assert_eq!(guids(story), vec!["mbl", "ruv", "visir"]);
-    let item = |guid: &str| {
-        story["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["guid"] == guid)
-            .unwrap()
-            .clone()
-    };
+    let story = story_of(&after, "ruv");
+    assert_eq!(guids(&story), vec!["mbl", "ruv", "visir"]);
+    let item = |guid: &str| member(&story, guid);
     let (ruv, mbl, visir) = (item("ruv"), item("mbl"), item("visir"));
     assert_eq!(ruv["reason"]["rule"], "first");
     assert_eq!(
@@ -858,15 +878,7 @@ fn one_fetch_is_judged_whole_a_story_it_started_folds_into_the_older() {
         "{mbl:#}"
     );
     assert_eq!(visir["reason"]["rule"], "related", "{visir:#}");
-    let db = ws.db();
-    assert_eq!(inconsistencies(&db), 0);
-    assert_eq!(alerts_on(&db, story), 1, "announced once");
-    let again = ws.ok(&["recluster", "--dry-run"]);
-    assert!(
-        again.stdout.contains("nothing to change"),
-        "{}",
-        again.stdout
-    );
+    assert_consistent_after_fold(&ws, &story);
 }
 
 #[test]
@@ -907,13 +919,6 @@ fn a_report_of_two_stories_merges_them_and_keeps_the_store_consistent() {
     feeds.extend((0..2).map(|n| server.url(&format!("/e{n}.xml"))));
     ws.write_config_text(&merging_config(&feeds));
     ws.ok(&["run", "--once"]);
-    let story_of = |clusters: &[serde_json::Value], guid: &str| -> serde_json::Value {
-        clusters
-            .iter()
-            .find(|c| guids(c).contains(&guid.to_string()))
-            .unwrap_or_else(|| panic!("{guid} is stored"))
-            .clone()
-    };
     let before = ws.all_clusters();
     let (ruv, mbl) = (story_of(&before, "ruv"), story_of(&before, "mbl"));
     assert_eq!(
@@ -952,15 +957,7 @@ fn a_report_of_two_stories_merges_them_and_keeps_the_store_consistent() {
     let quake_story = story_of(&after, "quake");
     assert_eq!(guids(&quake_story), vec!["quake", "quake-copy"]);
     assert_ne!(quake_story["id"], newer["id"], "a new id");
-    let item = |guid: &str| {
-        story["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["guid"] == guid)
-            .unwrap()
-            .clone()
-    };
+    let item = |guid: &str| member(&story, guid);
     let (visir, merged) = (item("visir"), item(&first_guid(newer)));
     assert_eq!(visir["reason"]["rule"], "related", "{visir:#}");
     assert_eq!(visir["reason"]["matched"], item(&first_guid(older))["id"]);
@@ -972,17 +969,7 @@ fn a_report_of_two_stories_merges_them_and_keeps_the_store_consistent() {
         (0.3..0.65).contains(&score),
         "between the bridge and join bars: {score}"
     );
-    // The store stays consistent: sizes match members, no empty story, no orphaned alert or
-    // watch match, and the story announced once (the folded story's alert went).
-    assert_eq!(inconsistencies(&db), 0);
-    assert_eq!(alerts_on(&db, &story), 1);
-    // Clustering the stored items again with the same settings gives the same stories.
-    let again = ws.ok(&["recluster", "--dry-run"]);
-    assert!(
-        again.stdout.contains("nothing to change"),
-        "{}",
-        again.stdout
-    );
+    assert_consistent_after_fold(&ws, &story);
 }
 
 #[test]
@@ -990,11 +977,7 @@ fn recluster_folds_an_older_story_that_a_report_in_the_period_ties_to_another() 
     let server = FeedServer::start();
     let urls = serve_rehab(&server);
     let mut feeds = urls[..1].to_vec();
-    for (n, report) in eruption_reports().iter().enumerate() {
-        let path = format!("/e{n}.xml");
-        server.set(&path, Route::xml(rss("E", std::slice::from_ref(report))));
-        feeds.push(server.url(&path));
-    }
+    feeds.extend(serve_eruption_feeds(&server));
     // Stored with copies only: three stories, each announced.
     let ws = Workspace::new();
     ws.write_config_text(&related_config(&urls[..1], false));
@@ -1024,11 +1007,8 @@ fn recluster_folds_an_older_story_that_a_report_in_the_period_ties_to_another() 
     ws.ok(&["recluster", "--since", &since]);
     let after = ws.all_clusters();
     assert_eq!(after.len(), before.len() - 2);
-    let story = after
-        .iter()
-        .find(|c| guids(c).contains(&"visir".to_string()))
-        .unwrap();
-    assert_eq!(guids(story), vec!["mbl", "ruv", "visir"]);
+    let story = story_of(&after, "visir");
+    assert_eq!(guids(&story), vec!["mbl", "ruv", "visir"]);
     let reasons: Vec<String> = story["items"]
         .as_array()
         .unwrap()
@@ -1040,7 +1020,7 @@ fn recluster_folds_an_older_story_that_a_report_in_the_period_ties_to_another() 
     assert_eq!(sorted, vec!["first", "merged", "related"], "{story:#}");
     let db = ws.db();
     assert_eq!(inconsistencies(&db), 0);
-    assert_eq!(alerts_on(&db, story), 1, "announced once");
+    assert_eq!(alerts_on(&db, &story), 1, "announced once");
     // The same settings again over the same period: nothing to change.
     let again = ws.ok(&["recluster", "--since", &since, "--dry-run"]);
     assert!(
