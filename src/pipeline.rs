@@ -27,7 +27,9 @@ use crate::normalize::normalize_entries;
 use crate::parse::{ParseError, parse_feed};
 use crate::schedule;
 use crate::store::retention::PruneReport;
-use crate::store::write::{FeedToFetch, FetchRecord, IngestReport, NewValidators, PreparedItem};
+use crate::store::write::{
+    FeedDelivery, FeedToFetch, FetchRecord, IngestReport, NewValidators, PreparedItem,
+};
 use crate::store::{Checkpointer, FetchLock, Store, StoreError};
 use crate::timefmt::now_unix;
 use crate::watches::Watches;
@@ -233,6 +235,10 @@ struct OutcomeMsg {
     reply: oneshot::Sender<Attempt>,
 }
 
+/// The most messages the writer takes off its queue at once: fetches with items among them are
+/// stored in one transaction (`Writer::handle_all`).
+const GROUP_MAX: usize = 16;
+
 /// The writer: owns the store and the deduplicator.
 struct Writer {
     store: Store,
@@ -269,25 +275,130 @@ impl Writer {
                     reply,
                 } = *msg;
                 let (result, next_fetch) = self.record(&feed, at, fetched);
-                let updated = match self.store.feed_to_fetch(feed.id) {
-                    Ok(updated) => updated,
-                    Err(e) => {
-                        tracing::error!(feed = %feed.url, error = %e, "cannot read the feed back");
-                        // Keep polling it on the schedule just decided.
-                        Some(FeedToFetch {
-                            next_fetch: Some(next_fetch),
-                            ..feed.clone()
-                        })
-                    }
-                };
-                let _ = reply.send(Attempt {
-                    feed,
-                    result,
-                    next_fetch,
-                    updated,
-                });
+                self.reply(feed, result, next_fetch, reply);
             }
         }
+    }
+
+    /// Handles `msgs` in order, except that fetches with items that come one after another are
+    /// ingested together, in one transaction: one batch, so that a story one feed starts may
+    /// still be folded into another by what the next feed brings (see
+    /// [`Deduplicator::begin_batch`]). The daemon's writer takes what is queued at once.
+    fn handle_all(&mut self, msgs: Vec<WriterMsg>) {
+        let mut group: Vec<OutcomeMsg> = Vec::new();
+        for msg in msgs {
+            match msg {
+                WriterMsg::Outcome(outcome) if matches!(outcome.fetched, Fetched::Items { .. }) => {
+                    group.push(*outcome)
+                }
+                other => {
+                    self.ingest_group(std::mem::take(&mut group));
+                    self.handle(other);
+                }
+            }
+        }
+        self.ingest_group(group);
+    }
+
+    /// Ingests fetches with items in one transaction and answers each. When that fails, each
+    /// is ingested alone, so that one feed's failure is that feed's.
+    fn ingest_group(&mut self, group: Vec<OutcomeMsg>) {
+        if group.len() <= 1 {
+            for msg in group {
+                self.handle(WriterMsg::Outcome(Box::new(msg)));
+            }
+            return;
+        }
+        let records: Vec<(FetchRecord, i64)> = group
+            .iter()
+            .map(|msg| {
+                let Fetched::Items { hint, status, .. } = &msg.fetched else {
+                    unreachable!("a group holds fetches with items")
+                };
+                let next_fetch = self.next_fetch(&msg.feed, msg.at, 0, *hint);
+                let record = FetchRecord {
+                    at: msg.at,
+                    status: Some(*status),
+                    next_fetch,
+                };
+                (record, next_fetch)
+            })
+            .collect();
+        let deliveries: Vec<FeedDelivery> = group
+            .iter()
+            .zip(&records)
+            .map(|(msg, (record, _))| {
+                let Fetched::Items {
+                    items, validators, ..
+                } = &msg.fetched
+                else {
+                    unreachable!("a group holds fetches with items")
+                };
+                FeedDelivery {
+                    feed_id: msg.feed.id,
+                    items,
+                    record,
+                    validators,
+                }
+            })
+            .collect();
+        let ingested = match self.dedup.take() {
+            Some(dedup) => Ok(dedup),
+            None => self.load_dedup(),
+        }
+        .and_then(|mut dedup| {
+            let reports = self.store.ingest(&deliveries, &mut dedup, &self.watches)?;
+            self.dedup = Some(dedup);
+            Ok(reports)
+        });
+        drop(deliveries);
+        match ingested {
+            Ok(reports) => {
+                tracing::debug!(feeds = group.len(), "fetches stored in one transaction");
+                for ((msg, report), (_, next_fetch)) in group.into_iter().zip(reports).zip(records)
+                {
+                    self.reply(
+                        msg.feed,
+                        FeedResult::Ingested(report),
+                        next_fetch,
+                        msg.reply,
+                    );
+                }
+            }
+            Err(e) => {
+                tracing::warn!(feeds = group.len(), error = %e, "cannot store the fetches together; storing each alone");
+                for msg in group {
+                    self.handle(WriterMsg::Outcome(Box::new(msg)));
+                }
+            }
+        }
+    }
+
+    /// Answers an attempt with its result and the feed as the store now has it.
+    fn reply(
+        &mut self,
+        feed: FeedToFetch,
+        result: FeedResult,
+        next_fetch: i64,
+        reply: oneshot::Sender<Attempt>,
+    ) {
+        let updated = match self.store.feed_to_fetch(feed.id) {
+            Ok(updated) => updated,
+            Err(e) => {
+                tracing::error!(feed = %feed.url, error = %e, "cannot read the feed back");
+                // Keep polling it on the schedule just decided.
+                Some(FeedToFetch {
+                    next_fetch: Some(next_fetch),
+                    ..feed.clone()
+                })
+            }
+        };
+        let _ = reply.send(Attempt {
+            feed,
+            result,
+            next_fetch,
+            updated,
+        });
     }
 
     /// The candidate index rebuilt from the store, so that a copy of a story stored before a
@@ -346,16 +457,16 @@ impl Writer {
                         }
                     },
                 };
-                let result = self.store.ingest(
-                    feed.id,
-                    items,
-                    &mut dedup,
-                    &self.watches,
-                    &record,
-                    &validators,
-                );
+                let delivery = FeedDelivery {
+                    feed_id: feed.id,
+                    items: &items,
+                    record: &record,
+                    validators: &validators,
+                };
+                let result = self.store.ingest(&[delivery], &mut dedup, &self.watches);
                 match result {
-                    Ok(report) => {
+                    Ok(mut reports) => {
+                        let report = reports.pop().unwrap_or_default();
                         self.dedup = Some(dedup);
                         (FeedResult::Ingested(report), next_fetch)
                     }
@@ -493,7 +604,14 @@ impl Pipeline {
             .name("feedfold-store".into())
             .spawn(move || {
                 while let Some(msg) = rx.blocking_recv() {
-                    writer.handle(msg);
+                    // What is queued is handled together (see `Writer::handle_all`).
+                    let mut msgs = vec![msg];
+                    while msgs.len() < GROUP_MAX
+                        && let Ok(more) = rx.try_recv()
+                    {
+                        msgs.push(more);
+                    }
+                    writer.handle_all(msgs);
                 }
             })
             .expect("spawn the store writer thread");
@@ -876,93 +994,99 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_end_of_a_fetch_folds_a_story_that_its_later_reports_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config::from_toml(
-            "[[feeds]]\nurl = \"https://a.example/feed\"\n",
-            &dir.path().join("feedfold.toml"),
-        )
-        .unwrap();
-        let (mut writer, _lock, _checkpointer) =
-            open_writer(&config, &dir.path().join("feedfold.db"), Clock::Wall).unwrap();
-        // Between two similarities of the fetch below: the last report's to Putin's answer
-        // (0.40) and the answer's to the story the last two reports make (0.53).
-        writer.thresholds.related_bridge = 0.45;
-        let fetch = |writer: &Writer, stories: &[(&str, &str, &str)]| Fetched::Items {
-            items: stories
-                .iter()
-                .enumerate()
-                .map(|(n, &(guid, title, text))| {
-                    let item = NormalizedItem {
-                        key: format!("g:{guid}"),
-                        guid: guid.into(),
-                        url: Some(format!("https://{guid}.example/story")),
-                        canonical_url: Some(format!("https://{guid}.example/story")),
-                        title: title.into(),
-                        text: text.into(),
-                        published: Some(1_800_000_000 + 60 * n as i64),
-                    };
-                    PreparedItem::new(item, &writer.thresholds)
-                })
-                .collect(),
+    /// (guid, title, text)
+    type Story = (&'static str, &'static str, &'static str);
+
+    const OTHER_NEWS: [Story; 3] = [
+        (
+            "rates",
+            "Central bank holds rates",
+            "The central bank kept interest rates unchanged on Thursday, citing slowing inflation.",
+        ),
+        (
+            "storm",
+            "Storm hits Florida coast",
+            "Hurricane Milton made landfall near Tampa with winds of 120 miles per hour.",
+        ),
+        (
+            "iphone",
+            "Apple unveils new iPhone",
+            "Apple showed a thinner iPhone at its September event in Cupertino, California.",
+        ),
+    ];
+
+    /// Putin's answer, Macron's pledge and a second report of the pledge. In this order, with
+    /// the bridge bar at 0.45 (see `nato_writer`): the pledge does not reach the answer's story
+    /// (0.58) and starts another, which the second report joins (0.75), so two reports back
+    /// it; the second report is not close enough to the answer to tie the two (0.40). Looking
+    /// again afterwards, the answer reaches the pledge's story at its lower bar, the bridge bar
+    /// (0.53).
+    const NATO_REPORTS: [Story; 3] = [
+        (
+            "putin",
+            "Russia says forces pledged for Ukraine in Paris would be targets",
+            "Vladimir Putin said the forces that 26 NATO countries pledged to guarantee the security of Ukraine at the Paris summit would be legitimate targets.",
+        ),
+        (
+            "macron",
+            "Macron: 26 NATO countries pledge Ukraine forces",
+            "Emmanuel Macron said 26 NATO countries pledged forces to guarantee the security of Ukraine once the fighting with Russia stops, at a summit in Paris on Thursday.",
+        ),
+        (
+            "pledge",
+            "Macron says 26 countries will guarantee Ukraine's security",
+            "Emmanuel Macron said after the Paris summit on Thursday that 26 countries had agreed to take part in post-war guarantees for Kyiv, some of them with troops.",
+        ),
+    ];
+
+    /// A fetch of `stories`, published a minute apart from `minute` on.
+    fn fetched(writer: &Writer, stories: &[Story], minute: i64) -> Fetched {
+        let items = stories
+            .iter()
+            .zip(minute..)
+            .map(|(&(guid, title, text), minute)| {
+                let item = NormalizedItem {
+                    key: format!("g:{guid}"),
+                    guid: guid.into(),
+                    url: Some(format!("https://{guid}.example/story")),
+                    canonical_url: Some(format!("https://{guid}.example/story")),
+                    title: title.into(),
+                    text: text.into(),
+                    published: Some(1_800_000_000 + 60 * minute),
+                };
+                PreparedItem::new(item, &writer.thresholds)
+            })
+            .collect();
+        Fetched::Items {
+            items,
             hint: None,
             status: 200,
             validators: NewValidators::default(),
-        };
-        let feed = writer.store.feeds_to_fetch().unwrap().remove(0);
-        let other_news = fetch(
-            &writer,
-            &[
-                (
-                    "rates",
-                    "Central bank holds rates",
-                    "The central bank kept interest rates unchanged on Thursday, citing slowing inflation.",
-                ),
-                (
-                    "storm",
-                    "Storm hits Florida coast",
-                    "Hurricane Milton made landfall near Tampa with winds of 120 miles per hour.",
-                ),
-                (
-                    "iphone",
-                    "Apple unveils new iPhone",
-                    "Apple showed a thinner iPhone at its September event in Cupertino, California.",
-                ),
-            ],
-        );
-        writer.record(&feed, 1_800_000_000, other_news);
-        // Putin's answer starts a story. Macron's pledge does not reach it (0.58) and starts
-        // another, which a second report of the pledge joins (0.75): two reports back it. At
-        // the end of the fetch the answer reaches that story's lower bar (the bridge bar), and
-        // the newer story is folded into the older.
-        let reports = fetch(
-            &writer,
-            &[
-                (
-                    "putin",
-                    "Russia says forces pledged for Ukraine in Paris would be targets",
-                    "Vladimir Putin said the forces that 26 NATO countries pledged to guarantee the security of Ukraine at the Paris summit would be legitimate targets.",
-                ),
-                (
-                    "macron",
-                    "Macron: 26 NATO countries pledge Ukraine forces",
-                    "Emmanuel Macron said 26 NATO countries pledged forces to guarantee the security of Ukraine once the fighting with Russia stops, at a summit in Paris on Thursday.",
-                ),
-                (
-                    "pledge",
-                    "Macron says 26 countries will guarantee Ukraine's security",
-                    "Emmanuel Macron said after the Paris summit on Thursday that 26 countries had agreed to take part in post-war guarantees for Kyiv, some of them with troops.",
-                ),
-            ],
-        );
-        let feed = writer.store.feed_to_fetch(feed.id).unwrap().unwrap();
-        let (result, _) = writer.record(&feed, 1_800_000_100, reports);
-        let FeedResult::Ingested(report) = result else {
-            panic!("{result:?}")
-        };
-        assert_eq!((report.new_items, report.merged), (3, 1), "{report:?}");
-        let row = |guid: &str| -> (i64, i64, String, Option<i64>) {
+        }
+    }
+
+    /// A writer over two feeds, with the bridge bar at 0.45 and the other news stored from the
+    /// first feed.
+    fn nato_writer(dir: &Path) -> (Writer, FetchLock, Checkpointer, [FeedToFetch; 2]) {
+        let config = Config::from_toml(
+            "[[feeds]]\nurl = \"https://a.example/feed\"\n[[feeds]]\nurl = \"https://b.example/feed\"\n",
+            &dir.join("feedfold.toml"),
+        )
+        .unwrap();
+        let (mut writer, lock, checkpointer) =
+            open_writer(&config, &dir.join("feedfold.db"), Clock::Wall).unwrap();
+        writer.thresholds.related_bridge = 0.45;
+        let feeds = writer.store.feeds_to_fetch().unwrap();
+        let other_news = fetched(&writer, &OTHER_NEWS, -10);
+        writer.record(&feeds[0], 1_800_000_000, other_news);
+        let feeds = [0, 1].map(|n| writer.store.feed_to_fetch(feeds[n].id).unwrap().unwrap());
+        (writer, lock, checkpointer, feeds)
+    }
+
+    /// The story of each of `NATO_REPORTS` and its members' rules, as (id, story, rule,
+    /// matched).
+    fn nato_rows(writer: &Writer) -> [(i64, i64, String, Option<i64>); 3] {
+        NATO_REPORTS.map(|(guid, _, _)| {
             writer
                 .store
                 .conn
@@ -972,8 +1096,13 @@ mod tests {
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .unwrap()
-        };
-        let (putin, macron, pledge) = (row("putin"), row("macron"), row("pledge"));
+        })
+    }
+
+    /// The pledge's story folded into the answer's: one story of three, the pledge's first
+    /// report saying "merged" and naming the answer.
+    fn assert_pledge_folded_into_answer(writer: &Writer) {
+        let [putin, macron, pledge] = nato_rows(writer);
         assert_eq!((putin.1, macron.1, pledge.1), (putin.1, putin.1, putin.1));
         assert_eq!(putin.2, "first");
         assert_eq!((macron.2.as_str(), macron.3), ("merged", Some(putin.0)));
@@ -988,6 +1117,127 @@ mod tests {
             )
             .unwrap();
         assert_eq!((stories, size), (4, 3), "three other stories and this one");
+    }
+
+    #[test]
+    fn the_end_of_a_fetch_folds_a_story_that_its_later_reports_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut writer, _lock, _checkpointer, [feed, _]) = nato_writer(dir.path());
+        let reports = fetched(&writer, &NATO_REPORTS, 0);
+        let (result, _) = writer.record(&feed, 1_800_000_100, reports);
+        let FeedResult::Ingested(report) = result else {
+            panic!("{result:?}")
+        };
+        assert_eq!((report.new_items, report.merged), (3, 1), "{report:?}");
+        assert_pledge_folded_into_answer(&writer);
+    }
+
+    #[test]
+    fn fetches_queued_together_are_stored_as_one_batch() {
+        let outcome = |writer: &Writer, feed: &FeedToFetch, stories: &[Story], minute: i64| {
+            let (reply, rx) = oneshot::channel();
+            let msg = WriterMsg::Outcome(Box::new(OutcomeMsg {
+                feed: feed.clone(),
+                at: 1_800_000_100,
+                fetched: fetched(writer, stories, minute),
+                reply,
+            }));
+            (msg, rx)
+        };
+        // The answer in one feed, the pledge's two reports in the other, queued together:
+        // the answer's story is not stored yet when the pledge's story is looked at again.
+        let dir = tempfile::tempdir().unwrap();
+        let (mut writer, _lock, _checkpointer, [a, b]) = nato_writer(dir.path());
+        let (answer, mut answer_rx) = outcome(&writer, &a, &NATO_REPORTS[..1], 0);
+        let (pledge, mut pledge_rx) = outcome(&writer, &b, &NATO_REPORTS[1..], 1);
+        let (ping, mut ping_rx) = oneshot::channel();
+        writer.handle_all(vec![answer, pledge, WriterMsg::Ping { reply: ping }]);
+        assert_eq!(ping_rx.try_recv(), Ok(()));
+        let answered = answer_rx.try_recv().expect("the answer's feed is answered");
+        let pledged = pledge_rx.try_recv().expect("the pledge's feed is answered");
+        let (FeedResult::Ingested(first), FeedResult::Ingested(second)) =
+            (&answered.result, &pledged.result)
+        else {
+            panic!("{:?} {:?}", answered.result, pledged.result)
+        };
+        assert_eq!(
+            (first.new_items, second.new_items, second.merged),
+            (1, 2, 1)
+        );
+        // Each feed's fetch is recorded as its own.
+        for attempt in [&answered, &pledged] {
+            let updated = attempt.updated.as_ref().unwrap();
+            assert_eq!(updated.next_fetch, Some(attempt.next_fetch));
+            assert!(attempt.next_fetch > 1_800_000_100);
+        }
+        assert_pledge_folded_into_answer(&writer);
+
+        // The same fetches one after the other: the answer's story is stored by then, and
+        // stays as it is.
+        let dir = tempfile::tempdir().unwrap();
+        let (mut writer, _lock, _checkpointer, [a, b]) = nato_writer(dir.path());
+        let (answer, _answer_rx) = outcome(&writer, &a, &NATO_REPORTS[..1], 0);
+        let (pledge, _pledge_rx) = outcome(&writer, &b, &NATO_REPORTS[1..], 1);
+        writer.handle_all(vec![answer]);
+        writer.handle_all(vec![pledge]);
+        let [putin, macron, pledge] = nato_rows(&writer);
+        assert_ne!(putin.1, macron.1);
+        assert_eq!((macron.1, macron.2.as_str()), (pledge.1, "first"));
+    }
+
+    #[test]
+    fn when_fetches_stored_together_fail_each_is_stored_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut writer, _lock, _checkpointer, [a, b]) = nato_writer(dir.path());
+        // The store may not grow by a page: one short item still fits in the pages it has, a
+        // long article does not. Together they fail; alone, only the article's feed does.
+        let pages: i64 = writer
+            .store
+            .conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        writer
+            .store
+            .conn
+            .execute_batch(&format!("PRAGMA max_page_count = {pages}"))
+            .unwrap();
+        let (short, mut short_rx) = oneshot::channel();
+        let (long, mut long_rx) = oneshot::channel();
+        let msgs = vec![
+            WriterMsg::Outcome(Box::new(OutcomeMsg {
+                feed: a.clone(),
+                at: 1_800_000_100,
+                fetched: fetched(&writer, &NATO_REPORTS[..1], 0),
+                reply: short,
+            })),
+            WriterMsg::Outcome(Box::new(OutcomeMsg {
+                feed: b.clone(),
+                at: 1_800_000_100,
+                fetched: items(&writer, "wire"),
+                reply: long,
+            })),
+        ];
+        writer.handle_all(msgs);
+        let short = short_rx.try_recv().expect("answered").result;
+        let FeedResult::Ingested(report) = short else {
+            panic!("the short item's feed is stored: {short:?}")
+        };
+        assert_eq!(report.new_items, 1);
+        let long = long_rx.try_recv().expect("answered").result;
+        let FeedResult::Failed(error) = long else {
+            panic!("the article does not fit: {long:?}")
+        };
+        assert!(error.contains("cannot store items"), "{error}");
+        let stored: Vec<String> = writer
+            .store
+            .conn
+            .prepare("SELECT guid FROM items ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(stored, ["rates", "storm", "iphone", "putin"]);
     }
 
     #[test]

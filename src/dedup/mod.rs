@@ -324,7 +324,7 @@ impl Deduplicator {
     /// Starts a batch: the items of one transaction. A story that a later item of the batch
     /// ties to an older one is folded into it, whatever `merge_stories` says: until the
     /// transaction commits, nobody has seen its id, so no id that was ever given out changes.
-    /// This judges a feed's items together, as a reader of the whole fetch would.
+    /// This judges the items of the fetches stored together as a reader of them all would.
     pub fn begin_batch(&mut self) {
         self.provisional.clear();
         self.batch_starts.clear();

@@ -69,6 +69,14 @@ impl PreparedItem {
     }
 }
 
+/// One fetched feed for [`Store::ingest`]: its items and how the fetch went.
+pub struct FeedDelivery<'a> {
+    pub feed_id: i64,
+    pub items: &'a [PreparedItem],
+    pub record: &'a FetchRecord,
+    pub validators: &'a NewValidators,
+}
+
 /// What one feed's ingest did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IngestReport {
@@ -241,46 +249,51 @@ impl Store {
         })
     }
 
-    /// Ingests one fetched feed in one transaction: every item is either an update of an item
-    /// this feed delivered before, a new membership of an item another feed delivered (same
-    /// canonical URL), or a new item placed in a cluster by `dedup`. On an error the
+    /// Ingests fetched feeds in one transaction: every item is either an update of an item
+    /// its feed delivered before, a new membership of an item another feed delivered (same
+    /// canonical URL), or a new item placed in a cluster by `dedup`. The feeds are one batch
+    /// ([`Deduplicator::begin_batch`]): a story that one of them starts may still be folded
+    /// into another by a later item of any of them, or at the end. Returns one report per feed,
+    /// in order; the stories folded at the end count in the last one. On an error the
     /// transaction rolls back but `dedup` keeps the items it was shown: discard it and rebuild
     /// it with [`Store::load_dedup_index`].
     pub fn ingest(
         &mut self,
-        feed_id: i64,
-        items: Vec<PreparedItem>,
+        feeds: &[FeedDelivery],
         dedup: &mut Deduplicator,
         watches: &Watches,
-        record: &FetchRecord,
-        validators: &NewValidators,
-    ) -> Result<IngestReport> {
-        // The fetch is one batch: a story it starts may fold into another until it commits.
+    ) -> Result<Vec<IngestReport>> {
         dedup.begin_batch();
         self.write(|tx| {
-            let mut report = IngestReport::default();
+            let mut reports = Vec::with_capacity(feeds.len());
             let mut search = SearchIndexChanges::default();
-            for item in items {
-                ingest_item(
-                    tx,
-                    feed_id,
-                    item,
-                    dedup,
-                    watches,
-                    record.at,
-                    &mut report,
-                    &mut search,
-                )?;
+            for feed in feeds {
+                let mut report = IngestReport::default();
+                for item in feed.items {
+                    ingest_item(
+                        tx,
+                        feed.feed_id,
+                        item,
+                        dedup,
+                        watches,
+                        feed.record.at,
+                        &mut report,
+                        &mut search,
+                    )?;
+                }
+                update_feed_success(tx, feed.feed_id, feed.record, feed.validators)?;
+                reports.push(report);
             }
-            // With the whole fetch in, a story it started may turn out to be another's.
+            // With the whole batch in, a story it started may turn out to be another's.
             for refold in dedup.review_batch() {
                 fold_story(tx, refold.story, refold.into, refold.via, refold.score)?;
-                report.merged += 1;
+                if let Some(last) = reports.last_mut() {
+                    last.merged += 1;
+                }
             }
-            update_feed_success(tx, feed_id, record, validators)?;
             // Last in the transaction: see `SearchIndexChanges`.
             search.apply(tx)?;
-            Ok(report)
+            Ok(reports)
         })
     }
 
@@ -435,7 +448,7 @@ impl SearchIndexChanges {
 fn ingest_item(
     tx: &rusqlite::Transaction,
     feed_id: i64,
-    prepared: PreparedItem,
+    prepared: &PreparedItem,
     dedup: &mut Deduplicator,
     watches: &Watches,
     now: i64,
@@ -496,15 +509,14 @@ fn ingest_item(
                 let cluster: i64 = tx
                     .prepare_cached("SELECT cluster_id FROM items WHERE id = ?1")?
                     .query_row([id], |r| r.get(0))?;
-                report.alerts +=
-                    super::alerts::on_new_member(tx, watches, cluster, id, &hits, now)?;
+                report.alerts += super::alerts::on_new_member(tx, watches, cluster, id, hits, now)?;
             }
             return Ok(());
         }
     }
     // 3. A new item: the deduplicator places it.
     let ts = item.published.unwrap_or(now);
-    let decision = dedup.decide(&fp, ts);
+    let decision = dedup.decide(fp, ts);
     let cluster_id = match decision.cluster {
         Some(id) => id,
         None => {
@@ -560,12 +572,12 @@ fn ingest_item(
         report.merged += 1;
     }
     add_membership(item_id)?;
-    report.alerts += super::alerts::on_new_member(tx, watches, cluster_id, item_id, &hits, now)?;
+    report.alerts += super::alerts::on_new_member(tx, watches, cluster_id, item_id, hits, now)?;
     dedup.insert(
         item_id,
         cluster_id,
         ts,
-        fp,
+        fp.clone(),
         decision.is_independent_report(),
     );
     report.new_items += 1;
