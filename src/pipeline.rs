@@ -235,6 +235,15 @@ struct OutcomeMsg {
     reply: oneshot::Sender<Attempt>,
 }
 
+/// Why fetches could not be ingested (the feed's error says which).
+#[derive(Debug, thiserror::Error)]
+enum IngestFailure {
+    #[error("cannot load the candidate index: {0}")]
+    Index(StoreError),
+    #[error("cannot store items: {0}")]
+    Store(StoreError),
+}
+
 /// The most messages the writer takes off its queue at once: fetches with items among them are
 /// stored in one transaction (`Writer::handle_all`).
 const GROUP_MAX: usize = 16;
@@ -309,54 +318,14 @@ impl Writer {
             }
             return;
         }
-        let records: Vec<(FetchRecord, i64)> = group
+        let fetches: Vec<(&FeedToFetch, i64, &Fetched)> = group
             .iter()
-            .map(|msg| {
-                let Fetched::Items { hint, status, .. } = &msg.fetched else {
-                    unreachable!("a group holds fetches with items")
-                };
-                let next_fetch = self.next_fetch(&msg.feed, msg.at, 0, *hint);
-                let record = FetchRecord {
-                    at: msg.at,
-                    status: Some(*status),
-                    next_fetch,
-                };
-                (record, next_fetch)
-            })
+            .map(|msg| (&msg.feed, msg.at, &msg.fetched))
             .collect();
-        let deliveries: Vec<FeedDelivery> = group
-            .iter()
-            .zip(&records)
-            .map(|(msg, (record, _))| {
-                let Fetched::Items {
-                    items, validators, ..
-                } = &msg.fetched
-                else {
-                    unreachable!("a group holds fetches with items")
-                };
-                FeedDelivery {
-                    feed_id: msg.feed.id,
-                    items,
-                    record,
-                    validators,
-                }
-            })
-            .collect();
-        let ingested = match self.dedup.take() {
-            Some(dedup) => Ok(dedup),
-            None => self.load_dedup(),
-        }
-        .and_then(|mut dedup| {
-            let reports = self.store.ingest(&deliveries, &mut dedup, &self.watches)?;
-            self.dedup = Some(dedup);
-            Ok(reports)
-        });
-        drop(deliveries);
-        match ingested {
-            Ok(reports) => {
+        match self.ingest_fetches(&fetches) {
+            Ok(stored) => {
                 tracing::debug!(feeds = group.len(), "fetches stored in one transaction");
-                for ((msg, report), (_, next_fetch)) in group.into_iter().zip(reports).zip(records)
-                {
+                for (msg, (report, next_fetch)) in group.into_iter().zip(stored) {
                     self.reply(
                         msg.feed,
                         FeedResult::Ingested(report),
@@ -365,13 +334,68 @@ impl Writer {
                     );
                 }
             }
-            Err(e) => {
-                tracing::warn!(feeds = group.len(), error = %e, "cannot store the fetches together; storing each alone");
+            Err(failure) => {
+                tracing::warn!(feeds = group.len(), error = %failure, "cannot store the fetches together; storing each alone");
                 for msg in group {
                     self.handle(WriterMsg::Outcome(Box::new(msg)));
                 }
             }
         }
+    }
+
+    /// Ingests `fetches` (feed, time, a fetch with items) in one transaction: for each, what
+    /// the ingest did and when the feed is due next. On a failure the rollback took the items
+    /// back but the deduplicator had seen them: it is dropped, and rebuilt from the store on
+    /// the next new item.
+    fn ingest_fetches(
+        &mut self,
+        fetches: &[(&FeedToFetch, i64, &Fetched)],
+    ) -> Result<Vec<(IngestReport, i64)>, IngestFailure> {
+        let records: Vec<FetchRecord> = fetches
+            .iter()
+            .map(|&(feed, at, fetched)| {
+                let Fetched::Items { hint, status, .. } = fetched else {
+                    unreachable!("only fetches with items are ingested")
+                };
+                FetchRecord {
+                    at,
+                    status: Some(*status),
+                    next_fetch: self.next_fetch(feed, at, 0, *hint),
+                }
+            })
+            .collect();
+        let deliveries: Vec<FeedDelivery> = fetches
+            .iter()
+            .zip(&records)
+            .map(|(&(feed, _, fetched), record)| {
+                let Fetched::Items {
+                    items, validators, ..
+                } = fetched
+                else {
+                    unreachable!("only fetches with items are ingested")
+                };
+                FeedDelivery {
+                    feed_id: feed.id,
+                    items,
+                    record,
+                    validators,
+                }
+            })
+            .collect();
+        let mut dedup = match self.dedup.take() {
+            Some(dedup) => dedup,
+            None => self.load_dedup().map_err(IngestFailure::Index)?,
+        };
+        let reports = self
+            .store
+            .ingest(&deliveries, &mut dedup, &self.watches)
+            .map_err(IngestFailure::Store)?;
+        self.dedup = Some(dedup);
+        Ok(reports
+            .into_iter()
+            .zip(records)
+            .map(|(report, record)| (report, record.next_fetch))
+            .collect())
     }
 
     /// Answers an attempt with its result and the feed as the store now has it.
@@ -435,51 +459,16 @@ impl Writer {
 
     fn record(&mut self, feed: &FeedToFetch, at: i64, fetched: Fetched) -> (FeedResult, i64) {
         match fetched {
-            Fetched::Items {
-                items,
-                hint,
-                status,
-                validators,
-            } => {
-                let next_fetch = self.next_fetch(feed, at, 0, hint);
-                let record = FetchRecord {
-                    at,
-                    status: Some(status),
-                    next_fetch,
-                };
-                let mut dedup = match self.dedup.take() {
-                    Some(dedup) => dedup,
-                    None => match self.load_dedup() {
-                        Ok(dedup) => dedup,
-                        Err(e) => {
-                            let error = format!("cannot load the candidate index: {e}");
-                            return self.fail(feed, at, error, Some(status), false, None);
-                        }
-                    },
-                };
-                let delivery = FeedDelivery {
-                    feed_id: feed.id,
-                    items: &items,
-                    record: &record,
-                    validators: &validators,
-                };
-                let result = self.store.ingest(&[delivery], &mut dedup, &self.watches);
-                match result {
-                    Ok(mut reports) => {
-                        let report = reports.pop().unwrap_or_default();
-                        self.dedup = Some(dedup);
+            Fetched::Items { status, .. } => {
+                let fetch = (feed, at, &fetched);
+                match self.ingest_fetches(&[fetch]) {
+                    Ok(mut stored) => {
+                        let (report, next_fetch) = stored.pop().unwrap_or_default();
                         (FeedResult::Ingested(report), next_fetch)
                     }
-                    // The rollback took the items back; the deduplicator still knows them. It is
-                    // dropped here and rebuilt from the store on the next new item.
-                    Err(e) => self.fail(
-                        feed,
-                        at,
-                        format!("cannot store items: {e}"),
-                        Some(status),
-                        false,
-                        None,
-                    ),
+                    Err(failure) => {
+                        self.fail(feed, at, failure.to_string(), Some(status), false, None)
+                    }
                 }
             }
             Fetched::Unchanged {
