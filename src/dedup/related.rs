@@ -424,6 +424,19 @@ impl RelatedIndex {
         bars: &Bars,
         accept: impl Fn(i64, f64) -> bool,
     ) -> Option<RelatedJoin> {
+        self.best_among(terms, ts, bars, |_| true, accept)
+    }
+
+    /// [`RelatedIndex::best`] among the clusters that `consider` lets through (asked before any
+    /// scoring, so that a narrow look costs little).
+    pub fn best_among(
+        &self,
+        terms: &[EventTerm],
+        ts: i64,
+        bars: &Bars,
+        consider: impl Fn(i64) -> bool,
+        accept: impl Fn(i64, f64) -> bool,
+    ) -> Option<RelatedJoin> {
         let min_name_idf = bars.min_name_idf;
         if terms.is_empty() {
             return None;
@@ -459,7 +472,9 @@ impl RelatedIndex {
                 && list.len() <= MAX_POSTING
             {
                 for &cluster in list {
-                    *hits.entry(cluster).or_default() += 1;
+                    if consider(cluster) {
+                        *hits.entry(cluster).or_default() += 1;
+                    }
                 }
             }
         }
