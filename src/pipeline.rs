@@ -248,6 +248,38 @@ enum IngestFailure {
 /// stored in one transaction (`Writer::handle_all`).
 const GROUP_MAX: usize = 16;
 
+/// How long the writer waits, after a fetch with items, for more to share its transaction:
+/// fetches that finish together (a cycle's first round, `run --once`) are then judged together
+/// (see `Writer::handle_all`). Nothing waits on it but the store: fetch slots are freed when
+/// the writer is handed the items.
+const LINGER: Duration = Duration::from_millis(100);
+
+/// `first` and what else comes within `linger` when `first` carries items (otherwise only
+/// what is queued already), up to `max` messages.
+fn gather(
+    first: WriterMsg,
+    rx: &mut mpsc::Receiver<WriterMsg>,
+    linger: Duration,
+    max: usize,
+) -> Vec<WriterMsg> {
+    let carries_items =
+        matches!(&first, WriterMsg::Outcome(o) if matches!(o.fetched, Fetched::Items { .. }));
+    let deadline = carries_items.then(|| std::time::Instant::now() + linger);
+    let mut msgs = vec![first];
+    while msgs.len() < max {
+        match rx.try_recv() {
+            Ok(more) => msgs.push(more),
+            Err(mpsc::error::TryRecvError::Empty)
+                if deadline.is_some_and(|d| std::time::Instant::now() < d) =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(_) => break,
+        }
+    }
+    msgs
+}
+
 /// The writer: owns the store and the deduplicator.
 struct Writer {
     store: Store,
@@ -593,14 +625,7 @@ impl Pipeline {
             .name("feedfold-store".into())
             .spawn(move || {
                 while let Some(msg) = rx.blocking_recv() {
-                    // What is queued is handled together (see `Writer::handle_all`).
-                    let mut msgs = vec![msg];
-                    while msgs.len() < GROUP_MAX
-                        && let Ok(more) = rx.try_recv()
-                    {
-                        msgs.push(more);
-                    }
-                    writer.handle_all(msgs);
+                    writer.handle_all(gather(msg, &mut rx, LINGER, GROUP_MAX));
                 }
             })
             .expect("spawn the store writer thread");
@@ -1172,6 +1197,50 @@ mod tests {
         let [putin, macron, pledge] = nato_rows(&writer);
         assert_ne!(putin.1, macron.1);
         assert_eq!((macron.1, macron.2.as_str()), (pledge.1, "first"));
+    }
+
+    #[test]
+    fn the_writer_waits_for_more_fetches_only_after_one_with_items() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, _lock, _checkpointer, [a, _]) = nato_writer(dir.path());
+        let outcome = || {
+            WriterMsg::Outcome(Box::new(OutcomeMsg {
+                feed: a.clone(),
+                at: 1_800_000_100,
+                fetched: fetched(&writer, &NATO_REPORTS[..1], 0),
+                reply: oneshot::channel().0,
+            }))
+        };
+        let ping = || WriterMsg::Ping {
+            reply: oneshot::channel().0,
+        };
+        let (tx, mut rx) = mpsc::channel::<WriterMsg>(8);
+        // After a fetch with items the writer waits (here up to a minute) for the next one,
+        // sent a little later from elsewhere.
+        let late = outcome();
+        let sender = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            tx.blocking_send(late).ok().unwrap();
+            tx
+        });
+        let msgs = gather(outcome(), &mut rx, Duration::from_secs(60), 2);
+        assert_eq!(msgs.len(), 2);
+        let tx = sender.join().unwrap();
+        // After anything else it takes what is queued and goes on: it would find the fetch
+        // sent half a second later if it waited.
+        tx.blocking_send(ping()).ok().unwrap();
+        let late = outcome();
+        let sender = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(500));
+            tx.blocking_send(late).ok().unwrap();
+        });
+        let msgs = gather(ping(), &mut rx, Duration::from_secs(60), 3);
+        assert_eq!(msgs.len(), 2, "the first ping and the one queued");
+        sender.join().unwrap();
+        assert!(
+            rx.try_recv().is_ok(),
+            "the late fetch is left for the next round"
+        );
     }
 
     #[test]
