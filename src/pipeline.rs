@@ -1081,6 +1081,33 @@ mod tests {
         }
     }
 
+    /// An attempt at `feed` that fetched `fetched`, as the writer receives it, and where its
+    /// answer arrives.
+    fn outcome(feed: &FeedToFetch, fetched: Fetched) -> (WriterMsg, oneshot::Receiver<Attempt>) {
+        let (reply, rx) = oneshot::channel();
+        let msg = WriterMsg::Outcome(Box::new(OutcomeMsg {
+            feed: feed.clone(),
+            at: 1_800_000_100,
+            fetched,
+            reply,
+        }));
+        (msg, rx)
+    }
+
+    /// The disk is full: the store may not grow by a page.
+    fn fill_the_disk(writer: &Writer) {
+        let pages: i64 = writer
+            .store
+            .conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        writer
+            .store
+            .conn
+            .execute_batch(&format!("PRAGMA max_page_count = {pages}"))
+            .unwrap();
+    }
+
     /// A writer over two feeds, with the bridge bar at 0.45 and the other news stored from the
     /// first feed.
     fn nato_writer(dir: &Path) -> (Writer, FetchLock, Checkpointer, [FeedToFetch; 2]) {
@@ -1150,22 +1177,15 @@ mod tests {
 
     #[test]
     fn fetches_queued_together_are_stored_as_one_batch() {
-        let outcome = |writer: &Writer, feed: &FeedToFetch, stories: &[Story], minute: i64| {
-            let (reply, rx) = oneshot::channel();
-            let msg = WriterMsg::Outcome(Box::new(OutcomeMsg {
-                feed: feed.clone(),
-                at: 1_800_000_100,
-                fetched: fetched(writer, stories, minute),
-                reply,
-            }));
-            (msg, rx)
+        let reports = |writer: &Writer, feed: &FeedToFetch, stories: &[Story], minute: i64| {
+            outcome(feed, fetched(writer, stories, minute))
         };
         // The answer in one feed, the pledge's two reports in the other, queued together:
         // the answer's story is not stored yet when the pledge's story is looked at again.
         let dir = tempfile::tempdir().unwrap();
         let (mut writer, _lock, _checkpointer, [a, b]) = nato_writer(dir.path());
-        let (answer, mut answer_rx) = outcome(&writer, &a, &NATO_REPORTS[..1], 0);
-        let (pledge, mut pledge_rx) = outcome(&writer, &b, &NATO_REPORTS[1..], 1);
+        let (answer, mut answer_rx) = reports(&writer, &a, &NATO_REPORTS[..1], 0);
+        let (pledge, mut pledge_rx) = reports(&writer, &b, &NATO_REPORTS[1..], 1);
         let (ping, mut ping_rx) = oneshot::channel();
         writer.handle_all(vec![answer, pledge, WriterMsg::Ping { reply: ping }]);
         assert_eq!(ping_rx.try_recv(), Ok(()));
@@ -1192,8 +1212,8 @@ mod tests {
         // stays as it is.
         let dir = tempfile::tempdir().unwrap();
         let (mut writer, _lock, _checkpointer, [a, b]) = nato_writer(dir.path());
-        let (answer, _answer_rx) = outcome(&writer, &a, &NATO_REPORTS[..1], 0);
-        let (pledge, _pledge_rx) = outcome(&writer, &b, &NATO_REPORTS[1..], 1);
+        let (answer, _answer_rx) = reports(&writer, &a, &NATO_REPORTS[..1], 0);
+        let (pledge, _pledge_rx) = reports(&writer, &b, &NATO_REPORTS[1..], 1);
         writer.handle_all(vec![answer]);
         writer.handle_all(vec![pledge]);
         let [putin, macron, pledge] = nato_rows(&writer);
@@ -1205,33 +1225,26 @@ mod tests {
     fn the_writer_waits_for_more_fetches_only_after_one_with_items() {
         let dir = tempfile::tempdir().unwrap();
         let (writer, _lock, _checkpointer, [a, _]) = nato_writer(dir.path());
-        let outcome = || {
-            WriterMsg::Outcome(Box::new(OutcomeMsg {
-                feed: a.clone(),
-                at: 1_800_000_100,
-                fetched: fetched(&writer, &NATO_REPORTS[..1], 0),
-                reply: oneshot::channel().0,
-            }))
-        };
+        let answer = || outcome(&a, fetched(&writer, &NATO_REPORTS[..1], 0)).0;
         let ping = || WriterMsg::Ping {
             reply: oneshot::channel().0,
         };
         let (tx, mut rx) = mpsc::channel::<WriterMsg>(8);
         // After a fetch with items the writer waits (here up to a minute) for the next one,
         // sent a little later from elsewhere.
-        let late = outcome();
+        let late = answer();
         let sender = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(20));
             tx.blocking_send(late).ok().unwrap();
             tx
         });
-        let msgs = gather(outcome(), &mut rx, Duration::from_secs(60), 2);
+        let msgs = gather(answer(), &mut rx, Duration::from_secs(60), 2);
         assert_eq!(msgs.len(), 2);
         let tx = sender.join().unwrap();
         // After anything else it takes what is queued and goes on: it would find the fetch
         // sent half a second later if it waited.
         tx.blocking_send(ping()).ok().unwrap();
-        let late = outcome();
+        let late = answer();
         let sender = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(500));
             tx.blocking_send(late).ok().unwrap();
@@ -1251,33 +1264,10 @@ mod tests {
         let (mut writer, _lock, _checkpointer, [a, b]) = nato_writer(dir.path());
         // The store may not grow by a page: one short item still fits in the pages it has, a
         // long article does not. Together they fail; alone, only the article's feed does.
-        let pages: i64 = writer
-            .store
-            .conn
-            .query_row("PRAGMA page_count", [], |r| r.get(0))
-            .unwrap();
-        writer
-            .store
-            .conn
-            .execute_batch(&format!("PRAGMA max_page_count = {pages}"))
-            .unwrap();
-        let (short, mut short_rx) = oneshot::channel();
-        let (long, mut long_rx) = oneshot::channel();
-        let msgs = vec![
-            WriterMsg::Outcome(Box::new(OutcomeMsg {
-                feed: a.clone(),
-                at: 1_800_000_100,
-                fetched: fetched(&writer, &NATO_REPORTS[..1], 0),
-                reply: short,
-            })),
-            WriterMsg::Outcome(Box::new(OutcomeMsg {
-                feed: b.clone(),
-                at: 1_800_000_100,
-                fetched: items(&writer, "wire"),
-                reply: long,
-            })),
-        ];
-        writer.handle_all(msgs);
+        fill_the_disk(&writer);
+        let (short, mut short_rx) = outcome(&a, fetched(&writer, &NATO_REPORTS[..1], 0));
+        let (long, mut long_rx) = outcome(&b, items(&writer, "wire"));
+        writer.handle_all(vec![short, long]);
         let short = short_rx.try_recv().expect("answered").result;
         let FeedResult::Ingested(report) = short else {
             panic!("the short item's feed is stored: {short:?}")
@@ -1311,17 +1301,7 @@ mod tests {
         let db = dir.path().join("feedfold.db");
         let (mut writer, _lock, _checkpointer) = open_writer(&config, &db, Clock::Wall).unwrap();
         let feed = writer.store.feeds_to_fetch().unwrap().remove(0);
-        // The disk is full: the store may not grow by a page.
-        let pages: i64 = writer
-            .store
-            .conn
-            .query_row("PRAGMA page_count", [], |r| r.get(0))
-            .unwrap();
-        writer
-            .store
-            .conn
-            .execute_batch(&format!("PRAGMA max_page_count = {pages}"))
-            .unwrap();
+        fill_the_disk(&writer);
         let first = items(&writer, "wire");
         let (result, _) = writer.record(&feed, 1_800_000_100, first);
         let FeedResult::Failed(error) = result else {
