@@ -300,8 +300,6 @@ pub struct Deduplicator {
     folded: FastMap<i64, (i64, i64)>,
     /// Stories started since [`Deduplicator::begin_batch`] ([`Deduplicator::start_story`]).
     provisional: FastSet<i64>,
-    /// The story that [`Deduplicator::start_story`] named, until its first item is inserted.
-    starting: Option<i64>,
     /// The first item of each story of the batch, for [`Deduplicator::review_batch`].
     batch_starts: Vec<BatchStart>,
     /// Items inserted so far: the order of events within a batch.
@@ -321,7 +319,6 @@ impl Deduplicator {
             related: related::RelatedIndex::new(thresholds.window_secs),
             folded: FastMap::default(),
             provisional: FastSet::default(),
-            starting: None,
             batch_starts: Vec::new(),
             inserted: 0,
             batch_changes: FastMap::default(),
@@ -338,14 +335,12 @@ impl Deduplicator {
         self.provisional.clear();
         self.batch_starts.clear();
         self.batch_changes.clear();
-        self.starting = None;
     }
 
-    /// Records that story `cluster` begins in the current batch with the item inserted next
-    /// (see [`Deduplicator::begin_batch`]).
+    /// Records that story `cluster` begins in the current batch, before its first item is
+    /// inserted (see [`Deduplicator::begin_batch`]).
     pub fn start_story(&mut self, cluster: i64) {
         self.provisional.insert(cluster);
-        self.starting = Some(cluster);
     }
 
     /// Looks again, at the end of a batch, at each story the batch started that one report
@@ -612,22 +607,22 @@ impl Deduplicator {
         // only a story's first item of the batch keeps them for `review_batch`.
         let event = std::mem::take(&mut fp.event);
         self.inserted += 1;
+        // A story of the batch that the batch has not changed yet: this is its first item.
+        let starts_story =
+            self.provisional.contains(&cluster) && !self.batch_changes.contains_key(&cluster);
         if !self.provisional.is_empty() {
             self.batch_changes.insert(cluster, self.inserted);
         }
-        if self.starting == Some(cluster) {
-            self.starting = None;
-            if self.thresholds.related_coverage {
-                self.batch_starts.push(BatchStart {
-                    story: cluster,
-                    item,
-                    inserted: self.inserted,
-                    ts,
-                    event,
-                    numbers: fp.numbers.clone(),
-                    headline_only: fp.content_hash.is_none(),
-                });
-            }
+        if starts_story && self.thresholds.related_coverage {
+            self.batch_starts.push(BatchStart {
+                story: cluster,
+                item,
+                inserted: self.inserted,
+                ts,
+                event,
+                numbers: fp.numbers.clone(),
+                headline_only: fp.content_hash.is_none(),
+            });
         }
         self.index.insert(item, cluster, ts, fp);
         self.newest_ts = self.newest_ts.max(ts);
