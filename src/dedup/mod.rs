@@ -96,6 +96,13 @@ pub fn independent_report(rule: Rule, score: Option<f64>) -> bool {
     }
 }
 
+/// Whether a stored item, placed by the rule named `rule` with `score`, is a report of its own
+/// ([`independent_report`]). A rule this version does not know counts as a copy (the stricter
+/// choice).
+pub fn stored_independent_report(rule: &str, score: Option<f64>) -> bool {
+    Rule::parse(rule).is_some_and(|rule| independent_report(rule, score))
+}
+
 /// Related coverage this similar to a cluster reads like a copy of it, not like another report.
 const COPY_LIKE_SIMILARITY: f64 = 0.8;
 
@@ -721,17 +728,9 @@ mod tests {
         for copy in [Rule::Content, Rule::NearDuplicate, Rule::Lead, Rule::Title] {
             assert!(!independent_report(copy, Some(0.9)), "{copy:?}");
         }
-        assert!(crate::store::recluster::stored_independent_report(
-            "related",
-            Some(0.5)
-        ));
-        assert!(!crate::store::recluster::stored_independent_report(
-            "lead",
-            Some(0.8)
-        ));
-        assert!(!crate::store::recluster::stored_independent_report(
-            "unknown", None
-        ));
+        assert!(stored_independent_report("related", Some(0.5)));
+        assert!(!stored_independent_report("lead", Some(0.8)));
+        assert!(!stored_independent_report("unknown", None));
     }
 
     #[test]

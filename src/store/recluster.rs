@@ -24,15 +24,8 @@ impl StoredItem {
     /// Whether it is a report of its own rather than a copy, by the rule and score that placed
     /// it ([`crate::dedup::independent_report`]).
     pub fn independent(&self) -> bool {
-        stored_independent_report(&self.rule, self.score)
+        crate::dedup::stored_independent_report(&self.rule, self.score)
     }
-}
-
-/// Whether a stored item, placed by the rule named `rule` with `score`, is a report of its own.
-/// A rule this version does not know counts as a copy (the stricter choice).
-pub(crate) fn stored_independent_report(rule: &str, score: Option<f64>) -> bool {
-    crate::dedup::Rule::parse(rule)
-        .is_some_and(|rule| crate::dedup::independent_report(rule, score))
 }
 
 /// Where an item goes, and why.

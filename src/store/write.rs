@@ -346,7 +346,7 @@ impl Store {
             let rule: String = r.get(5).map_err(|e| self.err(e))?;
             let score: Option<f64> = r.get(6).map_err(|e| self.err(e))?;
             let fp = dedup.thresholds.fingerprint(&title, &text);
-            let independent = super::recluster::stored_independent_report(&rule, score);
+            let independent = crate::dedup::stored_independent_report(&rule, score);
             dedup.insert(id, cluster, ts, fp, independent);
             n += 1;
         }
