@@ -123,8 +123,10 @@ pub fn event_terms(headline: &str, text: &str) -> Vec<EventTerm> {
     let mut terms: Vec<EventTerm> = Vec::with_capacity(LEAD_WORDS / 2);
     let title_words: Vec<&str> = words(headline).collect();
     let case = Case::of_headline(&title_words);
+    let mut lower = String::new();
     add_terms(
         &mut terms,
+        &mut lower,
         title_words.into_iter(),
         HEADLINE_WEIGHT,
         case,
@@ -132,6 +134,7 @@ pub fn event_terms(headline: &str, text: &str) -> Vec<EventTerm> {
     );
     add_terms(
         &mut terms,
+        &mut lower,
         words(text).take(LEAD_WORDS),
         1.0,
         Case::Sentence,
@@ -154,13 +157,108 @@ pub fn event_terms(headline: &str, text: &str) -> Vec<EventTerm> {
     merged
 }
 
+/// What a byte is to [`words`]: part of a word (ASCII letters, digits, the apostrophe and hyphen
+/// inside words, and the sentence ends `.`, `!`, `?` and `:` that it keeps), a separator (other
+/// ASCII), or part of a character that is not ASCII, decided by its decoded value.
+#[derive(Clone, Copy, PartialEq)]
+enum ByteClass {
+    Word,
+    Separator,
+    NotAscii,
+}
+
+const BYTE_CLASS: [ByteClass; 256] = {
+    let mut table = [ByteClass::NotAscii; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        table[b] =
+            if c.is_ascii_alphanumeric() || matches!(c, b'\'' | b'-' | b'.' | b'!' | b'?' | b':') {
+                ByteClass::Word
+            } else {
+                ByteClass::Separator
+            };
+        b += 1;
+    }
+    table
+};
+
 /// Words with their sentence position: split on anything that is not a letter, digit,
-/// apostrophe or hyphen inside a word; a sentence ends at `.`, `!`, `?` or `:`.
-fn words(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| {
-        !(c.is_alphanumeric() || matches!(c, '\'' | '\u{2019}' | '-' | '.' | '!' | '?' | ':'))
-    })
-    .filter(|w| !w.is_empty())
+/// apostrophe or hyphen inside a word; a sentence ends at `.`, `!`, `?` or `:`. ASCII is
+/// decided by a table, byte by byte; other characters by their decoded value.
+fn words(text: &str) -> Words<'_> {
+    Words { text, at: 0 }
+}
+
+struct Words<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl Words<'_> {
+    /// From byte `i`, the first byte that is not of `class`, or where a character that is not
+    /// ASCII is not `in_word`.
+    #[inline(always)]
+    fn run_end(&self, mut i: usize, class: ByteClass, in_word: bool) -> usize {
+        let bytes = self.text.as_bytes();
+        loop {
+            i += bytes[i..]
+                .iter()
+                .position(|&b| BYTE_CLASS[usize::from(b)] != class)
+                .unwrap_or(bytes.len() - i);
+            if i == bytes.len() || BYTE_CLASS[usize::from(bytes[i])] != ByteClass::NotAscii {
+                return i;
+            }
+            let c = self.text[i..].chars().next().expect("at a char boundary");
+            if (c.is_alphanumeric() || c == '\u{2019}') != in_word {
+                return i;
+            }
+            i += c.len_utf8();
+        }
+    }
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let start = self.run_end(self.at, ByteClass::Separator, false);
+        if start == self.text.len() {
+            self.at = start;
+            return None;
+        }
+        let end = self.run_end(start, ByteClass::Word, true);
+        self.at = end;
+        Some(&self.text[start..end])
+    }
+}
+
+/// `raw` without the characters that are not letters or digits at either end: ASCII ends are
+/// trimmed byte by byte, the rare other character by its decoded value.
+#[inline]
+fn trim_to_alphanumeric(raw: &str) -> &str {
+    let bytes = raw.as_bytes();
+    // Most words have nothing to trim.
+    if let (Some(first), Some(last)) = (bytes.first(), bytes.last())
+        && first.is_ascii_alphanumeric()
+        && last.is_ascii_alphanumeric()
+    {
+        return raw;
+    }
+    let (mut start, mut end) = (0, bytes.len());
+    while start < end && bytes[start] < 0x80 && !bytes[start].is_ascii_alphanumeric() {
+        start += 1;
+    }
+    while end > start && bytes[end - 1] < 0x80 && !bytes[end - 1].is_ascii_alphanumeric() {
+        end -= 1;
+    }
+    let word = &raw[start..end];
+    match (word.as_bytes().first(), word.as_bytes().last()) {
+        (Some(&first), Some(&last)) if first >= 0x80 || last >= 0x80 => {
+            word.trim_matches(|c: char| !c.is_alphanumeric())
+        }
+        _ => word,
+    }
 }
 
 /// How a text uses capitals, and so what a capital says about a name.
@@ -200,38 +298,53 @@ impl Case {
     }
 }
 
+/// Adds the terms of `words` to `terms`; `lower` is scratch space for the lower-cased word.
 fn add_terms<'a>(
     terms: &mut Vec<EventTerm>,
+    lower: &mut String,
     words: impl Iterator<Item = &'a str>,
     weight: f32,
     case: Case,
     headline: bool,
 ) {
     let mut sentence_start = true;
-    let mut lower = String::new();
     for raw in words {
-        let ends_sentence = raw.ends_with(['.', '!', '?', ':']);
-        let word = raw.trim_matches(|c: char| !c.is_alphanumeric());
+        let ends_sentence = matches!(raw.as_bytes().last(), Some(b'.' | b'!' | b'?' | b':'));
+        let word = trim_to_alphanumeric(raw);
         if word.is_empty() {
             sentence_start |= ends_sentence;
             continue;
         }
+        // One pass over the bytes: digits, capitals, and whether the word is all ASCII.
+        let (mut is_number, mut capitals, mut ascii) = (false, true, true);
+        for &b in word.as_bytes() {
+            is_number |= b.is_ascii_digit();
+            capitals &= b.is_ascii_uppercase() || b.is_ascii_digit();
+            ascii &= b.is_ascii();
+        }
         lower.clear();
-        if word.is_ascii() {
+        if ascii {
             lower.push_str(word);
             lower.make_ascii_lowercase();
         } else {
             let folded = word.chars().flat_map(char::to_lowercase);
             lower.extend(folded.map(|c| if c == '\u{2019}' { '\'' } else { c }));
         }
-        let is_number = word.bytes().any(|b| b.is_ascii_digit());
-        let lower_hash = term_hash(&lower);
+        let lower_hash = term_hash(lower);
         if !is_stopword_hash(lower_hash) && (lower.len() >= 2 || is_number) {
             let acronym = case != Case::Upper
                 && word.len() >= 2
-                && word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit());
-            let capitalized = word.starts_with(char::is_uppercase);
-            let stemmed = stem(&lower);
+                && if ascii {
+                    capitals
+                } else {
+                    word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit())
+                };
+            let capitalized = if ascii {
+                word.as_bytes()[0].is_ascii_uppercase()
+            } else {
+                word.starts_with(char::is_uppercase)
+            };
+            let stemmed = stem(lower);
             terms.push(EventTerm {
                 hash: if stemmed.len() == lower.len() {
                     lower_hash
@@ -250,15 +363,13 @@ fn add_terms<'a>(
     }
 }
 
-/// Keeps the `k` heaviest (term, weight) pairs, heaviest first: a partial selection, not a sort
-/// of every term. Ties break by hash so that the choice does not depend on the input order.
-fn top_k(ranked: &mut Vec<(u64, f32)>, k: usize) {
-    let heavier = |a: &(u64, f32), b: &(u64, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+/// Keeps the `k` heaviest (term, weight) pairs, in no particular order (a partial selection,
+/// not a sort). Ties break by hash, so that the choice does not depend on the input order.
+fn select_heaviest(ranked: &mut Vec<(u64, f32)>, k: usize) {
     if ranked.len() > k {
-        ranked.select_nth_unstable_by(k, heavier);
+        ranked.select_nth_unstable_by(k, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         ranked.truncate(k);
     }
-    ranked.sort_unstable_by(heavier);
 }
 
 /// One term of a cluster profile.
@@ -398,16 +509,6 @@ impl RelatedIndex {
         tf * self.idf(term) * if name { NAME_BOOST } else { 1.0 }
     }
 
-    /// The item's `k` terms that say most about it (tf-idf), heaviest first.
-    fn ranked(&self, terms: &[EventTerm], k: usize) -> Vec<(u64, f32)> {
-        let mut ranked: Vec<(u64, f32)> = terms
-            .iter()
-            .map(|t| (t.hash, self.weight(t.hash, t.weight, t.name)))
-            .collect();
-        top_k(&mut ranked, k);
-        ranked
-    }
-
     /// The most similar cluster within the window, if its similarity reaches `bars.join` (or
     /// `bars.supported`, for a cluster that two independent reports back) and it shares a
     /// distinctive name (a name or number term with IDF of at least `bars.min_name_idf`); with
@@ -466,25 +567,25 @@ impl RelatedIndex {
             .zip(&item_weights)
             .map(|(t, &w)| (t.hash, w))
             .collect();
-        top_k(&mut query, QUERY_TERMS);
+        select_heaviest(&mut query, QUERY_TERMS);
         for (term, _) in query {
             if let Some(list) = self.postings.get(&term)
                 && list.len() <= MAX_POSTING
             {
                 for &cluster in list {
-                    if consider(cluster) {
-                        *hits.entry(cluster).or_default() += 1;
-                    }
+                    *hits.entry(cluster).or_default() += 1;
                 }
             }
         }
-        let mut candidates: Vec<(i64, u32)> = hits.into_iter().collect();
+        // A cluster that posted only one of the item's distinctive terms is never similar
+        // enough to join: scoring it is wasted work. `consider` is asked only about the rest.
+        let mut candidates: Vec<(i64, u32)> = hits
+            .into_iter()
+            .filter(|&(cluster, n)| n >= MIN_POSTED_SHARED && consider(cluster))
+            .collect();
         candidates.sort_unstable_by_key(|&(cluster, n)| {
             (std::cmp::Reverse(n), std::cmp::Reverse(cluster))
         });
-        // A cluster that posted only one of the item's distinctive terms is never similar
-        // enough to join: scoring it is wasted work.
-        candidates.retain(|&(_, n)| n >= MIN_POSTED_SHARED);
         candidates.truncate(MAX_CANDIDATES);
         // Each candidate that reaches a bar: (match, reaches its join bar, independent reports).
         let mut scored: Vec<(RelatedMatch, bool, u32)> = Vec::with_capacity(candidates.len());
@@ -626,10 +727,16 @@ impl RelatedIndex {
         for t in terms {
             *self.df.entry(t.hash).or_default() += 1;
         }
-        // The heaviest first: the first POSTED_TERMS go to the cluster index.
-        let ranked = self.ranked(terms, PROFILE_TERMS.max(POSTED_TERMS));
-        let posted: Vec<u64> = ranked.iter().take(POSTED_TERMS).map(|&(t, _)| t).collect();
-        let mut kept: Vec<u64> = ranked.iter().take(PROFILE_TERMS).map(|&(t, _)| t).collect();
+        // The heaviest PROFILE_TERMS, of which the heaviest POSTED_TERMS go to the cluster
+        // index. Only which terms these are matters, not their order: selections, no sort.
+        let mut kept: Vec<(u64, f32)> = terms
+            .iter()
+            .map(|t| (t.hash, self.weight(t.hash, t.weight, t.name)))
+            .collect();
+        select_heaviest(&mut kept, PROFILE_TERMS);
+        let mut posted = kept.clone();
+        select_heaviest(&mut posted, POSTED_TERMS);
+        let mut kept: Vec<u64> = kept.into_iter().map(|(t, _)| t).collect();
         kept.sort_unstable();
         let profile = self.clusters.entry(cluster).or_insert_with(|| Profile {
             terms: Vec::new(),
@@ -646,13 +753,17 @@ impl RelatedIndex {
         profile.last_ts = profile.last_ts.max(ts);
         // A profile keeps the member's most distinctive terms and its headline, not its every
         // word: that bounds memory per story, and the light terms barely move the similarity.
-        let members_terms = || {
-            terms
-                .iter()
-                .filter(|t| t.headline || kept.binary_search(&t.hash).is_ok())
-        };
-        profile.add(members_terms());
-        for t in members_terms() {
+        // `terms` and `kept` are both sorted by hash: one walk picks them.
+        let mut next_kept = kept.iter().copied().peekable();
+        let members_terms: Vec<&EventTerm> = terms
+            .iter()
+            .filter(|t| {
+                while next_kept.next_if(|&k| k < t.hash).is_some() {}
+                next_kept.next_if_eq(&t.hash).is_some() || t.headline
+            })
+            .collect();
+        profile.add(members_terms.iter().copied());
+        for t in members_terms {
             if t.name && t.headline && !profile.headline_names.contains(&t.hash) {
                 profile.headline_names.push(t.hash);
             }
@@ -662,7 +773,7 @@ impl RelatedIndex {
         }
         profile.norm.set((0, 0.0));
         self.trim(cluster);
-        for term in posted {
+        for (term, _) in posted {
             let list = self.postings.entry(term).or_default();
             // Past MAX_POSTING the list is never read: stop growing it.
             if list.len() <= MAX_POSTING
@@ -691,7 +802,7 @@ impl RelatedIndex {
             .iter()
             .map(|p| (p.hash, p.sum * idf(df, docs, p.hash)))
             .collect();
-        top_k(&mut heaviest, PROFILE_TERMS);
+        select_heaviest(&mut heaviest, PROFILE_TERMS);
         let mut keep: Vec<u64> = heaviest.into_iter().map(|(t, _)| t).collect();
         keep.sort_unstable();
         profile
@@ -792,6 +903,47 @@ mod tests {
             STOPWORDS.windows(2).all(|w| w[0] < w[1]),
             "keep STOPWORDS sorted"
         );
+    }
+
+    /// The byte-level word splitter and trim agree with the plain char-based definitions on
+    /// text mixing ASCII, punctuation, curly quotes, accents, other scripts and case changes.
+    #[test]
+    fn words_and_trim_agree_with_their_char_by_char_definitions() {
+        fn reference_words(text: &str) -> Vec<&str> {
+            text.split(|c: char| {
+                !(c.is_alphanumeric()
+                    || matches!(c, '\'' | '\u{2019}' | '-' | '.' | '!' | '?' | ':'))
+            })
+            .filter(|w| !w.is_empty())
+            .collect()
+        }
+        const PIECES: &[&str] = &[
+            "a", "Z", "7", " ", ".", "!", "?", ":", "-", "'", "\u{2019}", "\u{201c}", ",", "(",
+            "é", "É", "ß", "İ", "Ω", "日本", "\u{a0}", "\u{2014}", "\n", "\t", "U.S.", "don't",
+            "3.5", "--", "…", "١٢", "ǅ",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..5000 {
+            let mut text = String::new();
+            for _ in 0..(state % 24) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(PIECES[(state % PIECES.len() as u64) as usize]);
+            }
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let found: Vec<&str> = words(&text).collect();
+            assert_eq!(found, reference_words(&text), "words of {text:?}");
+            for word in found {
+                assert_eq!(
+                    trim_to_alphanumeric(word),
+                    word.trim_matches(|c: char| !c.is_alphanumeric()),
+                    "trim of {word:?}"
+                );
+            }
+        }
     }
 
     #[test]
