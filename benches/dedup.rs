@@ -52,6 +52,7 @@ const FETCH_ITEMS: usize = 25;
 
 /// One pass of the per-item path over `htmls` with a fresh deduplicator: seconds taken, and
 /// how many items joined an existing story.
+#[inline(never)] // a frame of its own, for profilers
 fn per_item_path(htmls: &[(String, String)], thresholds: Thresholds) -> (f64, usize) {
     let mut dedup = Deduplicator::new(thresholds);
     let start = Instant::now();

@@ -40,3 +40,88 @@ impl Hasher for IdHasher {
 
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 pub type FastSet<K> = HashSet<K, BuildHasherDefault<IdHasher>>;
+
+/// Sorts `items` by `key`, a hash (evenly spread over `u64`): a counting pass puts each item in
+/// one of 256 buckets by the key's top byte, and an insertion sort orders the few that share a
+/// bucket. For the few hundred word and shingle hashes of an article this takes about a fifth
+/// of `sort_unstable`'s instructions (callgrind over `benches/dedup.rs`). Keys that crowd into
+/// a bucket (a text built to collide) fall back to `sort_unstable`, so the cost stays
+/// O(n log n) whatever the input; the result is sorted either way.
+pub fn sort_by_hash<T: Copy>(items: &mut Vec<T>, key: impl Fn(&T) -> u64) {
+    /// Below this, buckets cost more than they save.
+    const MIN_ITEMS: usize = 32;
+    /// Most items a bucket may take before the insertion sort is not worth it.
+    const MAX_BUCKET: usize = 16;
+    if items.len() < MIN_ITEMS {
+        items.sort_unstable_by_key(key);
+        return;
+    }
+    let bucket = |item: &T| (key(item) >> 56) as usize;
+    let mut starts = [0usize; 257];
+    for item in items.iter() {
+        starts[bucket(item) + 1] += 1;
+    }
+    if starts.iter().any(|&n| n > MAX_BUCKET) {
+        items.sort_unstable_by_key(key);
+        return;
+    }
+    for b in 0..256 {
+        starts[b + 1] += starts[b];
+    }
+    let mut sorted: Vec<T> = items.clone();
+    for item in items.iter() {
+        let at = &mut starts[bucket(item)];
+        sorted[*at] = *item;
+        *at += 1;
+    }
+    // Within a bucket (at most MAX_BUCKET items), order by the whole key.
+    for i in 1..sorted.len() {
+        let mut j = i;
+        while j > 0 && key(&sorted[j - 1]) > key(&sorted[j]) {
+            sorted.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+    *items = sorted;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sort_by_hash_sorts_spread_crowded_and_repeated_keys() {
+        let mut state = 0x853c_49e6_748f_ea9bu64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for len in [0, 1, 5, 31, 32, 33, 200, 600, 3000] {
+            // Spread keys, keys crowded under one top byte, and few distinct keys.
+            for shape in 0..3 {
+                let items: Vec<(u64, u32)> = (0..len)
+                    .map(|i| {
+                        let k = next();
+                        let key = match shape {
+                            0 => k,
+                            1 => k >> 8,
+                            _ => (k % 7) << 60,
+                        };
+                        (key, i)
+                    })
+                    .collect();
+                let mut ours = items.clone();
+                sort_by_hash(&mut ours, |&(k, _)| k);
+                let mut expected = items;
+                expected.sort_by_key(|&(k, _)| k);
+                let keys = |v: &[(u64, u32)]| v.iter().map(|&(k, _)| k).collect::<Vec<_>>();
+                assert_eq!(keys(&ours), keys(&expected), "len {len}, shape {shape}");
+                ours.sort();
+                expected.sort();
+                assert_eq!(ours, expected, "the same items, len {len}, shape {shape}");
+            }
+        }
+    }
+}

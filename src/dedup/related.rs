@@ -15,7 +15,7 @@
 
 use std::sync::LazyLock;
 
-use super::fasthash::{FastMap, FastSet};
+use super::fasthash::{FastMap, FastSet, sort_by_hash};
 
 /// One term of an item's headline and lead.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -141,7 +141,7 @@ pub fn event_terms(headline: &str, text: &str) -> Vec<EventTerm> {
         false,
     );
     // Merge the occurrences of each term.
-    terms.sort_unstable_by_key(|t| t.hash);
+    sort_by_hash(&mut terms, |t| t.hash);
     let mut merged: Vec<EventTerm> = Vec::with_capacity(terms.len());
     for t in terms {
         match merged.last_mut() {
