@@ -89,8 +89,12 @@ fn is_stopword_hash(hash: u64) -> bool {
 
 /// Inverse document frequency of `term` among `docs` documents (smoothed, at least 1).
 fn idf(df: &FastMap<u64, u32>, docs: u32, term: u64) -> f32 {
-    let df = df.get(&term).copied().unwrap_or(0) as f32;
-    ((docs as f32 + 1.0) / (df + 1.0)).ln() + 1.0
+    idf_of(df.get(&term).copied().unwrap_or(0), docs)
+}
+
+/// Inverse document frequency of a term found in `df` of `docs` documents.
+fn idf_of(df: u32, docs: u32) -> f32 {
+    ((docs as f32 + 1.0) / (df as f32 + 1.0)).ln() + 1.0
 }
 
 /// A crude English stemmer: enough that "troops" meets "troop" and "killed" meets "kill".
@@ -551,15 +555,6 @@ impl RelatedIndex {
             .zip(&idfs)
             .map(|(t, idf)| t.weight * idf * boost(t.name))
             .collect();
-        let item_norm = item_weights.iter().map(|w| w * w).sum::<f32>().sqrt();
-        let in_item = |term: u64| terms.binary_search_by_key(&term, |t| t.hash).is_ok();
-        // The item's distinctive names, for the cheap shared-name test.
-        let item_names: Vec<u64> = terms
-            .iter()
-            .zip(&idfs)
-            .filter(|(t, idf)| t.name && **idf >= min_name_idf)
-            .map(|(t, _)| t.hash)
-            .collect();
         // Candidate clusters, ranked by how many of the item's distinctive terms they posted.
         let mut hits: FastMap<i64, u32> = FastMap::with_capacity_and_hasher(64, Default::default());
         let mut query: Vec<(u64, f32)> = terms
@@ -587,6 +582,18 @@ impl RelatedIndex {
             (std::cmp::Reverse(n), std::cmp::Reverse(cluster))
         });
         candidates.truncate(MAX_CANDIDATES);
+        if candidates.is_empty() {
+            return None;
+        }
+        let item_norm = item_weights.iter().map(|w| w * w).sum::<f32>().sqrt();
+        let in_item = |term: u64| terms.binary_search_by_key(&term, |t| t.hash).is_ok();
+        // The item's distinctive names, for the cheap shared-name test.
+        let item_names: Vec<u64> = terms
+            .iter()
+            .zip(&idfs)
+            .filter(|(t, idf)| t.name && **idf >= min_name_idf)
+            .map(|(t, _)| t.hash)
+            .collect();
         // Each candidate that reaches a bar: (match, reaches its join bar, independent reports).
         let mut scored: Vec<(RelatedMatch, bool, u32)> = Vec::with_capacity(candidates.len());
         for (cluster, _) in candidates {
@@ -724,15 +731,23 @@ impl RelatedIndex {
         independent: bool,
     ) {
         self.docs += 1;
-        for t in terms {
-            *self.df.entry(t.hash).or_default() += 1;
-        }
-        // The heaviest PROFILE_TERMS, of which the heaviest POSTED_TERMS go to the cluster
-        // index. Only which terms these are matters, not their order: selections, no sort.
+        // Count each term (`terms` holds each once), and weigh it with its new count: one
+        // lookup a term.
+        let docs = self.docs;
         let mut kept: Vec<(u64, f32)> = terms
             .iter()
-            .map(|t| (t.hash, self.weight(t.hash, t.weight, t.name)))
+            .map(|t| {
+                let df = self.df.entry(t.hash).or_default();
+                *df += 1;
+                let idf = idf_of(*df, docs);
+                (
+                    t.hash,
+                    t.weight * idf * if t.name { NAME_BOOST } else { 1.0 },
+                )
+            })
             .collect();
+        // The heaviest PROFILE_TERMS, of which the heaviest POSTED_TERMS go to the cluster
+        // index. Only which terms these are matters, not their order: selections, no sort.
         select_heaviest(&mut kept, PROFILE_TERMS);
         let mut posted = kept.clone();
         select_heaviest(&mut posted, POSTED_TERMS);
@@ -755,13 +770,11 @@ impl RelatedIndex {
         // word: that bounds memory per story, and the light terms barely move the similarity.
         // `terms` and `kept` are both sorted by hash: one walk picks them.
         let mut next_kept = kept.iter().copied().peekable();
-        let members_terms: Vec<&EventTerm> = terms
-            .iter()
-            .filter(|t| {
-                while next_kept.next_if(|&k| k < t.hash).is_some() {}
-                next_kept.next_if_eq(&t.hash).is_some() || t.headline
-            })
-            .collect();
+        let mut members_terms: Vec<&EventTerm> = Vec::with_capacity(terms.len());
+        members_terms.extend(terms.iter().filter(|t| {
+            while next_kept.next_if(|&k| k < t.hash).is_some() {}
+            next_kept.next_if_eq(&t.hash).is_some() || t.headline
+        }));
         profile.add(members_terms.iter().copied());
         for t in members_terms {
             if t.name && t.headline && !profile.headline_names.contains(&t.hash) {
