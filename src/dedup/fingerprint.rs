@@ -96,6 +96,28 @@ fn word_hash(word: &str) -> u64 {
     h.finish()
 }
 
+/// [`ASCII_FOLD`]'s value for ASCII that is not a letter or digit, and for any byte of a
+/// character that is not ASCII.
+const SEPARATOR: u8 = 0;
+const NOT_ASCII: u8 = 0x80;
+
+/// Each byte as [`words`] reads it: an ASCII letter or digit lower-cased, [`SEPARATOR`] or
+/// [`NOT_ASCII`]. One lookup a byte instead of range tests (a third of `words`' instructions).
+const ASCII_FOLD: [u8; 256] = {
+    let mut table = [NOT_ASCII; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            SEPARATOR
+        };
+        b += 1;
+    }
+    table
+};
+
 /// The words of `text` (lower-cased alphanumeric runs; apostrophes, quotes and punctuation split
 /// words, so quote style and typography do not change them), at most `max`. One pass over the
 /// bytes; ASCII is decided and lower-cased byte by byte, anything else by its decoded character.
@@ -109,12 +131,13 @@ fn words(text: &str, max: usize) -> Vec<Word> {
         let mut len = 0;
         while i < bytes.len() {
             let b = bytes[i];
-            if b < 0x80 {
-                if !b.is_ascii_alphanumeric() {
-                    break;
-                }
-                number &= b.is_ascii_digit();
-                hash.byte(b.to_ascii_lowercase());
+            let folded = ASCII_FOLD[usize::from(b)];
+            if folded == SEPARATOR {
+                break;
+            }
+            if folded != NOT_ASCII {
+                number &= folded.is_ascii_digit();
+                hash.byte(folded);
                 i += 1;
             } else {
                 let c = text[i..].chars().next().expect("at a char boundary");

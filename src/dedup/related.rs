@@ -81,7 +81,7 @@ const STOPWORDS: &[&str] = &[
 
 /// The stopwords' hashes: a word is looked up by the hash computed for it anyway.
 static STOPWORD_HASHES: LazyLock<FastSet<u64>> =
-    LazyLock::new(|| STOPWORDS.iter().map(|w| term_hash(w)).collect());
+    LazyLock::new(|| STOPWORDS.iter().map(|w| term_hash(w.as_bytes())).collect());
 
 fn is_stopword_hash(hash: u64) -> bool {
     STOPWORD_HASHES.contains(&hash)
@@ -97,10 +97,11 @@ fn idf_of(df: u32, docs: u32) -> f32 {
     ((docs as f32 + 1.0) / (df as f32 + 1.0)).ln() + 1.0
 }
 
-/// A crude English stemmer: enough that "troops" meets "troop" and "killed" meets "kill".
-fn stem(word: &str) -> &str {
-    let w = word.strip_suffix("'s").unwrap_or(word);
-    for suffix in ["ing", "ed"] {
+/// A crude English stemmer: enough that "troops" meets "troop" and "killed" meets "kill". On
+/// the bytes of a lower-cased word: every suffix it looks at is ASCII.
+fn stem(word: &[u8]) -> &[u8] {
+    let w = word.strip_suffix(b"'s").unwrap_or(word);
+    for suffix in [&b"ing"[..], b"ed"] {
         if let Some(stem) = w.strip_suffix(suffix)
             && stem.len() >= 4
         {
@@ -108,18 +109,18 @@ fn stem(word: &str) -> &str {
         }
     }
     if w.len() > 3
-        && w.ends_with('s')
-        && !w.ends_with("ss")
-        && !w.ends_with("us")
-        && !w.ends_with("is")
+        && w.ends_with(b"s")
+        && !w.ends_with(b"ss")
+        && !w.ends_with(b"us")
+        && !w.ends_with(b"is")
     {
         return &w[..w.len() - 1];
     }
     w
 }
 
-fn term_hash(stemmed: &str) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(stemmed.as_bytes())
+fn term_hash(stemmed: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(stemmed)
 }
 
 /// The event terms of an item: its headline (counting double) and the first words of its text.
@@ -127,23 +128,15 @@ pub fn event_terms(headline: &str, text: &str) -> Vec<EventTerm> {
     let mut terms: Vec<EventTerm> = Vec::with_capacity(LEAD_WORDS / 2);
     let title_words: Vec<&str> = words(headline).collect();
     let case = Case::of_headline(&title_words);
-    let mut lower = String::new();
     add_terms(
         &mut terms,
-        &mut lower,
-        title_words.into_iter(),
+        headline,
+        usize::MAX,
         HEADLINE_WEIGHT,
         case,
         true,
     );
-    add_terms(
-        &mut terms,
-        &mut lower,
-        words(text).take(LEAD_WORDS),
-        1.0,
-        Case::Sentence,
-        false,
-    );
+    add_terms(&mut terms, text, LEAD_WORDS, 1.0, Case::Sentence, false);
     // Merge the occurrences of each term.
     sort_by_hash(&mut terms, |t| t.hash);
     let mut merged: Vec<EventTerm> = Vec::with_capacity(terms.len());
@@ -188,53 +181,60 @@ const BYTE_CLASS: [ByteClass; 256] = {
 };
 
 /// Words with their sentence position: split on anything that is not a letter, digit,
-/// apostrophe or hyphen inside a word; a sentence ends at `.`, `!`, `?` or `:`. ASCII is
-/// decided by a table, byte by byte; other characters by their decoded value.
-fn words(text: &str) -> Words<'_> {
-    Words { text, at: 0 }
+/// apostrophe or hyphen inside a word; a sentence ends at `.`, `!`, `?` or `:`.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let (start, end, _) = next_word(text, at)?;
+        at = end;
+        Some(&text[start..end])
+    })
 }
 
-struct Words<'a> {
-    text: &'a str,
-    at: usize,
-}
-
-impl Words<'_> {
-    /// From byte `i`, the first byte that is not of `class`, or where a character that is not
-    /// ASCII is not `in_word`.
-    #[inline(always)]
-    fn run_end(&self, mut i: usize, class: ByteClass, in_word: bool) -> usize {
-        let bytes = self.text.as_bytes();
-        loop {
-            i += bytes[i..]
-                .iter()
-                .position(|&b| BYTE_CLASS[usize::from(b)] != class)
-                .unwrap_or(bytes.len() - i);
-            if i == bytes.len() || BYTE_CLASS[usize::from(bytes[i])] != ByteClass::NotAscii {
-                return i;
-            }
-            let c = self.text[i..].chars().next().expect("at a char boundary");
-            if (c.is_alphanumeric() || c == '\u{2019}') != in_word {
-                return i;
-            }
-            i += c.len_utf8();
+/// The next word of `text` (as [`words`] splits) at or after byte `at`: where it starts and
+/// ends, and whether it is all ASCII. ASCII is decided by a table, byte by byte; other
+/// characters by their decoded value.
+#[inline(always)]
+fn next_word(text: &str, mut i: usize) -> Option<(usize, usize, bool)> {
+    let bytes = text.as_bytes();
+    let class = |i: usize| BYTE_CLASS[usize::from(bytes[i])];
+    let in_word = |i: usize| {
+        let c = text[i..].chars().next().expect("at a char boundary");
+        (c.is_alphanumeric() || c == '\u{2019}', c.len_utf8())
+    };
+    loop {
+        while i < bytes.len() && class(i) == ByteClass::Separator {
+            i += 1;
         }
-    }
-}
-
-impl<'a> Iterator for Words<'a> {
-    type Item = &'a str;
-
-    fn next(&mut self) -> Option<&'a str> {
-        let start = self.run_end(self.at, ByteClass::Separator, false);
-        if start == self.text.len() {
-            self.at = start;
+        if i == bytes.len() {
             return None;
         }
-        let end = self.run_end(start, ByteClass::Word, true);
-        self.at = end;
-        Some(&self.text[start..end])
+        if class(i) == ByteClass::Word {
+            break;
+        }
+        match in_word(i) {
+            (true, _) => break,
+            (false, width) => i += width,
+        }
     }
+    let start = i;
+    let mut ascii = true;
+    loop {
+        while i < bytes.len() && class(i) == ByteClass::Word {
+            i += 1;
+        }
+        if i == bytes.len() || class(i) == ByteClass::Separator {
+            break;
+        }
+        match in_word(i) {
+            (true, width) => {
+                ascii = false;
+                i += width;
+            }
+            (false, _) => break,
+        }
+    }
+    Some((start, i, ascii))
 }
 
 /// `raw` without the characters that are not letters or digits at either end: ASCII ends are
@@ -302,47 +302,67 @@ impl Case {
     }
 }
 
-/// Adds the terms of `words` to `terms`; `lower` is scratch space for the lower-cased word.
-fn add_terms<'a>(
+/// The longest word lower-cased on the stack; longer ones take the general path.
+const SHORT_WORD: usize = 32;
+
+/// Adds the terms of the first `max_words` words of `text` to `terms`.
+fn add_terms(
     terms: &mut Vec<EventTerm>,
-    lower: &mut String,
-    words: impl Iterator<Item = &'a str>,
+    text: &str,
+    max_words: usize,
     weight: f32,
     case: Case,
     headline: bool,
 ) {
     let mut sentence_start = true;
-    for raw in words {
+    let mut short = [0u8; SHORT_WORD];
+    let mut long = String::new();
+    let mut at = 0;
+    for _ in 0..max_words {
+        let Some((start, end, raw_ascii)) = next_word(text, at) else {
+            break;
+        };
+        at = end;
+        let raw = &text[start..end];
         let ends_sentence = matches!(raw.as_bytes().last(), Some(b'.' | b'!' | b'?' | b':'));
         let word = trim_to_alphanumeric(raw);
         if word.is_empty() {
             sentence_start |= ends_sentence;
             continue;
         }
-        // One pass over the bytes: digits, capitals, and whether the word is all ASCII.
-        let (mut is_number, mut capitals, mut ascii) = (false, true, true);
-        for &b in word.as_bytes() {
-            is_number |= b.is_ascii_digit();
-            capitals &= b.is_ascii_uppercase() || b.is_ascii_digit();
-            ascii &= b.is_ascii();
-        }
-        lower.clear();
-        if ascii {
-            lower.push_str(word);
-            lower.make_ascii_lowercase();
+        let ascii = raw_ascii || word.is_ascii();
+        // Lower-cased, with its digits and capitals: ASCII words that fit on the stack in one
+        // pass over their bytes, the rest through a String.
+        let (lower, is_number, capitals): (&[u8], bool, bool) = if ascii && word.len() <= SHORT_WORD
+        {
+            let (mut is_number, mut capitals) = (false, true);
+            for (slot, &b) in short.iter_mut().zip(word.as_bytes()) {
+                *slot = b.to_ascii_lowercase();
+                is_number |= b.is_ascii_digit();
+                capitals &= b.is_ascii_uppercase() || b.is_ascii_digit();
+            }
+            (&short[..word.len()], is_number, capitals)
         } else {
-            let folded = word.chars().flat_map(char::to_lowercase);
-            lower.extend(folded.map(|c| if c == '\u{2019}' { '\'' } else { c }));
-        }
+            long.clear();
+            if ascii {
+                long.push_str(word);
+                long.make_ascii_lowercase();
+            } else {
+                let folded = word.chars().flat_map(char::to_lowercase);
+                long.extend(folded.map(|c| if c == '\u{2019}' { '\'' } else { c }));
+            }
+            let is_number = word.bytes().any(|b| b.is_ascii_digit());
+            let capitals = if ascii {
+                word.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            } else {
+                word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit())
+            };
+            (long.as_bytes(), is_number, capitals)
+        };
         let lower_hash = term_hash(lower);
         if !is_stopword_hash(lower_hash) && (lower.len() >= 2 || is_number) {
-            let acronym = case != Case::Upper
-                && word.len() >= 2
-                && if ascii {
-                    capitals
-                } else {
-                    word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit())
-                };
+            let acronym = case != Case::Upper && word.len() >= 2 && capitals;
             let capitalized = if ascii {
                 word.as_bytes()[0].is_ascii_uppercase()
             } else {
@@ -918,44 +938,177 @@ mod tests {
         );
     }
 
-    /// The byte-level word splitter and trim agree with the plain char-based definitions on
-    /// text mixing ASCII, punctuation, curly quotes, accents, other scripts and case changes.
-    #[test]
-    fn words_and_trim_agree_with_their_char_by_char_definitions() {
-        fn reference_words(text: &str) -> Vec<&str> {
+    /// `event_terms` as first written, character by character with `str::split`, for the
+    /// test below.
+    fn reference_event_terms(headline: &str, text: &str) -> Vec<EventTerm> {
+        fn words(text: &str) -> impl Iterator<Item = &str> {
             text.split(|c: char| {
                 !(c.is_alphanumeric()
                     || matches!(c, '\'' | '\u{2019}' | '-' | '.' | '!' | '?' | ':'))
             })
             .filter(|w| !w.is_empty())
-            .collect()
         }
+        fn stem(w: &str) -> &str {
+            let w = w.strip_suffix("'s").unwrap_or(w);
+            for suffix in ["ing", "ed"] {
+                if let Some(stem) = w.strip_suffix(suffix)
+                    && stem.len() >= 4
+                {
+                    return stem;
+                }
+            }
+            let plural = w.ends_with('s') && !w.ends_with("ss");
+            if w.len() > 3 && plural && !w.ends_with("us") && !w.ends_with("is") {
+                return &w[..w.len() - 1];
+            }
+            w
+        }
+        fn add<'a>(
+            terms: &mut Vec<EventTerm>,
+            words: impl Iterator<Item = &'a str>,
+            weight: f32,
+            case: Case,
+            headline: bool,
+        ) {
+            let mut sentence_start = true;
+            for raw in words {
+                let ends_sentence = raw.ends_with(['.', '!', '?', ':']);
+                let word = raw.trim_matches(|c: char| !c.is_alphanumeric());
+                if word.is_empty() {
+                    sentence_start |= ends_sentence;
+                    continue;
+                }
+                let lower: String = word
+                    .chars()
+                    .flat_map(char::to_lowercase)
+                    .map(|c| if c == '\u{2019}' { '\'' } else { c })
+                    .collect();
+                let is_number = word.bytes().any(|b| b.is_ascii_digit());
+                let lower_hash = xxhash_rust::xxh3::xxh3_64(lower.as_bytes());
+                if !is_stopword_hash(lower_hash) && (lower.len() >= 2 || is_number) {
+                    let acronym = case != Case::Upper
+                        && word.len() >= 2
+                        && word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit());
+                    let capitalized = word.starts_with(char::is_uppercase);
+                    terms.push(EventTerm {
+                        hash: xxhash_rust::xxh3::xxh3_64(stem(&lower).as_bytes()),
+                        weight,
+                        name: is_number
+                            || acronym
+                            || (case == Case::Sentence && capitalized && !sentence_start),
+                        headline,
+                        number: is_number,
+                    });
+                }
+                sentence_start = ends_sentence;
+            }
+        }
+        let mut terms = Vec::new();
+        let title_words: Vec<&str> = words(headline).collect();
+        let case = Case::of_headline(&title_words);
+        add(
+            &mut terms,
+            title_words.into_iter(),
+            HEADLINE_WEIGHT,
+            case,
+            true,
+        );
+        add(
+            &mut terms,
+            words(text).take(LEAD_WORDS),
+            1.0,
+            Case::Sentence,
+            false,
+        );
+        terms.sort_by_key(|t| t.hash);
+        let mut merged: Vec<EventTerm> = Vec::new();
+        for t in terms {
+            match merged.last_mut() {
+                Some(last) if last.hash == t.hash => {
+                    last.weight = (last.weight + t.weight).min(MAX_TERM_WEIGHT);
+                    last.name |= t.name;
+                    last.headline |= t.headline;
+                    last.number |= t.number;
+                }
+                _ => merged.push(t),
+            }
+        }
+        merged
+    }
+
+    /// The byte-level scan finds the terms that the character-by-character definition finds,
+    /// on text that mixes ASCII, sentence ends, curly quotes, accents, other scripts, case
+    /// changes, stopwords, plurals, long words and runs past the lead's word limit.
+    #[test]
+    fn event_terms_agree_with_their_char_by_char_definition() {
         const PIECES: &[&str] = &[
-            "a", "Z", "7", " ", ".", "!", "?", ":", "-", "'", "\u{2019}", "\u{201c}", ",", "(",
-            "é", "É", "ß", "İ", "Ω", "日本", "\u{a0}", "\u{2014}", "\n", "\t", "U.S.", "don't",
-            "3.5", "--", "…", "١٢", "ǅ",
+            "a",
+            "Z",
+            "7",
+            " ",
+            ".",
+            "!",
+            "?",
+            ":",
+            "-",
+            "'",
+            "\u{2019}",
+            "\u{201c}",
+            ",",
+            "(",
+            "é",
+            "É",
+            "ß",
+            "İ",
+            "Ω",
+            "日本",
+            "\u{a0}",
+            "\u{2014}",
+            "\n",
+            "\t",
+            "U.S.",
+            "don't",
+            "3.5",
+            "--",
+            "…",
+            "١٢",
+            "ǅ",
+            "The ",
+            "said ",
+            "Troops ",
+            "killed ",
+            "NATO ",
+            "Obama's ",
+            "Obama\u{2019}s ",
+            "virus ",
+            "ALLCAPS ",
+            "McCain ",
+            "Zürich ",
+            "ÉLYSÉE ",
+            "Antidisestablishmentarianism-and-then-some ",
+            "word",
+            "says.",
+            "in",
+            "2012",
         ];
         let mut state = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..5000 {
-            let mut text = String::new();
-            for _ in 0..(state % 24) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                text.push_str(PIECES[(state % PIECES.len() as u64) as usize]);
-            }
+        let mut next = move || {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            let found: Vec<&str> = words(&text).collect();
-            assert_eq!(found, reference_words(&text), "words of {text:?}");
-            for word in found {
-                assert_eq!(
-                    trim_to_alphanumeric(word),
-                    word.trim_matches(|c: char| !c.is_alphanumeric()),
-                    "trim of {word:?}"
-                );
-            }
+            state
+        };
+        for round in 0..3000 {
+            let mut piece = || PIECES[(next() % PIECES.len() as u64) as usize];
+            let headline: String = (0..round % 12).map(|_| piece()).collect();
+            // Every tenth text is longer than the lead.
+            let pieces = if round % 10 == 0 { 900 } else { round % 60 };
+            let text: String = (0..pieces).map(|_| piece()).collect();
+            assert_eq!(
+                event_terms(&headline, &text),
+                reference_event_terms(&headline, &text),
+                "{headline:?} / {text:?}"
+            );
         }
     }
 
@@ -965,7 +1118,12 @@ mod tests {
             "Quake hits Chile",
             "A magnitude 6.1 earthquake struck off Antofagasta on Tuesday, officials said. Troops were deployed.",
         );
-        let has = |w: &str| terms.iter().find(|t| t.hash == term_hash(stem(w))).copied();
+        let has = |w: &str| {
+            terms
+                .iter()
+                .find(|t| t.hash == term_hash(stem(w.as_bytes())))
+                .copied()
+        };
         assert!(has("antofagasta").unwrap().name);
         assert!(has("chile").unwrap().name);
         assert!(!has("earthquake").unwrap().name);
@@ -983,7 +1141,7 @@ mod tests {
         let name_in = |headline: &str, word: &str| {
             event_terms(headline, "")
                 .iter()
-                .find(|t| t.hash == term_hash(stem(word)))
+                .find(|t| t.hash == term_hash(stem(word.as_bytes())))
                 .map(|t| t.name)
         };
         let shouting = "PIERRE THOMAS PLACED ON INJURED RESERVE AFTER WEEK 16";
@@ -1195,13 +1353,13 @@ mod tests {
     #[test]
     fn term_statistics_stay_bounded_and_keep_their_ratios() {
         let mut index = RelatedIndex::new(72 * 3600);
-        let common = term_hash("rehab");
-        let rare = term_hash("promises");
+        let common = term_hash(b"rehab");
+        let rare = term_hash(b"promises");
         for n in 0..400u64 {
             // Each document: one term never seen again, "rehab" in every second, "promises"
             // in every tenth.
             let mut terms = vec![EventTerm {
-                hash: term_hash(&format!("once{n}")),
+                hash: term_hash(format!("once{n}").as_bytes()),
                 weight: 1.0,
                 name: false,
                 headline: false,
