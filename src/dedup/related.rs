@@ -511,6 +511,10 @@ pub struct RelatedIndex {
     clusters: FastMap<i64, Profile>,
     postings: FastMap<u64, Vec<i64>>,
     newest_ts: i64,
+    /// Scratch space for [`RelatedIndex::best_among`]: how many of an item's query terms each
+    /// cluster posted. Kept between calls, so that it does not grow from empty (and rehash)
+    /// for every item: that was a twentieth of `benches/dedup`'s time.
+    hit_counts: std::cell::RefCell<FastMap<i64, u32>>,
 }
 
 impl RelatedIndex {
@@ -522,6 +526,7 @@ impl RelatedIndex {
             clusters: FastMap::default(),
             postings: FastMap::default(),
             newest_ts: i64::MIN,
+            hit_counts: Default::default(),
         }
     }
 
@@ -576,13 +581,14 @@ impl RelatedIndex {
             .map(|(t, idf)| t.weight * idf * boost(t.name))
             .collect();
         // Candidate clusters, ranked by how many of the item's distinctive terms they posted.
-        let mut hits: FastMap<i64, u32> = FastMap::with_capacity_and_hasher(64, Default::default());
         let mut query: Vec<(u64, f32)> = terms
             .iter()
             .zip(&item_weights)
             .map(|(t, &w)| (t.hash, w))
             .collect();
         select_heaviest(&mut query, QUERY_TERMS);
+        let mut hits = self.hit_counts.borrow_mut();
+        hits.clear();
         for (term, _) in query {
             if let Some(list) = self.postings.get(&term)
                 && list.len() <= MAX_POSTING
@@ -595,9 +601,11 @@ impl RelatedIndex {
         // A cluster that posted only one of the item's distinctive terms is never similar
         // enough to join: scoring it is wasted work. `consider` is asked only about the rest.
         let mut candidates: Vec<(i64, u32)> = hits
-            .into_iter()
+            .iter()
+            .map(|(&cluster, &n)| (cluster, n))
             .filter(|&(cluster, n)| n >= MIN_POSTED_SHARED && consider(cluster))
             .collect();
+        drop(hits);
         candidates.sort_unstable_by_key(|&(cluster, n)| {
             (std::cmp::Reverse(n), std::cmp::Reverse(cluster))
         });
