@@ -436,19 +436,16 @@ pub fn containment(a: &[u32], b: &[u32]) -> f64 {
     intersection_size(a, b) as f64 / smaller as f64
 }
 
-/// Size of the intersection of two sorted, unique slices.
+/// Size of the intersection of two sorted, unique slices. Branch-free: which side advances is
+/// data, not a jump, because on hashes it is a coin toss that a predictor misses half the time
+/// (this loop was a third of `Deduplicator::decide` in `benches/dedup`).
 pub fn intersection_size(a: &[u32], b: &[u32]) -> usize {
     let (mut i, mut j, mut n) = (0, 0, 0);
     while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                n += 1;
-                i += 1;
-                j += 1;
-            }
-        }
+        let (x, y) = (a[i], b[j]);
+        n += usize::from(x == y);
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
     }
     n
 }
@@ -573,6 +570,31 @@ mod tests {
         );
         assert!(containment(&a.shingles, &b.shingles) < 0.05);
         assert!(hamming(a.simhash, b.simhash) > 12);
+    }
+
+    #[test]
+    fn intersection_size_counts_the_shared_values() {
+        let mut state = 0x9e37_79b9u32;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        for len in [0usize, 1, 2, 10, 200] {
+            // Values from a small range, so that the two sets share some.
+            let mut set = |n: usize| {
+                let mut v: Vec<u32> = (0..n).map(|_| next() % 300).collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            };
+            let (a, b) = (set(len), set(len / 2 + 1));
+            let shared = a.iter().filter(|x| b.binary_search(x).is_ok()).count();
+            assert_eq!(intersection_size(&a, &b), shared, "{a:?} {b:?}");
+            assert_eq!(intersection_size(&b, &a), shared);
+            assert_eq!(intersection_size(&a, &a), a.len());
+        }
     }
 
     #[test]
