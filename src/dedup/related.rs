@@ -97,6 +97,36 @@ fn idf_of(df: u32, docs: u32) -> f32 {
     ((docs as f32 + 1.0) / (df as f32 + 1.0)).ln() + 1.0
 }
 
+/// [`idf_of`] for one corpus size, remembered by document frequency: the hundred or so terms
+/// of an item share a few small frequencies, and each value costs a logarithm (the logarithms
+/// were a twentieth of `benches/dedup`). The values are the same, bit for bit.
+struct IdfMemo {
+    docs: u32,
+    /// By document frequency below its length; NaN until computed.
+    known: [f32; 64],
+}
+
+impl IdfMemo {
+    fn new(docs: u32) -> IdfMemo {
+        IdfMemo {
+            docs,
+            known: [f32::NAN; 64],
+        }
+    }
+
+    fn get(&mut self, df: u32) -> f32 {
+        match self.known.get_mut(df as usize) {
+            Some(known) => {
+                if known.is_nan() {
+                    *known = idf_of(df, self.docs);
+                }
+                *known
+            }
+            None => idf_of(df, self.docs),
+        }
+    }
+}
+
 /// A crude English stemmer: enough that "troops" meets "troop" and "killed" meets "kill". On
 /// the bytes of a lower-cased word: every suffix it looks at is ASCII.
 fn stem(word: &[u8]) -> &[u8] {
@@ -534,10 +564,6 @@ impl RelatedIndex {
         idf(&self.df, self.docs, term)
     }
 
-    fn weight(&self, term: u64, tf: f32, name: bool) -> f32 {
-        tf * self.idf(term) * if name { NAME_BOOST } else { 1.0 }
-    }
-
     /// The most similar cluster within the window, if its similarity reaches `bars.join` (or
     /// `bars.supported`, for a cluster that two independent reports back) and it shares a
     /// distinctive name (a name or number term with IDF of at least `bars.min_name_idf`); with
@@ -573,7 +599,11 @@ impl RelatedIndex {
         }
         // `terms` is sorted by hash: the item side is looked up by binary search. Each term's
         // IDF is looked up once, here, not once per candidate.
-        let idfs: Vec<f32> = terms.iter().map(|t| self.idf(t.hash)).collect();
+        let mut memo = IdfMemo::new(self.docs);
+        let idfs: Vec<f32> = terms
+            .iter()
+            .map(|t| memo.get(self.df.get(&t.hash).copied().unwrap_or(0)))
+            .collect();
         let boost = |name: bool| if name { NAME_BOOST } else { 1.0 };
         let item_weights: Vec<f32> = terms
             .iter()
@@ -736,11 +766,14 @@ impl RelatedIndex {
         if docs_at > 0 && self.docs <= docs_at + docs_at / 10 {
             return norm;
         }
+        let mut memo = IdfMemo::new(self.docs);
         let norm = profile
             .terms
             .iter()
             .map(|p| {
-                let w = self.weight(p.hash, p.sum / profile.members as f32, p.name);
+                let idf = memo.get(self.df.get(&p.hash).copied().unwrap_or(0));
+                let boost = if p.name { NAME_BOOST } else { 1.0 };
+                let w = p.sum / profile.members as f32 * idf * boost;
                 w * w
             })
             .sum::<f32>()
@@ -761,13 +794,13 @@ impl RelatedIndex {
         self.docs += 1;
         // Count each term (`terms` holds each once), and weigh it with its new count: one
         // lookup a term.
-        let docs = self.docs;
+        let mut memo = IdfMemo::new(self.docs);
         let mut kept: Vec<(u64, f32)> = terms
             .iter()
             .map(|t| {
                 let df = self.df.entry(t.hash).or_default();
                 *df += 1;
-                let idf = idf_of(*df, docs);
+                let idf = memo.get(*df);
                 (
                     t.hash,
                     t.weight * idf * if t.name { NAME_BOOST } else { 1.0 },
