@@ -449,9 +449,21 @@ fn add_terms(
 /// not a sort). Ties break by hash, so that the choice does not depend on the input order.
 fn select_heaviest(ranked: &mut Vec<(u64, f32)>, k: usize) {
     if ranked.len() > k {
-        ranked.select_nth_unstable_by(k, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked.select_nth_unstable_by_key(k, heaviest_first);
         ranked.truncate(k);
     }
+}
+
+/// The order [`select_heaviest`] selects by, as one integer: the heavier first (by
+/// `f32::total_cmp`, reversed), then the smaller hash. Comparing one integer is a fraction of
+/// comparing the float and then the hash, and the selections ran hundreds of comparisons per
+/// item (a twelfth of `benches/dedup`).
+fn heaviest_first(&(hash, weight): &(u64, f32)) -> u128 {
+    // What `total_cmp` does: flip the magnitude bits of negatives so that the integer order of
+    // the bits is the float order, then move the sign so that unsigned order is too.
+    let bits = weight.to_bits() as i32;
+    let total = (bits ^ ((((bits >> 31) as u32) >> 1) as i32)) as u32 ^ 0x8000_0000;
+    (u128::from(!total) << 64) | u128::from(hash)
 }
 
 /// One term of a cluster profile.
@@ -1017,6 +1029,38 @@ mod tests {
                 STOPWORDS.binary_search(&word.as_str()).is_ok(),
                 "{word}"
             );
+        }
+    }
+
+    #[test]
+    fn heaviest_first_orders_as_the_weight_then_the_hash() {
+        let weights = [
+            0.0f32,
+            -0.0,
+            1.0,
+            1.5,
+            2.0,
+            -1.0,
+            f32::MIN_POSITIVE,
+            f32::MAX,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+        ];
+        let hashes = [0u64, 1, 7, u64::MAX];
+        let pairs: Vec<(u64, f32)> = weights
+            .iter()
+            .flat_map(|&w| hashes.iter().map(move |&h| (h, w)))
+            .collect();
+        for a in &pairs {
+            for b in &pairs {
+                let expected = b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+                assert_eq!(
+                    heaviest_first(a).cmp(&heaviest_first(b)),
+                    expected,
+                    "{a:?} {b:?}"
+                );
+            }
         }
     }
 
