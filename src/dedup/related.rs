@@ -122,36 +122,41 @@ fn idf(df: &FastMap<u64, u32>, docs: u32, term: u64) -> f32 {
 
 /// Inverse document frequency of a term found in `df` of `docs` documents.
 fn idf_of(df: u32, docs: u32) -> f32 {
-    ((docs as f32 + 1.0) / (df as f32 + 1.0)).ln() + 1.0
+    Idf::at(docs).of(df)
 }
 
-/// [`idf_of`] for one corpus size, remembered by document frequency: the hundred or so terms
-/// of an item share a few small frequencies, and each value costs a logarithm (the logarithms
-/// were a twentieth of `benches/dedup`). The values are the same, bit for bit.
-struct IdfMemo {
-    docs: u32,
-    /// By document frequency below its length; NaN until computed.
-    known: [f32; 64],
+/// Counts below this have their logarithm in [`SMALL_LOGS`].
+const SMALL_COUNTS: usize = 4096;
+
+/// `ln(n)` for the counts below [`SMALL_COUNTS`]: most terms are rare, and a logarithm per term
+/// per decision was a twentieth of `benches/dedup`.
+static SMALL_LOGS: LazyLock<Vec<f32>> =
+    LazyLock::new(|| (0..SMALL_COUNTS).map(|n| (n as f32).ln()).collect());
+
+/// `ln(n)`.
+fn ln_count(n: u32) -> f32 {
+    match SMALL_LOGS.get(n as usize) {
+        Some(&ln) => ln,
+        None => (n as f32).ln(),
+    }
 }
 
-impl IdfMemo {
-    fn new(docs: u32) -> IdfMemo {
-        IdfMemo {
-            docs,
-            known: [f32::NAN; 64],
+/// Inverse document frequency for one corpus size: `ln((docs + 1) / (df + 1)) + 1`, taken as a
+/// difference of logarithms, so that `ln(docs + 1)` is computed once and a term's is a lookup.
+/// (The harness output on every development set is the same as with the quotient's logarithm.)
+struct Idf {
+    ln_docs: f32,
+}
+
+impl Idf {
+    fn at(docs: u32) -> Idf {
+        Idf {
+            ln_docs: ln_count(docs + 1),
         }
     }
 
-    fn get(&mut self, df: u32) -> f32 {
-        match self.known.get_mut(df as usize) {
-            Some(known) => {
-                if known.is_nan() {
-                    *known = idf_of(df, self.docs);
-                }
-                *known
-            }
-            None => idf_of(df, self.docs),
-        }
+    fn of(&self, df: u32) -> f32 {
+        self.ln_docs - ln_count(df + 1) + 1.0
     }
 }
 
@@ -639,10 +644,10 @@ impl RelatedIndex {
         }
         // `terms` is sorted by hash: the item side is looked up by binary search. Each term's
         // IDF is looked up once, here, not once per candidate.
-        let mut memo = IdfMemo::new(self.docs);
+        let idf_at = Idf::at(self.docs);
         let idfs: Vec<f32> = terms
             .iter()
-            .map(|t| memo.get(self.df.get(&t.hash).copied().unwrap_or(0)))
+            .map(|t| idf_at.of(self.df.get(&t.hash).copied().unwrap_or(0)))
             .collect();
         let boost = |name: bool| if name { NAME_BOOST } else { 1.0 };
         let item_weights: Vec<f32> = terms
@@ -806,12 +811,12 @@ impl RelatedIndex {
         if docs_at > 0 && self.docs <= docs_at + docs_at / 10 {
             return norm;
         }
-        let mut memo = IdfMemo::new(self.docs);
+        let idf_at = Idf::at(self.docs);
         let norm = profile
             .terms
             .iter()
             .map(|p| {
-                let idf = memo.get(self.df.get(&p.hash).copied().unwrap_or(0));
+                let idf = idf_at.of(self.df.get(&p.hash).copied().unwrap_or(0));
                 let boost = if p.name { NAME_BOOST } else { 1.0 };
                 let w = p.sum / profile.members as f32 * idf * boost;
                 w * w
@@ -834,13 +839,13 @@ impl RelatedIndex {
         self.docs += 1;
         // Count each term (`terms` holds each once), and weigh it with its new count: one
         // lookup a term.
-        let mut memo = IdfMemo::new(self.docs);
+        let idf_at = Idf::at(self.docs);
         let mut kept: Vec<(u64, f32)> = terms
             .iter()
             .map(|t| {
                 let df = self.df.entry(t.hash).or_default();
                 *df += 1;
-                let idf = memo.get(*df);
+                let idf = idf_at.of(*df);
                 (
                     t.hash,
                     t.weight * idf * if t.name { NAME_BOOST } else { 1.0 },
