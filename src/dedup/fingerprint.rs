@@ -420,7 +420,8 @@ impl Fingerprint {
     }
 
     /// Adds the headline-and-lead terms that related coverage compares (left out by
-    /// [`Fingerprint::of`]: they cost as much as the rest and the rule is off by default).
+    /// [`Fingerprint::of`]: they cost about as much as the rest, and only related coverage,
+    /// on by default, reads them).
     pub fn with_event_terms(mut self, title: &str, text: &str) -> Fingerprint {
         self.event = super::related::event_terms(headline_core(title), text);
         self
