@@ -102,7 +102,8 @@ const SEPARATOR: u8 = 0;
 const NOT_ASCII: u8 = 0x80;
 
 /// Each byte as [`words`] reads it: an ASCII letter or digit lower-cased, [`SEPARATOR`] or
-/// [`NOT_ASCII`]. One lookup a byte instead of range tests (a third of `words`' instructions).
+/// [`NOT_ASCII`]. One lookup a byte instead of range tests (`words` takes a fifth fewer
+/// instructions).
 const ASCII_FOLD: [u8; 256] = {
     let mut table = [NOT_ASCII; 256];
     let mut b = 0;
