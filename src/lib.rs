@@ -36,3 +36,17 @@ pub mod store;
 pub mod systemd;
 pub mod timefmt;
 pub mod watches;
+
+/// Helpers for the unit tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// A reproducible xorshift64 generator: the same `seed` gives the same sequence.
+    pub fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+}

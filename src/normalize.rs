@@ -502,13 +502,7 @@ mod tests {
             "a", "word", " ", "  ", "\t", "\n", "\n\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f",
             "\x00", "\x7f", ".", "x y",
         ];
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::test_support::xorshift(0x9e37_79b9_7f4a_7c15u64);
         for _ in 0..5000 {
             let text: String = (0..next() % 30)
                 .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])

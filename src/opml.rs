@@ -292,13 +292,7 @@ mod tests {
         // favouring the characters the reader looks at and invalid UTF-8.
         let base = br#"<?xml version="1.0"?><opml version="2.0"><body><!-- c --><outline text="News"><outline type="rss" text="A &amp; B" xmlUrl="https://a.example/rss" category="/x,/y/z"/></outline><outline xmlUrl='http://b.example/' title=C></body></opml>"#;
         const SPECIAL: &[u8] = b"<>\"'=/-!&; \xff\xc3\xa9\xe2\x80";
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::test_support::xorshift(0x2545_f491_4f6c_dd1du64);
         for _ in 0..5000 {
             let mut doc = base.to_vec();
             for _ in 0..1 + next() % 6 {

@@ -91,13 +91,7 @@ mod tests {
 
     #[test]
     fn sort_by_hash_sorts_spread_crowded_and_repeated_keys() {
-        let mut state = 0x853c_49e6_748f_ea9bu64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::test_support::xorshift(0x853c_49e6_748f_ea9bu64);
         for len in [0, 1, 5, 31, 32, 33, 200, 600, 3000] {
             // Spread keys, keys crowded under one top byte, and few distinct keys.
             for shape in 0..3 {

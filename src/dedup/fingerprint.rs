@@ -576,17 +576,11 @@ mod tests {
 
     #[test]
     fn intersection_size_counts_the_shared_values() {
-        let mut state = 0x9e37_79b9u32;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state
-        };
+        let mut next = crate::test_support::xorshift(0x9e37_79b9);
         for len in [0usize, 1, 2, 10, 200] {
             // Values from a small range, so that the two sets share some.
             let mut set = |n: usize| {
-                let mut v: Vec<u32> = (0..n).map(|_| next() % 300).collect();
+                let mut v: Vec<u32> = (0..n).map(|_| (next() % 300) as u32).collect();
                 v.sort_unstable();
                 v.dedup();
                 v

@@ -200,8 +200,13 @@ pub fn event_terms(headline: &str, text: &str) -> Vec<EventTerm> {
         true,
     );
     add_terms(&mut terms, text, LEAD_WORDS, 1.0, Case::Sentence, false);
-    // Merge the occurrences of each term.
     sort_by_hash(&mut terms, |t| t.hash);
+    merge_occurrences(terms)
+}
+
+/// One term for each run of equal hashes in `terms` (sorted by hash): weights summed up to the
+/// cap, flags joined.
+fn merge_occurrences(terms: Vec<EventTerm>) -> Vec<EventTerm> {
     let mut merged: Vec<EventTerm> = Vec::with_capacity(terms.len());
     for t in terms {
         match merged.last_mut() {
@@ -1021,11 +1026,9 @@ mod tests {
         for word in STOPWORDS {
             assert!(is_stopword_hash(term_hash(word.as_bytes())), "{word}");
         }
-        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = crate::test_support::xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..20_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            let state = next();
             let word: String = (0..1 + state % 6)
                 .map(|k| char::from(b'a' + ((state >> (8 * k)) % 26) as u8))
                 .collect();
@@ -1159,20 +1162,9 @@ mod tests {
             Case::Sentence,
             false,
         );
+        // The merge of occurrences is not what changed: the reference shares it.
         terms.sort_by_key(|t| t.hash);
-        let mut merged: Vec<EventTerm> = Vec::new();
-        for t in terms {
-            match merged.last_mut() {
-                Some(last) if last.hash == t.hash => {
-                    last.weight = (last.weight + t.weight).min(MAX_TERM_WEIGHT);
-                    last.name |= t.name;
-                    last.headline |= t.headline;
-                    last.number |= t.number;
-                }
-                _ => merged.push(t),
-            }
-        }
-        merged
+        merge_occurrences(terms)
     }
 
     /// The byte-level scan finds the terms that the character-by-character definition finds,
@@ -1230,13 +1222,7 @@ mod tests {
             "in",
             "2012",
         ];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::test_support::xorshift(0x2545_f491_4f6c_dd1du64);
         for round in 0..3000 {
             let mut piece = || PIECES[(next() % PIECES.len() as u64) as usize];
             let headline: String = (0..round % 12).map(|_| piece()).collect();
