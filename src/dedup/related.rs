@@ -115,16 +115,6 @@ fn is_stopword_hash(hash: u64) -> bool {
     }
 }
 
-/// Inverse document frequency of `term` among `docs` documents (smoothed, at least 1).
-fn idf(df: &FastMap<u64, u32>, docs: u32, term: u64) -> f32 {
-    idf_of(df.get(&term).copied().unwrap_or(0), docs)
-}
-
-/// Inverse document frequency of a term found in `df` of `docs` documents.
-fn idf_of(df: u32, docs: u32) -> f32 {
-    Idf::at(docs).of(df)
-}
-
 /// Counts below this have their logarithm in [`SMALL_LOGS`].
 const SMALL_COUNTS: usize = 4096;
 
@@ -155,8 +145,14 @@ impl Idf {
         }
     }
 
+    /// Of a term found in `df` documents (smoothed, at least 1).
     fn of(&self, df: u32) -> f32 {
         self.ln_docs - ln_count(df + 1) + 1.0
+    }
+
+    /// Of `term`, with the document counts `df`.
+    fn of_term(&self, df: &FastMap<u64, u32>, term: u64) -> f32 {
+        self.of(df.get(&term).copied().unwrap_or(0))
     }
 }
 
@@ -610,8 +606,10 @@ impl RelatedIndex {
         }
     }
 
+    /// The IDF of `term` now (for tests).
+    #[cfg(test)]
     fn idf(&self, term: u64) -> f32 {
-        idf(&self.df, self.docs, term)
+        Idf::at(self.docs).of_term(&self.df, term)
     }
 
     /// The most similar cluster within the window, if its similarity reaches `bars.join` (or
@@ -652,7 +650,7 @@ impl RelatedIndex {
         let idf_at = Idf::at(self.docs);
         let idfs: Vec<f32> = terms
             .iter()
-            .map(|t| idf_at.of(self.df.get(&t.hash).copied().unwrap_or(0)))
+            .map(|t| idf_at.of_term(&self.df, t.hash))
             .collect();
         let boost = |name: bool| if name { NAME_BOOST } else { 1.0 };
         let item_weights: Vec<f32> = terms
@@ -724,10 +722,9 @@ impl RelatedIndex {
             // (A name on either side: one of the item's names in the profile, or one of the
             // profile's names in the item.)
             let shares_name = item_names.iter().any(|&h| profile.contains(h))
-                || profile
-                    .terms
-                    .iter()
-                    .any(|p| p.name && in_item(p.hash) && self.idf(p.hash) >= min_name_idf);
+                || profile.terms.iter().any(|p| {
+                    p.name && in_item(p.hash) && idf_at.of_term(&self.df, p.hash) >= min_name_idf
+                });
             if !shares_name {
                 continue;
             }
@@ -762,7 +759,7 @@ impl RelatedIndex {
                 && profile
                     .headline_names
                     .iter()
-                    .any(|&t| !in_item(t) && self.idf(t) >= min_name_idf);
+                    .any(|&t| !in_item(t) && idf_at.of_term(&self.df, t) >= min_name_idf);
             let at_least = |bar: f64| {
                 if cluster_only_name {
                     bar.max(CONFLICT_THRESHOLD)
@@ -821,7 +818,7 @@ impl RelatedIndex {
             .terms
             .iter()
             .map(|p| {
-                let idf = idf_at.of(self.df.get(&p.hash).copied().unwrap_or(0));
+                let idf = idf_at.of_term(&self.df, p.hash);
                 let boost = if p.name { NAME_BOOST } else { 1.0 };
                 let w = p.sum / profile.members as f32 * idf * boost;
                 w * w
@@ -914,7 +911,7 @@ impl RelatedIndex {
 
     /// Keeps a profile that has grown past twice `PROFILE_TERMS` to its heaviest terms.
     fn trim(&mut self, cluster: i64) {
-        let (df, docs) = (&self.df, self.docs);
+        let (df, idf_at) = (&self.df, Idf::at(self.docs));
         let Some(profile) = self.clusters.get_mut(&cluster) else {
             return;
         };
@@ -924,7 +921,7 @@ impl RelatedIndex {
         let mut heaviest: Vec<(u64, f32)> = profile
             .terms
             .iter()
-            .map(|p| (p.hash, p.sum * idf(df, docs, p.hash)))
+            .map(|p| (p.hash, p.sum * idf_at.of_term(df, p.hash)))
             .collect();
         select_heaviest(&mut heaviest, PROFILE_TERMS);
         let mut keep: Vec<u64> = heaviest.into_iter().map(|(t, _)| t).collect();
