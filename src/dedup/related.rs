@@ -451,25 +451,32 @@ fn add_terms(
     }
 }
 
-/// Keeps the `k` heaviest (term, weight) pairs, in no particular order (a partial selection,
-/// not a sort). Ties break by hash, so that the choice does not depend on the input order.
-fn select_heaviest(ranked: &mut Vec<(u64, f32)>, k: usize) {
+/// Keeps the `k` heaviest terms of `ranked` (keys of [`heaviest_first`]), in no particular
+/// order (a partial selection, not a sort). Ties break by hash, so that the choice does not
+/// depend on the input order.
+fn select_heaviest(ranked: &mut Vec<u128>, k: usize) {
     if ranked.len() > k {
-        ranked.select_nth_unstable_by_key(k, heaviest_first);
+        ranked.select_nth_unstable(k);
         ranked.truncate(k);
     }
 }
 
 /// The order [`select_heaviest`] selects by, as one integer: the heavier first (by
-/// `f32::total_cmp`, reversed), then the smaller hash. Comparing one integer is a fraction of
-/// comparing the float and then the hash, and the selections ran hundreds of comparisons per
-/// item (about 8 % of the per-item instructions in `benches/dedup`).
-fn heaviest_first(&(hash, weight): &(u64, f32)) -> u128 {
+/// `f32::total_cmp`, reversed), then the smaller hash. The key is computed once per term and
+/// compared as a plain integer: the selections ran hundreds of comparisons per item, and
+/// comparing the float and then the hash (or computing this key per comparison) was 8 % and
+/// then 3 % of the per-item instructions in `benches/dedup`. [`key_hash`] gives the hash back.
+fn heaviest_first(hash: u64, weight: f32) -> u128 {
     // What `total_cmp` does: flip the magnitude bits of negatives so that the integer order of
     // the bits is the float order, then move the sign so that unsigned order is too.
     let bits = weight.to_bits() as i32;
     let total = (bits ^ ((((bits >> 31) as u32) >> 1) as i32)) as u32 ^ 0x8000_0000;
     (u128::from(!total) << 64) | u128::from(hash)
+}
+
+/// The term hash of a [`heaviest_first`] key.
+fn key_hash(key: u128) -> u64 {
+    key as u64
 }
 
 /// One term of a cluster profile.
@@ -659,16 +666,16 @@ impl RelatedIndex {
             .map(|(t, idf)| t.weight * idf * boost(t.name))
             .collect();
         // Candidate clusters, ranked by how many of the item's distinctive terms they posted.
-        let mut query: Vec<(u64, f32)> = terms
+        let mut query: Vec<u128> = terms
             .iter()
             .zip(&item_weights)
-            .map(|(t, &w)| (t.hash, w))
+            .map(|(t, &w)| heaviest_first(t.hash, w))
             .collect();
         select_heaviest(&mut query, QUERY_TERMS);
         let mut hits = self.hit_counts.borrow_mut();
         hits.clear();
-        for (term, _) in query {
-            if let Some(list) = self.postings.get(&term)
+        for key in query {
+            if let Some(list) = self.postings.get(&key_hash(key))
                 && list.len() <= MAX_POSTING
             {
                 for &cluster in list {
@@ -842,16 +849,14 @@ impl RelatedIndex {
         // Count each term (`terms` holds each once), and weigh it with its new count: one
         // lookup a term.
         let idf_at = Idf::at(self.docs);
-        let mut kept: Vec<(u64, f32)> = terms
+        let mut kept: Vec<u128> = terms
             .iter()
             .map(|t| {
                 let df = self.df.entry(t.hash).or_default();
                 *df += 1;
                 let idf = idf_at.of(*df);
-                (
-                    t.hash,
-                    t.weight * idf * if t.name { NAME_BOOST } else { 1.0 },
-                )
+                let boost = if t.name { NAME_BOOST } else { 1.0 };
+                heaviest_first(t.hash, t.weight * idf * boost)
             })
             .collect();
         // The heaviest PROFILE_TERMS, of which the heaviest POSTED_TERMS go to the cluster
@@ -859,7 +864,7 @@ impl RelatedIndex {
         select_heaviest(&mut kept, PROFILE_TERMS);
         let mut posted = kept.clone();
         select_heaviest(&mut posted, POSTED_TERMS);
-        let mut kept: Vec<u64> = kept.into_iter().map(|(t, _)| t).collect();
+        let mut kept: Vec<u64> = kept.into_iter().map(key_hash).collect();
         kept.sort_unstable();
         let profile = self.clusters.entry(cluster).or_insert_with(|| Profile {
             terms: Vec::new(),
@@ -894,8 +899,8 @@ impl RelatedIndex {
         }
         profile.norm.set((0, 0.0));
         self.trim(cluster);
-        for (term, _) in posted {
-            let list = self.postings.entry(term).or_default();
+        for key in posted {
+            let list = self.postings.entry(key_hash(key)).or_default();
             // Past MAX_POSTING the list is never read: stop growing it.
             if list.len() <= MAX_POSTING
                 && list.last() != Some(&cluster)
@@ -918,13 +923,13 @@ impl RelatedIndex {
         if profile.terms.len() <= 2 * PROFILE_TERMS {
             return;
         }
-        let mut heaviest: Vec<(u64, f32)> = profile
+        let mut heaviest: Vec<u128> = profile
             .terms
             .iter()
-            .map(|p| (p.hash, p.sum * idf_at.of_term(df, p.hash)))
+            .map(|p| heaviest_first(p.hash, p.sum * idf_at.of_term(df, p.hash)))
             .collect();
         select_heaviest(&mut heaviest, PROFILE_TERMS);
-        let mut keep: Vec<u64> = heaviest.into_iter().map(|(t, _)| t).collect();
+        let mut keep: Vec<u64> = heaviest.into_iter().map(key_hash).collect();
         keep.sort_unstable();
         profile
             .terms
@@ -1060,11 +1065,30 @@ mod tests {
         for a in &pairs {
             for b in &pairs {
                 let expected = b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-                assert_eq!(
-                    heaviest_first(a).cmp(&heaviest_first(b)),
-                    expected,
-                    "{a:?} {b:?}"
-                );
+                let (key_a, key_b) = (heaviest_first(a.0, a.1), heaviest_first(b.0, b.1));
+                assert_eq!(key_a.cmp(&key_b), expected, "{a:?} {b:?}");
+                assert_eq!(key_hash(key_a), a.0);
+            }
+        }
+    }
+
+    #[test]
+    fn select_heaviest_keeps_the_k_smallest_keys() {
+        let mut next = crate::test_support::xorshift(0x9e37_79b9_7f4a_7c15);
+        for round in 0..500usize {
+            let n = round % 200;
+            // Narrow weights make ties that only the hash breaks.
+            let keys: Vec<u128> = (0..n)
+                .map(|_| heaviest_first(next(), (next() % 8) as f32))
+                .collect();
+            for k in [1, 2, 10, 12, 64] {
+                let mut selected = keys.clone();
+                select_heaviest(&mut selected, k);
+                selected.sort_unstable();
+                let mut expected = keys.clone();
+                expected.sort_unstable();
+                expected.truncate(k);
+                assert_eq!(selected, expected, "n {n} k {k}");
             }
         }
     }
