@@ -17,6 +17,10 @@
 //! 2. The candidate index alone: the per-item cost of `decide` + `insert` measured on a window of
 //!    fresh items after the index already holds 10k, 100k and 1M items, to show that it does not
 //!    grow with the store.
+//! 3. The same with related coverage on (the default): the related index holds a profile for
+//!    each of those items too. The fresh items' event terms are real, so that each query finds
+//!    and scores the profiles of the items it was written like; their shingles are not, so
+//!    that no near-duplicate rule settles them first. (`--no-related` leaves this part out.)
 
 use std::time::Instant;
 
@@ -46,6 +50,11 @@ fn salted(fp: &Fingerprint, salt: u32) -> Fingerprint {
         .content_hash
         .map(|h| h ^ u64::from(salt).wrapping_mul(0x9e37_79b9_7f4a_7c15));
     fp.title_key = None;
+    for term in &mut fp.event {
+        term.hash ^= u64::from(salt).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    // Sorted by hash, as `event_terms` returns them.
+    fp.event.sort_unstable_by_key(|t| t.hash);
     fp
 }
 
@@ -196,13 +205,26 @@ fn main() {
         terms_time.as_secs_f64() * 1e6 / items as f64
     );
 
-    // 2. Index scaling: fill with distinct items, then time decide+insert of fresh ones.
+    // 2. Index scaling: fill with distinct items, then time decide+insert of fresh ones; 3. the
+    // same with the related index.
     let probe = 5_000usize.min(fps.len());
-    for &scale in &scales {
-        // The candidate index alone: these fingerprints carry no event terms, so the related
-        // index (measured in part 1) is left out.
+    index_scaling(&fps, &scales, probe, false);
+    if related {
+        let fps: Vec<Fingerprint> = fps
+            .iter()
+            .zip(&plains)
+            .map(|(fp, (t, p))| fp.clone().with_event_terms(t, p))
+            .collect();
+        index_scaling(&fps, &scales, probe, true);
+    }
+}
+
+/// Parts 2 and 3: per-item `decide` + `insert` of `probe` fresh items after filling the index
+/// with each of `scales` distinct items.
+fn index_scaling(fps: &[Fingerprint], scales: &[usize], probe: usize, related: bool) {
+    for &scale in scales {
         let mut thresholds = Thresholds::with_window(i64::MAX / 8);
-        thresholds.related_coverage = false;
+        thresholds.related_coverage = related;
         let mut dedup = Deduplicator::new(thresholds);
         let fill = Instant::now();
         for n in 0..scale {
@@ -218,20 +240,26 @@ fn main() {
         let fill_time = fill.elapsed();
         let start = Instant::now();
         for (k, fp) in fps.iter().take(probe).enumerate() {
-            // Fresh items: salted apart from everything stored.
-            let fp = salted(fp, u32::MAX);
-            let d = dedup.decide(&fp, 1_000_000);
+            // Fresh items: salted apart from everything stored, but for their event terms.
+            let mut fresh = salted(fp, u32::MAX);
+            fresh.event.clone_from(&fp.event);
+            let d = dedup.decide(&fresh, 1_000_000);
             dedup.insert(
                 (scale + k) as i64,
                 d.cluster.unwrap_or((scale + k) as i64),
                 1_000_000,
-                fp,
+                fresh,
                 d.is_independent_report(),
             );
         }
         let per = start.elapsed().as_secs_f64() * 1e6 / probe as f64;
         println!(
-            "index at {scale:>9} items: decide+insert {per:.2} us/item (filled in {:.1} s)",
+            "{} at {scale:>9} items: decide+insert {per:.2} us/item (filled in {:.1} s)",
+            if related {
+                "candidate+related index"
+            } else {
+                "candidate index"
+            },
             fill_time.as_secs_f64()
         );
     }
