@@ -21,9 +21,14 @@
 //!    each of those items too. The fresh items' event terms are real, so that each query finds
 //!    and scores the profiles of the items it was written like; their shingles are not, so
 //!    that no near-duplicate rule settles them first. (`--no-related` leaves this part out.)
+//! 4. Related-index eviction at the same scales: the index holds that many clusters (two
+//!    windows of a stream of one item a second), the stream goes on, and every 4096 inserts
+//!    `evict` drops the clusters that fell out, as the deduplicator calls it. Reported: the
+//!    time `evict` takes per cluster it drops, which should not grow with what it keeps.
 
 use std::time::Instant;
 
+use feedfold::dedup::related::RelatedIndex;
 use feedfold::dedup::{Deduplicator, Fingerprint, Thresholds};
 use feedfold::normalize::html_to_text;
 
@@ -216,6 +221,38 @@ fn main() {
             .map(|(fp, (t, p))| fp.clone().with_event_terms(t, p))
             .collect();
         index_scaling(&fps, &scales, probe, true);
+        related_eviction(&fps, &scales);
+    }
+}
+
+/// Part 4: the cost of `RelatedIndex::evict` per cluster dropped, once the index holds `scale`
+/// clusters, over a stream of one new story a second (its event terms from `fps`).
+fn related_eviction(fps: &[Fingerprint], scales: &[usize]) {
+    const EVICT_EVERY: usize = 4096;
+    for &scale in scales {
+        // Two windows hold `scale` items of one a second.
+        let window = (scale / 2).max(1) as i64;
+        let mut index = RelatedIndex::new(window);
+        let terms = |n: usize| salted(&fps[n % fps.len()], (n / fps.len()) as u32).event;
+        for n in 0..scale {
+            index.insert(n as i64, n as i64, n as i64, &terms(n), true);
+        }
+        let (mut evict_time, mut dropped) = (0.0f64, 0usize);
+        let stream = 4 * EVICT_EVERY;
+        for n in scale..scale + stream {
+            index.insert(n as i64, n as i64, n as i64, &terms(n), true);
+            if (n + 1) % EVICT_EVERY == 0 {
+                let before = index.len();
+                let start = Instant::now();
+                index.evict();
+                evict_time += start.elapsed().as_secs_f64();
+                dropped += before - index.len();
+            }
+        }
+        println!(
+            "related index eviction at {scale:>9} clusters: {:.2} us per cluster dropped ({dropped} dropped)",
+            evict_time * 1e6 / dropped.max(1) as f64
+        );
     }
 }
 

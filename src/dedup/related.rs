@@ -13,9 +13,10 @@
 //! Candidate clusters come from an inverted index of each member's most distinctive terms, so
 //! the cost does not grow with the store.
 
+use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
-use super::fasthash::{FastMap, sort_by_hash};
+use super::fasthash::{FastMap, FastSet, sort_by_hash};
 
 /// One term of an item's headline and lead.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -552,6 +553,18 @@ struct Profile {
     reports: u32,
     last_ts: i64,
     representative: i64,
+    /// Every term whose posting list may name this cluster (sorted, each once): eviction and
+    /// merging visit these lists only, not every list of the index.
+    posted: Vec<u64>,
+}
+
+impl Profile {
+    /// Records that the posting list of `term` names this cluster.
+    fn record_posted(&mut self, term: u64) {
+        if let Err(at) = self.posted.binary_search(&term) {
+            self.posted.insert(at, term);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -593,6 +606,8 @@ pub struct RelatedIndex {
     docs: u32,
     clusters: FastMap<i64, Profile>,
     postings: FastMap<u64, Vec<i64>>,
+    /// (newest member's time, cluster) of every profile: eviction takes the oldest first.
+    by_time: BTreeSet<(i64, i64)>,
     newest_ts: i64,
     /// Scratch space for [`RelatedIndex::best_among`]: how many of an item's query terms each
     /// cluster posted (borrowed while `consider` runs, so that must not search this index). Kept between calls, so that it does not grow from empty (and rehash)
@@ -608,9 +623,19 @@ impl RelatedIndex {
             docs: 0,
             clusters: FastMap::default(),
             postings: FastMap::default(),
+            by_time: BTreeSet::new(),
             newest_ts: i64::MIN,
             hit_counts: Default::default(),
         }
+    }
+
+    /// How many clusters the index holds.
+    pub fn len(&self) -> usize {
+        self.clusters.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.clusters.is_empty()
     }
 
     /// The IDF of `term` now (for tests).
@@ -866,19 +891,27 @@ impl RelatedIndex {
         select_heaviest(&mut posted, POSTED_TERMS);
         let mut kept: Vec<u64> = kept.into_iter().map(key_hash).collect();
         kept.sort_unstable();
-        let profile = self.clusters.entry(cluster).or_insert_with(|| Profile {
-            terms: Vec::new(),
-            headline_names: Vec::new(),
-            headline_numbers: Vec::new(),
-            norm: std::cell::Cell::new((0, 0.0)),
-            members: 0,
-            reports: 0,
-            last_ts: ts,
-            representative: item,
+        let profile = self.clusters.entry(cluster).or_insert_with(|| {
+            self.by_time.insert((ts, cluster));
+            Profile {
+                terms: Vec::new(),
+                headline_names: Vec::new(),
+                headline_numbers: Vec::new(),
+                norm: std::cell::Cell::new((0, 0.0)),
+                members: 0,
+                reports: 0,
+                last_ts: ts,
+                representative: item,
+                posted: Vec::new(),
+            }
         });
         profile.members += 1;
         profile.reports += u32::from(independent);
-        profile.last_ts = profile.last_ts.max(ts);
+        if ts > profile.last_ts {
+            self.by_time.remove(&(profile.last_ts, cluster));
+            self.by_time.insert((ts, cluster));
+            profile.last_ts = ts;
+        }
         // A profile keeps the member's most distinctive terms and its headline, not its every
         // word: that bounds memory per story, and the light terms barely move the similarity.
         // `terms` and `kept` are both sorted by hash: one walk picks them.
@@ -898,17 +931,19 @@ impl RelatedIndex {
             }
         }
         profile.norm.set((0, 0.0));
-        self.trim(cluster);
         for key in posted {
-            let list = self.postings.entry(key_hash(key)).or_default();
+            let term = key_hash(key);
+            let list = self.postings.entry(term).or_default();
             // Past MAX_POSTING the list is never read: stop growing it.
             if list.len() <= MAX_POSTING
                 && list.last() != Some(&cluster)
                 && !list.contains(&cluster)
             {
                 list.push(cluster);
+                profile.record_posted(term);
             }
         }
+        self.trim(cluster);
         if ts > self.newest_ts {
             self.newest_ts = ts;
         }
@@ -944,30 +979,50 @@ impl RelatedIndex {
     /// Folds cluster `from` into `into`: one profile with both clusters' members and reports,
     /// and `from`'s postings moved to `into`.
     pub fn merge(&mut self, from: i64, into: i64) {
-        let Some(gone) = self.clusters.remove(&from) else {
+        if from == into {
+            return;
+        }
+        let Some(mut gone) = self.clusters.remove(&from) else {
             return;
         };
-        // Postings of terms `from` no longer keeps (trimmed from its profile) still name it;
-        // `best` skips clusters it does not know.
-        for t in &gone.terms {
-            if let Some(list) = self.postings.get_mut(&t.hash)
-                && let Some(at) = list.iter().position(|&c| c == from)
-            {
-                if list.contains(&into) {
-                    list.remove(at);
-                } else {
+        self.by_time.remove(&(gone.last_ts, from));
+        // The postings of the terms `from` keeps name `into` instead. The terms trimmed from
+        // its profile no longer name either (they were not among its heaviest).
+        for &term in &gone.posted {
+            let Some(list) = self.postings.get_mut(&term) else {
+                continue;
+            };
+            let kept = gone.contains(term);
+            if let Some(at) = list.iter().position(|&c| c == from) {
+                if kept && !list.contains(&into) {
                     list[at] = into;
+                } else {
+                    list.remove(at);
                 }
             }
+            if list.is_empty() {
+                self.postings.remove(&term);
+            }
         }
+        let mut posted = std::mem::take(&mut gone.posted);
+        posted.retain(|&term| gone.contains(term));
+        gone.posted = posted;
         let Some(profile) = self.clusters.get_mut(&into) else {
+            self.by_time.insert((gone.last_ts, into));
             self.clusters.insert(into, gone);
             return;
         };
+        for &term in &gone.posted {
+            profile.record_posted(term);
+        }
         profile.add_sums(gone.terms.into_iter());
         profile.members += gone.members;
         profile.reports += gone.reports;
-        profile.last_ts = profile.last_ts.max(gone.last_ts);
+        if gone.last_ts > profile.last_ts {
+            self.by_time.remove(&(profile.last_ts, into));
+            self.by_time.insert((gone.last_ts, into));
+            profile.last_ts = gone.last_ts;
+        }
         for name in gone.headline_names {
             if !profile.headline_names.contains(&name) {
                 profile.headline_names.push(name);
@@ -983,18 +1038,32 @@ impl RelatedIndex {
     }
 
     /// Forgets clusters whose newest member is more than two windows older than the newest item,
-    /// and keeps the term statistics bounded.
+    /// and keeps the term statistics bounded. The oldest clusters come from a time-ordered set,
+    /// and only the posting lists they were on are cleaned, each once: a pass over every cluster
+    /// and every list each time cost what the index keeps, not what it drops.
     pub fn evict(&mut self) {
         self.bound_term_statistics(MAX_COUNTED_TERMS);
         let horizon = self.newest_ts.saturating_sub(2 * self.window_secs);
-        let before = self.clusters.len();
-        self.clusters.retain(|_, p| p.last_ts >= horizon);
-        if self.clusters.len() != before {
-            let clusters = &self.clusters;
-            self.postings.retain(|_, l| {
-                l.retain(|c| clusters.contains_key(c));
-                !l.is_empty()
-            });
+        let mut gone: FastSet<i64> = FastSet::default();
+        let mut lists: Vec<u64> = Vec::new();
+        while let Some(&(ts, cluster)) = self.by_time.first()
+            && ts < horizon
+        {
+            self.by_time.pop_first();
+            if let Some(profile) = self.clusters.remove(&cluster) {
+                lists.extend(profile.posted);
+                gone.insert(cluster);
+            }
+        }
+        lists.sort_unstable();
+        lists.dedup();
+        for term in lists {
+            if let Some(list) = self.postings.get_mut(&term) {
+                list.retain(|c| !gone.contains(c));
+                if list.is_empty() {
+                    self.postings.remove(&term);
+                }
+            }
         }
     }
 
@@ -1494,6 +1563,106 @@ mod tests {
             .best(&again, 0, &bars(0.1, 0.1), |_, _| true)
             .expect("the merged story");
         assert_eq!(found.joined.cluster, 10);
+    }
+
+    /// The index's records agree: one time record per profile, and a posting list names a
+    /// cluster exactly when the cluster's `posted` holds the list's term.
+    fn assert_index_consistent(index: &RelatedIndex) {
+        let timed: BTreeSet<(i64, i64)> = index
+            .clusters
+            .iter()
+            .map(|(&c, p)| (p.last_ts, c))
+            .collect();
+        assert_eq!(index.by_time, timed, "one time record per profile");
+        for (&term, list) in &index.postings {
+            assert!(!list.is_empty(), "no empty list");
+            for (at, c) in list.iter().enumerate() {
+                assert!(!list[..at].contains(c), "{c} twice on one list");
+                let profile = index.clusters.get(c).expect("a list names a known cluster");
+                assert!(
+                    profile.posted.binary_search(&term).is_ok(),
+                    "{c} records {term}"
+                );
+            }
+        }
+        for (c, profile) in &index.clusters {
+            assert!(profile.posted.windows(2).all(|w| w[0] < w[1]));
+            for term in &profile.posted {
+                assert!(
+                    index.postings[term].contains(c),
+                    "{c} is on the list of {term}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn eviction_and_merging_keep_postings_and_time_records_exact() {
+        let window = 100;
+        let mut index = RelatedIndex::new(window);
+        let mut next = crate::test_support::xorshift(0x5851_f42d_4c95_7f2d);
+        let mut ts = 0i64;
+        let mut clusters: Vec<i64> = Vec::new();
+        let (mut evicted, mut merged, mut trimmed_posting) = (0, 0, 0);
+        for item in 0..3000i64 {
+            ts += (next() % 7) as i64;
+            // Terms from a small vocabulary, so that lists are shared and some reach the cap.
+            let mut terms: Vec<EventTerm> = (0..2 + next() % 40)
+                .map(|_| EventTerm {
+                    hash: 1 + next() % 400,
+                    weight: (1 + next() % 4) as f32,
+                    name: next().is_multiple_of(3),
+                    headline: next().is_multiple_of(4),
+                    number: false,
+                })
+                .collect();
+            terms.sort_unstable_by_key(|t| t.hash);
+            terms.dedup_by_key(|t| t.hash);
+            // A story of its own, or a member of one of the recent ten: they grow large.
+            let cluster = match (clusters.len(), next() % 4) {
+                (0, _) | (_, 0) => item,
+                (n, _) => clusters[n - 1 - (next() as usize % n.min(10))],
+            };
+            index.insert(item, cluster, ts, &terms, next().is_multiple_of(2));
+            if cluster == item {
+                clusters.push(item);
+            }
+            if item % 37 == 0 && clusters.len() >= 2 {
+                // Two recent stories, large ones among them: their trimmed profiles no longer
+                // hold every term they posted.
+                let n = clusters.len();
+                let recent = |r: u64| n - 1 - (r as usize % n.min(20));
+                let (from, into) = (recent(next()), recent(next()));
+                if from != into {
+                    let gone = &index.clusters[&clusters[from]];
+                    trimmed_posting += gone.posted.iter().filter(|&&t| !gone.contains(t)).count();
+                    index.merge(clusters[from], clusters[into]);
+                    clusters.remove(from);
+                    merged += 1;
+                    assert_index_consistent(&index);
+                }
+            }
+            if item % 101 == 0 {
+                let before = index.clusters.len();
+                index.evict();
+                evicted += before - index.clusters.len();
+                let horizon = index.newest_ts - 2 * window;
+                assert!(index.clusters.values().all(|p| p.last_ts >= horizon));
+                assert_index_consistent(&index);
+            }
+        }
+        assert!(
+            evicted > 500 && merged > 50,
+            "{evicted} evicted, {merged} merged"
+        );
+        assert!(
+            trimmed_posting > 0,
+            "merged stories had posted terms their profiles trimmed"
+        );
+        assert!(
+            index.postings.values().any(|l| l.len() > 1),
+            "lists are shared"
+        );
     }
 
     #[test]
