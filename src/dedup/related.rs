@@ -1606,7 +1606,7 @@ mod tests {
         let (mut evicted, mut merged, mut trimmed_posting) = (0, 0, 0);
         for item in 0..3000i64 {
             ts += (next() % 7) as i64;
-            // Terms from a small vocabulary, so that lists are shared and some reach the cap.
+            // Terms from a small vocabulary, so that posting lists are shared.
             let mut terms: Vec<EventTerm> = (0..2 + next() % 40)
                 .map(|_| EventTerm {
                     hash: 1 + next() % 400,
