@@ -20,11 +20,12 @@
 //! 3. The same with related coverage on (the default): the related index holds a profile for
 //!    each of those items too. The fresh items' event terms are real, so that each query finds
 //!    and scores the profiles of the items it was written like; their shingles are not, so
-//!    that no near-duplicate rule settles them first. (`--no-related` leaves this part out.)
+//!    that no near-duplicate rule settles them first.
 //! 4. Related-index eviction at the same scales: the index holds that many clusters (two
 //!    windows of a stream of one item a second), the stream goes on, and every 4096 inserts
 //!    `evict` drops the clusters that fell out, as the deduplicator calls it. Reported: the
 //!    time `evict` takes per cluster it drops, which should not grow with what it keeps.
+//!    (`--no-related` leaves parts 3 and 4 out.)
 
 use std::time::Instant;
 
