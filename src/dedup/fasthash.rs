@@ -2,6 +2,8 @@
 //! ids): std's SipHash is made for keys an attacker chooses and cost a fifth of the dedup time.
 //! One multiply spreads sequential ids over the table; hash outputs pass through it unharmed.
 //! Keys here come from our own hashing, never straight from a feed.
+//! Also what the indexes keyed by such hashes share: `sort_by_hash`, and `drop_from_lists` for
+//! eviction.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -40,6 +42,26 @@ impl Hasher for IdHasher {
 
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 pub type FastSet<K> = HashSet<K, BuildHasherDefault<IdHasher>>;
+
+/// Takes the values for which `is_gone` holds off the lists of `keys` (each list once, however
+/// often its key is repeated), and drops the lists left empty. Eviction cleans only the lists
+/// that what it removes was on, not every list of an index.
+pub fn drop_from_lists<K: std::hash::Hash + Eq + Ord + Copy, V>(
+    map: &mut FastMap<K, Vec<V>>,
+    mut keys: Vec<K>,
+    is_gone: impl Fn(&V) -> bool,
+) {
+    keys.sort_unstable();
+    keys.dedup();
+    for key in keys {
+        if let Some(list) = map.get_mut(&key) {
+            list.retain(|v| !is_gone(v));
+            if list.is_empty() {
+                map.remove(&key);
+            }
+        }
+    }
+}
 
 /// Sorts `items` by `key`, a hash (evenly spread over `u64`): a counting pass puts each item in
 /// one of 256 buckets by the key's top byte, and an insertion sort orders the few that share a

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeSet;
 
-use super::fasthash::{FastMap, FastSet};
+use super::fasthash::{FastMap, FastSet, drop_from_lists};
 
 use super::fingerprint::{ANCHORS, Fingerprint};
 
@@ -146,33 +146,17 @@ impl CandidateIndex {
         if removed.is_empty() {
             return;
         }
-        fn clean<K: std::hash::Hash + Eq + Ord + Copy, V>(
-            map: &mut FastMap<K, Vec<V>>,
-            mut keys: Vec<K>,
-            is_gone: impl Fn(&V) -> bool,
-        ) {
-            keys.sort_unstable();
-            keys.dedup();
-            for key in keys {
-                if let Some(list) = map.get_mut(&key) {
-                    list.retain(|v| !is_gone(v));
-                    if list.is_empty() {
-                        map.remove(&key);
-                    }
-                }
-            }
-        }
         let gone: FastSet<i64> = removed.iter().map(|e| e.item).collect();
         for (b, map) in self.bands.iter_mut().enumerate() {
             let keys = removed.iter().map(|e| band(e.simhash, b)).collect();
-            clean(map, keys, |(_, i)| gone.contains(i));
+            drop_from_lists(map, keys, |(_, i)| gone.contains(i));
         }
         let anchors = removed.iter().flat_map(|e| e.anchors).filter(|&a| a != 0);
-        clean(&mut self.anchors, anchors.collect(), |i| gone.contains(i));
+        drop_from_lists(&mut self.anchors, anchors.collect(), |i| gone.contains(i));
         let content = removed.iter().filter_map(|e| e.content_hash).collect();
-        clean(&mut self.content, content, |i| gone.contains(i));
+        drop_from_lists(&mut self.content, content, |i| gone.contains(i));
         let titles = removed.iter().filter_map(|e| e.title_key).collect();
-        clean(&mut self.titles, titles, |i| gone.contains(i));
+        drop_from_lists(&mut self.titles, titles, |i| gone.contains(i));
     }
 
     pub fn entry(&self, item: i64) -> Option<&Entry> {

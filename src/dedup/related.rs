@@ -16,7 +16,7 @@
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
-use super::fasthash::{FastMap, FastSet, sort_by_hash};
+use super::fasthash::{FastMap, FastSet, drop_from_lists, sort_by_hash};
 
 /// One term of an item's headline and lead.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -1055,16 +1055,7 @@ impl RelatedIndex {
                 gone.insert(cluster);
             }
         }
-        lists.sort_unstable();
-        lists.dedup();
-        for term in lists {
-            if let Some(list) = self.postings.get_mut(&term) {
-                list.retain(|c| !gone.contains(c));
-                if list.is_empty() {
-                    self.postings.remove(&term);
-                }
-            }
-        }
+        drop_from_lists(&mut self.postings, lists, |c| gone.contains(c));
     }
 
     /// Past `max_terms` counted terms, halves every count and the number of documents: the
