@@ -934,13 +934,14 @@ impl RelatedIndex {
         for key in posted {
             let term = key_hash(key);
             let list = self.postings.entry(term).or_default();
-            // Past MAX_POSTING the list is never read: stop growing it.
+            // Past MAX_POSTING the list is never read: stop growing it. The list names the
+            // cluster already exactly when `posted` holds the term: a binary search there, not
+            // a scan of up to MAX_POSTING ids.
             if list.len() <= MAX_POSTING
-                && list.last() != Some(&cluster)
-                && !list.contains(&cluster)
+                && let Err(at) = profile.posted.binary_search(&term)
             {
                 list.push(cluster);
-                profile.record_posted(term);
+                profile.posted.insert(at, term);
             }
         }
         self.trim(cluster);
