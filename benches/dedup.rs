@@ -30,7 +30,7 @@
 use std::time::Instant;
 
 use feedfold::dedup::related::RelatedIndex;
-use feedfold::dedup::{Deduplicator, Fingerprint, Thresholds};
+use feedfold::dedup::{Deduplicator, EVICT_EVERY, Fingerprint, Thresholds};
 use feedfold::normalize::html_to_text;
 
 mod support;
@@ -229,7 +229,6 @@ fn main() {
 /// Part 4: the cost of `RelatedIndex::evict` per cluster dropped, once the index holds `scale`
 /// clusters, over a stream of one new story a second (its event terms from `fps`).
 fn related_eviction(fps: &[Fingerprint], scales: &[usize]) {
-    const EVICT_EVERY: usize = 4096;
     for &scale in scales {
         // Two windows hold `scale` items of one a second.
         let window = (scale / 2).max(1) as i64;

@@ -33,7 +33,7 @@ pub use index::CandidateIndex;
 use fasthash::{FastMap, FastSet};
 
 /// The indexes drop what fell out of the window once per this many inserts.
-const EVICT_EVERY: usize = 4096;
+pub const EVICT_EVERY: usize = 4096;
 
 /// Why an item is in its cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
