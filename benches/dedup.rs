@@ -15,8 +15,10 @@
 //!    share of trimmed copies): names, numbers and stories of one event, which generated prose
 //!    lacks, make the related index score more candidates.
 //! 2. The candidate index alone: the per-item cost of `decide` + `insert` of fresh items (the
-//!    best of three windows of 5000, and their median) after the index already holds 10k, 100k
-//!    and 1M items, to show that it does not grow with the store.
+//!    best of five windows of 5000, and their median) after the index already holds 10k, 100k
+//!    and 1M items, to show that it does not grow with the store, and the ratio of the largest
+//!    scale's cost to the smallest's. The indexes of every scale are filled first and the
+//!    windows go round them, so that the machine's slow spells fall on all scales alike.
 //! 3. The same with related coverage on (the default): the related index holds a profile for
 //!    each of those items too. The fresh items' event terms are real, so that each query finds
 //!    and scores the profiles of the items it was written like; their shingles are not, so
@@ -256,64 +258,87 @@ fn related_eviction(fps: &[Fingerprint], scales: &[usize]) {
     }
 }
 
-/// Windows of fresh items timed at each scale.
-const PROBE_WINDOWS: usize = 3;
+/// Rounds of fresh-item windows: each round times one window at every scale in turn.
+const PROBE_ROUNDS: usize = 5;
 
 /// Parts 2 and 3: per-item `decide` + `insert` of `probe` fresh items after filling the index
-/// with each of `scales` distinct items.
+/// with each of `scales` distinct items. All the indexes are filled first and the windows then
+/// go round them, so that a slow spell of a shared machine falls on every scale alike instead
+/// of on whichever was being timed (the ratio between scales moved from 1.3 to 2.4 between
+/// runs when each scale was timed in one stretch).
 fn index_scaling(fps: &[Fingerprint], scales: &[usize], probe: usize, related: bool) {
-    for &scale in scales {
-        let mut thresholds = Thresholds::with_window(i64::MAX / 8);
-        thresholds.related_coverage = related;
-        let mut dedup = Deduplicator::new(thresholds);
-        let fill = Instant::now();
-        for n in 0..scale {
-            // Distinct fingerprints without generating text: real ones with fresh hashes.
-            let salt = (n / fps.len()) as u32;
-            let fp = if salt == 0 {
-                fps[n % fps.len()].clone()
-            } else {
-                salted(&fps[n % fps.len()], salt)
-            };
-            dedup.insert(n as i64, n as i64, 1_000_000, fp, true);
-        }
-        let fill_time = fill.elapsed();
-        // Three windows of fresh items, timed apart (on a shared machine one window can be
-        // slowed by others): salted apart from everything stored, but for their event terms.
-        // They are made before the clock starts.
-        let mut per_item: Vec<f64> = Vec::with_capacity(PROBE_WINDOWS);
-        let mut next_id = scale;
-        for window in 0..PROBE_WINDOWS {
-            let fresh: Vec<Fingerprint> = fps
-                .iter()
-                .take(probe)
-                .map(|fp| {
-                    let mut fresh = salted(fp, u32::MAX - window as u32);
-                    fresh.event.clone_from(&fp.event);
-                    fresh
-                })
-                .collect();
+    let name = if related {
+        "candidate+related index"
+    } else {
+        "candidate index"
+    };
+    let mut filled: Vec<(Deduplicator, f64)> = scales
+        .iter()
+        .map(|&scale| {
+            let mut thresholds = Thresholds::with_window(i64::MAX / 8);
+            thresholds.related_coverage = related;
+            let mut dedup = Deduplicator::new(thresholds);
+            let fill = Instant::now();
+            for n in 0..scale {
+                // Distinct fingerprints without generating text: real ones with fresh hashes.
+                let salt = (n / fps.len()) as u32;
+                let fp = if salt == 0 {
+                    fps[n % fps.len()].clone()
+                } else {
+                    salted(&fps[n % fps.len()], salt)
+                };
+                dedup.insert(n as i64, n as i64, 1_000_000, fp, true);
+            }
+            (dedup, fill.elapsed().as_secs_f64())
+        })
+        .collect();
+    let mut per_item: Vec<Vec<f64>> = vec![Vec::with_capacity(PROBE_ROUNDS); scales.len()];
+    let mut next_id = scales.iter().copied().max().unwrap_or(0);
+    for round in 0..PROBE_ROUNDS {
+        // Fresh items, salted apart from everything stored but for their event terms, made
+        // before the clock starts; the same ones at every scale.
+        let fresh: Vec<Fingerprint> = fps
+            .iter()
+            .take(probe)
+            .map(|fp| {
+                let mut fresh = salted(fp, u32::MAX - round as u32);
+                fresh.event.clone_from(&fp.event);
+                fresh
+            })
+            .collect();
+        for ((dedup, _), times) in filled.iter_mut().zip(&mut per_item) {
+            let mut window = fresh.clone().into_iter();
             let start = Instant::now();
-            for fp in fresh {
-                let id = next_id as i64;
-                next_id += 1;
+            for (n, fp) in window.by_ref().enumerate() {
+                let id = (next_id + n) as i64;
                 let d = dedup.decide(&fp, 1_000_000);
                 let independent = d.is_independent_report();
                 dedup.insert(id, d.cluster.unwrap_or(id), 1_000_000, fp, independent);
             }
-            per_item.push(start.elapsed().as_secs_f64() * 1e6 / probe as f64);
+            times.push(start.elapsed().as_secs_f64() * 1e6 / probe as f64);
+            // The emptied buffer is the bench's, not the path's: freed off the clock.
+            drop(window);
         }
-        per_item.sort_by(f64::total_cmp);
+        next_id += probe;
+    }
+    let mut summary: Vec<(f64, f64)> = Vec::with_capacity(scales.len());
+    for ((&scale, (_, fill_secs)), times) in scales.iter().zip(&filled).zip(&mut per_item) {
+        times.sort_by(f64::total_cmp);
+        let (best, median) = (times[0], times[times.len() / 2]);
+        summary.push((best, median));
         println!(
-            "{} at {scale:>9} items: decide+insert {:.2} us/item (best of {PROBE_WINDOWS} windows of {probe}; median {:.2}; filled in {:.1} s)",
-            if related {
-                "candidate+related index"
-            } else {
-                "candidate index"
-            },
-            per_item[0],
-            per_item[PROBE_WINDOWS / 2],
-            fill_time.as_secs_f64()
+            "{name} at {scale:>9} items: decide+insert {best:.2} us/item (best of {PROBE_ROUNDS} windows of {probe}; median {median:.2}; filled in {fill_secs:.1} s)"
+        );
+    }
+    if let (Some(first), Some(last)) = (summary.first(), summary.last())
+        && summary.len() > 1
+    {
+        println!(
+            "{name}: {} items cost {:.2}x the per-item time of {} (best), {:.2}x (median)",
+            scales[scales.len() - 1],
+            last.0 / first.0,
+            scales[0],
+            last.1 / first.1
         );
     }
 }

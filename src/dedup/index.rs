@@ -14,7 +14,7 @@
 
 use std::collections::BTreeSet;
 
-use super::fasthash::{FastMap, FastSet, drop_from_lists};
+use super::fasthash::{FastMap, FastSet, drop_from_lists, warm};
 
 use super::fingerprint::{ANCHORS, Fingerprint};
 
@@ -173,19 +173,25 @@ impl CandidateIndex {
 
     /// Items that share a simhash band, an anchor or the headline key with `fp`, each once.
     pub fn candidates(&self, fp: &Fingerprint) -> Vec<&Entry> {
+        // Every list is looked up, and warmed, before any is read: at a million items each
+        // lookup is a cache miss, and issued together they overlap (see `warm`).
+        let bands: [Option<&Vec<(u64, i64)>>; BANDS] =
+            std::array::from_fn(|b| self.bands[b].get(&band(fp.simhash, b)));
+        let anchors: [Option<&Vec<i64>>; ANCHORS] = std::array::from_fn(|k| {
+            let anchor = fp.anchors[k];
+            (anchor != 0).then(|| self.anchors.get(&anchor)).flatten()
+        });
+        bands.iter().flatten().for_each(|list| warm(list));
+        anchors.iter().flatten().for_each(|list| warm(list));
         let mut ids: Vec<i64> = Vec::new();
-        for b in 0..BANDS {
-            if let Some(list) = self.bands[b].get(&band(fp.simhash, b)) {
-                let near = list
-                    .iter()
-                    .filter(|(sim, _)| (sim ^ fp.simhash).count_ones() <= BAND_MAX_DISTANCE);
-                ids.extend(near.map(|&(_, i)| i));
-            }
+        for list in bands.into_iter().flatten() {
+            let near = list
+                .iter()
+                .filter(|(sim, _)| (sim ^ fp.simhash).count_ones() <= BAND_MAX_DISTANCE);
+            ids.extend(near.map(|&(_, i)| i));
         }
-        for a in fp.anchors.iter().filter(|&&a| a != 0) {
-            if let Some(list) = self.anchors.get(a)
-                && list.len() <= MAX_POSTING
-            {
+        for list in anchors.into_iter().flatten() {
+            if list.len() <= MAX_POSTING {
                 ids.extend_from_slice(list);
             }
         }

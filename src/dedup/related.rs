@@ -16,7 +16,7 @@
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
-use super::fasthash::{FastMap, FastSet, drop_from_lists, sort_by_hash};
+use super::fasthash::{FastMap, FastSet, drop_from_lists, sort_by_hash, warm};
 
 /// One term of an item's headline and lead.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -697,15 +697,19 @@ impl RelatedIndex {
             .map(|(t, &w)| heaviest_first(t.hash, w))
             .collect();
         select_heaviest(&mut query, QUERY_TERMS);
+        // The lists are looked up and warmed before any is read, so that their cache misses
+        // overlap (see `warm`).
+        let lists: Vec<&Vec<i64>> = query
+            .iter()
+            .filter_map(|&key| self.postings.get(&key_hash(key)))
+            .filter(|list| list.len() <= MAX_POSTING)
+            .collect();
+        lists.iter().for_each(|list| warm(list));
         let mut hits = self.hit_counts.borrow_mut();
         hits.clear();
-        for key in query {
-            if let Some(list) = self.postings.get(&key_hash(key))
-                && list.len() <= MAX_POSTING
-            {
-                for &cluster in list {
-                    *hits.entry(cluster).or_default() += 1;
-                }
+        for list in lists {
+            for &cluster in list {
+                *hits.entry(cluster).or_default() += 1;
             }
         }
         // A cluster that posted only one of the item's distinctive terms is never similar
@@ -734,10 +738,15 @@ impl RelatedIndex {
             .collect();
         // Each candidate that reaches a bar: (match, reaches its join bar, independent reports).
         let mut scored: Vec<(RelatedMatch, bool, u32)> = Vec::with_capacity(candidates.len());
-        for (cluster, _) in candidates {
-            let Some(profile) = self.clusters.get(&cluster) else {
-                continue;
-            };
+        // The profiles too are looked up and warmed before any is read.
+        let profiles: Vec<(i64, &Profile)> = candidates
+            .iter()
+            .filter_map(|&(cluster, _)| Some((cluster, self.clusters.get(&cluster)?)))
+            .collect();
+        profiles
+            .iter()
+            .for_each(|(_, profile)| warm(&profile.terms));
+        for (cluster, profile) in profiles {
             if (profile.last_ts - ts).abs() > self.window_secs {
                 continue;
             }
