@@ -400,14 +400,16 @@ fn main() {
             evaluate(&records, show_errors);
         }
         Some("--feeds") => evaluate(&read_feeds(args.get(1).expect("--feeds DIR")), show_errors),
-        Some(path) => {
-            evaluate(&read_jsonl(path), show_errors);
-        }
-        None => {
-            eprintln!(
-                "usage: quality FILE.jsonl | --ecbplus FILE [--shuffle SEED] | --sts FILE | --feeds DIR  [--errors]"
-            );
+        Some("--help" | "-h") => println!("{USAGE}"),
+        // The data comes first; a tuning option there would be read as a file name.
+        Some(path) if !path.starts_with('-') => evaluate(&read_jsonl(path), show_errors),
+        Some(_) | None => {
+            eprintln!("{USAGE}");
             std::process::exit(2);
         }
     }
 }
+
+const USAGE: &str = "usage: quality (FILE.jsonl | --ecbplus FILE [--shuffle SEED] | --sts FILE | --feeds DIR) [--batch N] [--errors]
+       tuning, after the data: --related X --related-headline X --related-supported X
+       --related-bridge X --min-name-idf X --merge-stories --no-related";
