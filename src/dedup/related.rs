@@ -699,15 +699,15 @@ impl RelatedIndex {
         select_heaviest(&mut query, QUERY_TERMS);
         // The lists are looked up and warmed before any is read, so that their cache misses
         // overlap (see `warm`).
-        let lists: Vec<&Vec<i64>> = query
-            .iter()
-            .filter_map(|&key| self.postings.get(&key_hash(key)))
-            .filter(|list| list.len() <= MAX_POSTING)
-            .collect();
-        lists.iter().for_each(|list| warm(list));
+        // (On the stack: `query` holds at most QUERY_TERMS keys.)
+        let lists: [Option<&Vec<i64>>; QUERY_TERMS] = std::array::from_fn(|n| {
+            let list = self.postings.get(&key_hash(*query.get(n)?))?;
+            (list.len() <= MAX_POSTING).then_some(list)
+        });
+        lists.iter().flatten().for_each(|list| warm(list));
         let mut hits = self.hit_counts.borrow_mut();
         hits.clear();
-        for list in lists {
+        for list in lists.into_iter().flatten() {
             for &cluster in list {
                 *hits.entry(cluster).or_default() += 1;
             }
@@ -738,15 +738,17 @@ impl RelatedIndex {
             .collect();
         // Each candidate that reaches a bar: (match, reaches its join bar, independent reports).
         let mut scored: Vec<(RelatedMatch, bool, u32)> = Vec::with_capacity(candidates.len());
-        // The profiles too are looked up and warmed before any is read.
-        let profiles: Vec<(i64, &Profile)> = candidates
-            .iter()
-            .filter_map(|&(cluster, _)| Some((cluster, self.clusters.get(&cluster)?)))
-            .collect();
+        // The profiles too are looked up and warmed before any is read (on the stack:
+        // `candidates` holds at most MAX_CANDIDATES).
+        let profiles: [Option<(i64, &Profile)>; MAX_CANDIDATES] = std::array::from_fn(|n| {
+            let &(cluster, _) = candidates.get(n)?;
+            Some((cluster, self.clusters.get(&cluster)?))
+        });
         profiles
             .iter()
+            .flatten()
             .for_each(|(_, profile)| warm(&profile.terms));
-        for (cluster, profile) in profiles {
+        for (cluster, profile) in profiles.into_iter().flatten() {
             if (profile.last_ts - ts).abs() > self.window_secs {
                 continue;
             }
