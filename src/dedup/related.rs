@@ -610,9 +610,113 @@ pub struct RelatedIndex {
     by_time: BTreeSet<(i64, i64)>,
     newest_ts: i64,
     /// Scratch space for [`RelatedIndex::best_among`]: how many of an item's query terms each
-    /// cluster posted (borrowed while `consider` runs, so that must not search this index). Kept between calls, so that it does not grow from empty (and rehash)
-    /// for every item: that was a twentieth of `benches/dedup`'s time.
-    hit_counts: std::cell::RefCell<FastMap<i64, u32>>,
+    /// cluster posted (borrowed while `consider` runs, so that must not search this index).
+    /// Kept between calls, so that it does not grow from empty for every item.
+    hit_counts: std::cell::RefCell<HitCounts>,
+}
+
+/// Counts per cluster id, for the query's hit counting: up to QUERY_TERMS posting lists of up
+/// to MAX_POSTING ids each, so a few thousand increments a query once the lists are full. An
+/// open-addressing table of (id, count, generation), linear probing, with a slot free unless
+/// it carries the current generation: clearing is one increment, and an increment is a
+/// multiply, a shift and usually one compare. Against a hash map's `entry`, this took a fifth
+/// off `Deduplicator::decide`'s instructions where the lists are long (`benches/dedup`, part 3
+/// at 10k items: 2.23G -> 1.81G).
+#[derive(Clone)]
+struct HitCounts {
+    slots: Vec<HitSlot>,
+    /// The slots in use, in the order their ids were first counted.
+    used: Vec<usize>,
+    generation: u32,
+}
+
+#[derive(Clone, Copy, Default)]
+struct HitSlot {
+    cluster: i64,
+    count: u32,
+    generation: u32,
+}
+
+impl Default for HitCounts {
+    fn default() -> HitCounts {
+        HitCounts {
+            slots: vec![HitSlot::default(); 1024],
+            used: Vec::new(),
+            generation: 1,
+        }
+    }
+}
+
+impl HitCounts {
+    fn clear(&mut self) {
+        self.used.clear();
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            // After 2^32 queries: no slot may look current by an old generation.
+            self.slots.fill(HitSlot::default());
+            self.generation = 1;
+        }
+    }
+
+    /// The slot for `cluster` in a table of `len` slots (a power of two): Fibonacci hashing.
+    fn home(cluster: i64, len: usize) -> usize {
+        ((cluster as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - len.trailing_zeros()))
+            as usize
+    }
+
+    #[inline]
+    fn add(&mut self, cluster: i64) {
+        // At most half full, so that probes stay short.
+        if 2 * (self.used.len() + 1) > self.slots.len() {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = Self::home(cluster, self.slots.len());
+        loop {
+            let slot = &mut self.slots[at];
+            if slot.generation != self.generation {
+                *slot = HitSlot {
+                    cluster,
+                    count: 1,
+                    generation: self.generation,
+                };
+                self.used.push(at);
+                return;
+            }
+            if slot.cluster == cluster {
+                slot.count += 1;
+                return;
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Doubles the table, placing the counts of this query again.
+    fn grow(&mut self) {
+        let counted: Vec<HitSlot> = self.used.iter().map(|&at| self.slots[at]).collect();
+        self.slots = vec![HitSlot::default(); 2 * self.slots.len()];
+        self.used.clear();
+        self.generation = 1;
+        let mask = self.slots.len() - 1;
+        for hit in counted {
+            let mut at = Self::home(hit.cluster, self.slots.len());
+            while self.slots[at].generation == self.generation {
+                at = (at + 1) & mask;
+            }
+            self.slots[at] = HitSlot {
+                generation: self.generation,
+                ..hit
+            };
+            self.used.push(at);
+        }
+    }
+
+    /// (cluster, count) of every cluster counted since the last `clear`.
+    fn iter(&self) -> impl Iterator<Item = (i64, u32)> + '_ {
+        self.used
+            .iter()
+            .map(|&at| (self.slots[at].cluster, self.slots[at].count))
+    }
 }
 
 impl RelatedIndex {
@@ -709,14 +813,13 @@ impl RelatedIndex {
         hits.clear();
         for list in lists.into_iter().flatten() {
             for &cluster in list {
-                *hits.entry(cluster).or_default() += 1;
+                hits.add(cluster);
             }
         }
         // A cluster that posted only one of the item's distinctive terms is never similar
         // enough to join: scoring it is wasted work. `consider` is asked only about the rest.
         let mut candidates: Vec<(i64, u32)> = hits
             .iter()
-            .map(|(&cluster, &n)| (cluster, n))
             .filter(|&(cluster, n)| n >= MIN_POSTED_SHARED && consider(cluster))
             .collect();
         drop(hits);
@@ -1163,6 +1266,38 @@ mod tests {
                 assert_eq!(selected, expected, "n {n} k {k}");
             }
         }
+    }
+
+    #[test]
+    fn hit_counts_count_as_a_map_does_across_clears_and_growth() {
+        let mut next = crate::test_support::xorshift(0x2545_f491_4f6c_dd1d);
+        let mut hits = HitCounts::default();
+        for round in 0..300usize {
+            hits.clear();
+            let mut expected: std::collections::HashMap<i64, u32> = Default::default();
+            // Up to 4000 distinct ids (the table starts at 1024 slots and must grow), from a
+            // narrow range so that ids repeat, negative ones included (recluster's provisional
+            // stories).
+            let (n, spread) = ((round * 37) % 9000, 1 + (round % 5) as u64 * 1000);
+            for _ in 0..n {
+                let cluster = (next() % spread) as i64 - 100;
+                hits.add(cluster);
+                *expected.entry(cluster).or_default() += 1;
+            }
+            let mut counted: Vec<(i64, u32)> = hits.iter().collect();
+            counted.sort_unstable();
+            let mut expected: Vec<(i64, u32)> = expected.into_iter().collect();
+            expected.sort_unstable();
+            assert_eq!(counted, expected, "round {round}");
+        }
+        // A wrapped generation does not bring old counts back: 8 counted in generation 1,
+        // then (as after 2^32 queries) the generation comes round to 1 again.
+        let mut hits = HitCounts::default();
+        hits.add(8);
+        hits.generation = u32::MAX;
+        hits.clear();
+        hits.add(8);
+        assert_eq!(hits.iter().collect::<Vec<_>>(), vec![(8, 1)]);
     }
 
     #[test]
