@@ -452,6 +452,29 @@ pub fn intersection_size(a: &[u32], b: &[u32]) -> usize {
     n
 }
 
+/// [`intersection_size`] when it is at least `needed`, `None` otherwise. It gives up as soon as
+/// what is left of the shorter side could no longer make up the difference: most candidates a
+/// new item is verified against share an anchor by chance and little else, and their walk
+/// stops after about a third of it.
+pub fn intersection_reaching(a: &[u32], b: &[u32], needed: usize) -> Option<usize> {
+    /// Steps between the checks, so that the walk itself stays branch-free.
+    const STRIDE: usize = 32;
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        if n + (a.len() - i).min(b.len() - j) < needed {
+            return None;
+        }
+        let end = (i + STRIDE).min(a.len());
+        while i < end && j < b.len() {
+            let (x, y) = (a[i], b[j]);
+            n += usize::from(x == y);
+            i += usize::from(x <= y);
+            j += usize::from(y <= x);
+        }
+    }
+    (n >= needed).then_some(n)
+}
+
 /// The share of `lead` (any order) found in the sorted set `shingles`.
 pub fn lead_containment(lead: &[u32], shingles: &[u32]) -> f64 {
     if lead.is_empty() {
@@ -590,6 +613,22 @@ mod tests {
             assert_eq!(intersection_size(&a, &b), shared, "{a:?} {b:?}");
             assert_eq!(intersection_size(&b, &a), shared);
             assert_eq!(intersection_size(&a, &a), a.len());
+            for needed in [0, 1, shared / 2, shared, shared + 1, len + 1] {
+                let expected = (shared >= needed).then_some(shared);
+                assert_eq!(
+                    intersection_reaching(&a, &b, needed),
+                    expected,
+                    "needed {needed}"
+                );
+                assert_eq!(
+                    intersection_reaching(&b, &a, needed),
+                    expected,
+                    "needed {needed}"
+                );
+            }
+            // Every value shared: reached with nothing to spare.
+            assert_eq!(intersection_reaching(&a, &a, a.len()), Some(a.len()));
+            assert_eq!(intersection_reaching(&a, &a, a.len() + 1), None);
         }
     }
 

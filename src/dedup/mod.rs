@@ -283,6 +283,32 @@ impl Thresholds {
 }
 
 impl Thresholds {
+    /// The fewest shared shingles that make two texts near-duplicates when the smaller has
+    /// `smaller` shingles: the least count for which the rule in `Deduplicator::place` holds
+    /// (`smaller + 1` when none does). Found by testing that rule itself, so that the two
+    /// cannot disagree on a rounding.
+    fn shingles_for_near_duplicate(&self, smaller: usize) -> usize {
+        let holds = |shared: usize| {
+            let score = if smaller == 0 {
+                0.0
+            } else {
+                shared as f64 / smaller as f64
+            };
+            score >= self.containment && shared >= self.min_shared
+        };
+        // The share only grows with the count: a binary search over 0..=smaller.
+        let (mut low, mut high) = (0, smaller + 1);
+        while low < high {
+            let mid = (low + high) / 2;
+            if holds(mid) {
+                high = mid;
+            } else {
+                low = mid + 1;
+            }
+        }
+        low
+    }
+
     /// The fingerprint these thresholds need: with the event terms when related coverage is on.
     pub fn fingerprint(&self, title: &str, text: &str) -> Fingerprint {
         let fp = Fingerprint::of(title, text);
@@ -476,7 +502,18 @@ impl Deduplicator {
             }
             let distance = hamming(fp.simhash, e.simhash);
             let smaller = fp.shingles.len().min(e.shingles.len());
-            let shared = fingerprint::intersection_size(&fp.shingles, &e.shingles);
+            // The exact share matters when it makes a near-duplicate, or for a headline match;
+            // otherwise the walk stops once the near-duplicate bar is out of reach, and the
+            // share counts as none.
+            let headline_may_match =
+                fp.title_key.is_some() && fp.title_key == e.title_key && title_match.is_none();
+            let needed = if headline_may_match {
+                0
+            } else {
+                t.shingles_for_near_duplicate(smaller)
+            };
+            let shared =
+                fingerprint::intersection_reaching(&fp.shingles, &e.shingles, needed).unwrap_or(0);
             let score = if smaller == 0 {
                 0.0
             } else {
@@ -714,6 +751,37 @@ mod tests {
                 Fingerprint::of(title, text).with_event_terms(title, text),
                 true,
             );
+        }
+    }
+
+    #[test]
+    fn the_shingles_a_near_duplicate_needs_are_the_least_count_that_passes_the_rule() {
+        let mut variants = vec![Thresholds::with_window(3600)];
+        for (containment, min_shared) in [(0.85, 0), (0.0, 0), (0.6, 500), (1.0, 1)] {
+            let mut t = Thresholds::with_window(3600);
+            (t.containment, t.min_shared) = (containment, min_shared);
+            variants.push(t);
+        }
+        for t in variants {
+            for smaller in 0..400usize {
+                // The rule as `place` applies it, count by count.
+                let passes = |shared: usize| {
+                    let score = if smaller == 0 {
+                        0.0
+                    } else {
+                        shared as f64 / smaller as f64
+                    };
+                    score >= t.containment && shared >= t.min_shared
+                };
+                let least = (0..=smaller).find(|&s| passes(s)).unwrap_or(smaller + 1);
+                assert_eq!(
+                    t.shingles_for_near_duplicate(smaller),
+                    least,
+                    "containment {} min_shared {} smaller {smaller}",
+                    t.containment,
+                    t.min_shared
+                );
+            }
         }
     }
 
