@@ -90,12 +90,18 @@ pub fn sort_by_hash<T: Copy>(items: &mut Vec<T>, key: impl Fn(&T) -> u64) {
         items.sort_unstable_by_key(key);
         return;
     }
+    // Longer than u32 can count: the general sort.
+    if u32::try_from(items.len()).is_err() {
+        items.sort_unstable_by_key(key);
+        return;
+    }
     let bucket = |item: &T| (key(item) >> 56) as usize;
-    let mut starts = [0usize; 257];
+    // Counts as u32: the array is cleared for every call, and half the bytes halve that.
+    let mut starts = [0u32; 257];
     for item in items.iter() {
         starts[bucket(item) + 1] += 1;
     }
-    if starts.iter().any(|&n| n > MAX_BUCKET) {
+    if starts.iter().any(|&n| n as usize > MAX_BUCKET) {
         items.sort_unstable_by_key(key);
         return;
     }
@@ -105,7 +111,7 @@ pub fn sort_by_hash<T: Copy>(items: &mut Vec<T>, key: impl Fn(&T) -> u64) {
     let mut sorted: Vec<T> = items.clone();
     for item in items.iter() {
         let at = &mut starts[bucket(item)];
-        sorted[*at] = *item;
+        sorted[*at as usize] = *item;
         *at += 1;
     }
     // Within a bucket (at most MAX_BUCKET items), order by the whole key.
