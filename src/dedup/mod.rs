@@ -282,6 +282,16 @@ impl Thresholds {
     }
 }
 
+/// The containment that `shared` shingles give when the smaller set has `smaller` (0 for an
+/// empty set).
+fn containment_of(shared: usize, smaller: usize) -> f64 {
+    if smaller == 0 {
+        0.0
+    } else {
+        shared as f64 / smaller as f64
+    }
+}
+
 impl Thresholds {
     /// The fewest shared shingles that make two texts near-duplicates when the smaller has
     /// `smaller` shingles: the least count for which the rule in `Deduplicator::place` holds
@@ -289,12 +299,7 @@ impl Thresholds {
     /// cannot disagree on a rounding.
     fn shingles_for_near_duplicate(&self, smaller: usize) -> usize {
         let holds = |shared: usize| {
-            let score = if smaller == 0 {
-                0.0
-            } else {
-                shared as f64 / smaller as f64
-            };
-            score >= self.containment && shared >= self.min_shared
+            containment_of(shared, smaller) >= self.containment && shared >= self.min_shared
         };
         // The share only grows with the count: a binary search over 0..=smaller.
         let (mut low, mut high) = (0, smaller + 1);
@@ -514,11 +519,7 @@ impl Deduplicator {
             };
             let shared =
                 fingerprint::intersection_reaching(&fp.shingles, &e.shingles, needed).unwrap_or(0);
-            let score = if smaller == 0 {
-                0.0
-            } else {
-                shared as f64 / smaller as f64
-            };
+            let score = containment_of(shared, smaller);
             let lead_score = if fp.lead.len().min(e.lead.len()) >= t.min_lead {
                 lead_containment(&fp.lead, &e.shingles).max(lead_containment(&e.lead, &fp.shingles))
             } else {
