@@ -116,6 +116,11 @@ fn is_stopword_hash(hash: u64) -> bool {
     }
 }
 
+/// The weight factor of a term: names and numbers count [`NAME_BOOST`] times.
+fn boost(name: bool) -> f32 {
+    if name { NAME_BOOST } else { 1.0 }
+}
+
 /// Counts below this have their logarithm in [`SMALL_LOGS`].
 const SMALL_COUNTS: usize = 4096;
 
@@ -567,6 +572,16 @@ impl Profile {
     }
 }
 
+/// Moves `cluster`'s newest-member time `last_ts` to `ts` if that is later, in the profile and in
+/// the time-ordered set `by_time` alike.
+fn move_later(by_time: &mut BTreeSet<(i64, i64)>, cluster: i64, last_ts: &mut i64, ts: i64) {
+    if ts > *last_ts {
+        by_time.remove(&(*last_ts, cluster));
+        by_time.insert((ts, cluster));
+        *last_ts = ts;
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RelatedMatch {
     pub cluster: i64,
@@ -788,7 +803,6 @@ impl RelatedIndex {
             .iter()
             .map(|t| idf_at.of_term(&self.df, t.hash))
             .collect();
-        let boost = |name: bool| if name { NAME_BOOST } else { 1.0 };
         let item_weights: Vec<f32> = terms
             .iter()
             .zip(&idfs)
@@ -965,8 +979,7 @@ impl RelatedIndex {
             .iter()
             .map(|p| {
                 let idf = idf_at.of_term(&self.df, p.hash);
-                let boost = if p.name { NAME_BOOST } else { 1.0 };
-                let w = p.sum / profile.members as f32 * idf * boost;
+                let w = p.sum / profile.members as f32 * idf * boost(p.name);
                 w * w
             })
             .sum::<f32>()
@@ -994,8 +1007,7 @@ impl RelatedIndex {
                 let df = self.df.entry(t.hash).or_default();
                 *df += 1;
                 let idf = idf_at.of(*df);
-                let boost = if t.name { NAME_BOOST } else { 1.0 };
-                heaviest_first(t.hash, t.weight * idf * boost)
+                heaviest_first(t.hash, t.weight * idf * boost(t.name))
             })
             .collect();
         // The heaviest PROFILE_TERMS, of which the heaviest POSTED_TERMS go to the cluster
@@ -1021,11 +1033,7 @@ impl RelatedIndex {
         });
         profile.members += 1;
         profile.reports += u32::from(independent);
-        if ts > profile.last_ts {
-            self.by_time.remove(&(profile.last_ts, cluster));
-            self.by_time.insert((ts, cluster));
-            profile.last_ts = ts;
-        }
+        move_later(&mut self.by_time, cluster, &mut profile.last_ts, ts);
         // A profile keeps the member's most distinctive terms and its headline, not its every
         // word: that bounds memory per story, and the light terms barely move the similarity.
         // `terms` and `kept` are both sorted by hash: one walk picks them.
@@ -1133,11 +1141,7 @@ impl RelatedIndex {
         profile.add_sums(gone.terms.into_iter());
         profile.members += gone.members;
         profile.reports += gone.reports;
-        if gone.last_ts > profile.last_ts {
-            self.by_time.remove(&(profile.last_ts, into));
-            self.by_time.insert((gone.last_ts, into));
-            profile.last_ts = gone.last_ts;
-        }
+        move_later(&mut self.by_time, into, &mut profile.last_ts, gone.last_ts);
         for name in gone.headline_names {
             if !profile.headline_names.contains(&name) {
                 profile.headline_names.push(name);
