@@ -685,22 +685,27 @@ impl HitCounts {
         if 2 * (self.used.len() + 1) > self.slots.len() {
             self.grow();
         }
+        self.slot_of(cluster).count += 1;
+    }
+
+    /// The slot counting `cluster` in this query, claimed (at count 0) if it has none yet.
+    #[inline]
+    fn slot_of(&mut self, cluster: i64) -> &mut HitSlot {
         let mask = self.slots.len() - 1;
         let mut at = Self::home(cluster, self.slots.len());
         loop {
-            let slot = &mut self.slots[at];
+            let slot = self.slots[at];
             if slot.generation != self.generation {
-                *slot = HitSlot {
+                self.slots[at] = HitSlot {
                     cluster,
-                    count: 1,
+                    count: 0,
                     generation: self.generation,
                 };
                 self.used.push(at);
-                return;
+                return &mut self.slots[at];
             }
             if slot.cluster == cluster {
-                slot.count += 1;
-                return;
+                return &mut self.slots[at];
             }
             at = (at + 1) & mask;
         }
@@ -712,17 +717,8 @@ impl HitCounts {
         self.slots = vec![HitSlot::default(); 2 * self.slots.len()];
         self.used.clear();
         self.generation = 1;
-        let mask = self.slots.len() - 1;
         for hit in counted {
-            let mut at = Self::home(hit.cluster, self.slots.len());
-            while self.slots[at].generation == self.generation {
-                at = (at + 1) & mask;
-            }
-            self.slots[at] = HitSlot {
-                generation: self.generation,
-                ..hit
-            };
-            self.used.push(at);
+            self.slot_of(hit.cluster).count = hit.count;
         }
     }
 
