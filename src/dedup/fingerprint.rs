@@ -431,11 +431,17 @@ impl Fingerprint {
 
 /// Shared shingles over the smaller set (Broder's containment): 1.0 when one text holds the other.
 pub fn containment(a: &[u32], b: &[u32]) -> f64 {
-    let smaller = a.len().min(b.len());
+    containment_of(intersection_size(a, b), a.len().min(b.len()))
+}
+
+/// The containment that `shared` shingles give when the smaller set has `smaller` (0 for an
+/// empty set).
+pub fn containment_of(shared: usize, smaller: usize) -> f64 {
     if smaller == 0 {
-        return 0.0;
+        0.0
+    } else {
+        shared as f64 / smaller as f64
     }
-    intersection_size(a, b) as f64 / smaller as f64
 }
 
 /// Size of the intersection of two sorted, unique slices. Branch-free: which side advances is

@@ -282,25 +282,20 @@ impl Thresholds {
     }
 }
 
-/// The containment that `shared` shingles give when the smaller set has `smaller` (0 for an
-/// empty set).
-fn containment_of(shared: usize, smaller: usize) -> f64 {
-    if smaller == 0 {
-        0.0
-    } else {
-        shared as f64 / smaller as f64
-    }
-}
-
 impl Thresholds {
+    /// The near-duplicate rule: with `shared` shingles in common and `smaller` in the smaller
+    /// set, the containment when it makes the two texts near-duplicates.
+    fn near_duplicate(&self, shared: usize, smaller: usize) -> Option<f64> {
+        let score = fingerprint::containment_of(shared, smaller);
+        (score >= self.containment && shared >= self.min_shared).then_some(score)
+    }
+
     /// The fewest shared shingles that make two texts near-duplicates when the smaller has
     /// `smaller` shingles: the least count for which the rule in `Deduplicator::place` holds
     /// (`smaller + 1` when none does). Found by testing that rule itself, so that the two
     /// cannot disagree on a rounding.
     fn shingles_for_near_duplicate(&self, smaller: usize) -> usize {
-        let holds = |shared: usize| {
-            containment_of(shared, smaller) >= self.containment && shared >= self.min_shared
-        };
+        let holds = |shared: usize| self.near_duplicate(shared, smaller).is_some();
         // The share only grows with the count: a binary search over 0..=smaller.
         let (mut low, mut high) = (0, smaller + 1);
         while low < high {
@@ -519,13 +514,12 @@ impl Deduplicator {
             };
             let shared =
                 fingerprint::intersection_reaching(&fp.shingles, &e.shingles, needed).unwrap_or(0);
-            let score = containment_of(shared, smaller);
             let lead_score = if fp.lead.len().min(e.lead.len()) >= t.min_lead {
                 lead_containment(&fp.lead, &e.shingles).max(lead_containment(&e.lead, &fp.shingles))
             } else {
                 0.0
             };
-            let verdict = if score >= t.containment && shared >= t.min_shared {
+            let verdict = if let Some(score) = t.near_duplicate(shared, smaller) {
                 Some((Rule::NearDuplicate, score))
             } else if lead_score >= t.lead_containment {
                 Some((Rule::Lead, lead_score))
@@ -540,12 +534,11 @@ impl Deduplicator {
                 {
                     best = Some((rule, score, distance, e.item, e.cluster));
                 }
-            } else if fp.title_key.is_some()
-                && fp.title_key == e.title_key
-                && (score >= t.title_containment || smaller < t.title_contradicts)
-                && title_match.is_none()
-            {
-                title_match = Some((score, distance, e.item, e.cluster));
+            } else if headline_may_match {
+                let score = fingerprint::containment_of(shared, smaller);
+                if score >= t.title_containment || smaller < t.title_contradicts {
+                    title_match = Some((score, distance, e.item, e.cluster));
+                }
             }
         }
         if let Some((rule, score, distance, item, cluster)) = best {
