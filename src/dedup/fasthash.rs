@@ -90,8 +90,9 @@ pub fn sort_by_hash<T: Copy>(items: &mut Vec<T>, key: impl Fn(&T) -> u64) {
         items.sort_unstable_by_key(key);
         return;
     }
-    // Longer than u32 can count: the general sort.
-    if u32::try_from(items.len()).is_err() {
+    // More items than 256 buckets of MAX_BUCKET hold must crowd one: the general sort, without
+    // counting (and so the counts below fit in u32).
+    if items.len() > 256 * MAX_BUCKET {
         items.sort_unstable_by_key(key);
         return;
     }
