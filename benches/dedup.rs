@@ -66,6 +66,17 @@ fn salted(fp: &Fingerprint, salt: u32) -> Fingerprint {
     fp
 }
 
+/// The `n`th of as many distinct fingerprints as needed, without generating text: `fps` as they
+/// are, then again with fresh hashes for each further pass.
+fn nth_distinct(fps: &[Fingerprint], n: usize) -> Fingerprint {
+    let (fp, salt) = (&fps[n % fps.len()], (n / fps.len()) as u32);
+    if salt == 0 {
+        fp.clone()
+    } else {
+        salted(fp, salt)
+    }
+}
+
 /// Items per fetch: the store ingests a fetch as one batch, and looks again at the stories it
 /// started at its end (`Deduplicator::review_batch`).
 const FETCH_ITEMS: usize = 25;
@@ -235,7 +246,7 @@ fn related_eviction(fps: &[Fingerprint], scales: &[usize]) {
         // Two windows hold `scale` items of one a second.
         let window = (scale / 2).max(1) as i64;
         let mut index = RelatedIndex::new(window);
-        let terms = |n: usize| salted(&fps[n % fps.len()], (n / fps.len()) as u32).event;
+        let terms = |n: usize| nth_distinct(fps, n).event;
         for n in 0..scale {
             index.insert(n as i64, n as i64, n as i64, &terms(n), true);
         }
@@ -280,14 +291,7 @@ fn index_scaling(fps: &[Fingerprint], scales: &[usize], probe: usize, related: b
             let mut dedup = Deduplicator::new(thresholds);
             let fill = Instant::now();
             for n in 0..scale {
-                // Distinct fingerprints without generating text: real ones with fresh hashes.
-                let salt = (n / fps.len()) as u32;
-                let fp = if salt == 0 {
-                    fps[n % fps.len()].clone()
-                } else {
-                    salted(&fps[n % fps.len()], salt)
-                };
-                dedup.insert(n as i64, n as i64, 1_000_000, fp, true);
+                dedup.insert(n as i64, n as i64, 1_000_000, nth_distinct(fps, n), true);
             }
             (dedup, fill.elapsed().as_secs_f64())
         })
