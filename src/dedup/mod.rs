@@ -311,11 +311,10 @@ impl Thresholds {
 
     /// The fingerprint these thresholds need: with the event terms when related coverage is on.
     pub fn fingerprint(&self, title: &str, text: &str) -> Fingerprint {
-        let fp = Fingerprint::of(title, text);
         if self.related_coverage {
-            fp.with_event_terms(title, text)
+            Fingerprint::with_event_terms(title, text)
         } else {
-            fp
+            Fingerprint::of(title, text)
         }
     }
 }
@@ -742,7 +741,7 @@ mod tests {
                 100 + n as i64,
                 100 + n as i64,
                 900,
-                Fingerprint::of(title, text).with_event_terms(title, text),
+                Fingerprint::with_event_terms(title, text),
                 true,
             );
         }
@@ -863,12 +862,11 @@ mod tests {
         d.thresholds.related_coverage = true;
         // Other news first: term weights (IDF) come from the stream.
         insert_other_news(&mut d, 4);
-        let story =
-            Fingerprint::of("Putin warns NATO", STORY).with_event_terms("Putin warns NATO", STORY);
+        let story = Fingerprint::with_event_terms("Putin warns NATO", STORY);
         d.insert(1, 10, 1000, story, true);
         let headline = "Putin: NATO troops in Ukraine would be targets";
         let other_words = "Russian President Vladimir Putin said foreign troops sent to Ukraine would be legitimate targets, after Emmanuel Macron announced that 26 NATO countries had pledged forces to guarantee Kyiv's security once the fighting stops.";
-        let copy = Fingerprint::of(headline, other_words).with_event_terms(headline, other_words);
+        let copy = Fingerprint::with_event_terms(headline, other_words);
         let decision = d.decide(&copy, 2000);
         assert_eq!(decision.rule, Rule::Related, "{decision:?}");
         assert_eq!(decision.cluster, Some(10));
@@ -881,7 +879,7 @@ mod tests {
     const BOTH: &str = "Putin warned that troops in Ukraine would be targets after Macron said 26 NATO countries pledged forces at the Paris summit.";
 
     fn fp(title: &str, text: &str) -> Fingerprint {
-        Fingerprint::of(title, text).with_event_terms(title, text)
+        Fingerprint::with_event_terms(title, text)
     }
 
     /// A deduplicator where no two reports join each other and a report close to two stories

@@ -17,6 +17,7 @@ use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use super::fasthash::{FastMap, FastSet, drop_from_lists, sort_by_hash, warm};
+use super::fingerprint::{WordShape, shape, word_hash};
 
 /// One term of an item's headline and lead.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,7 +34,7 @@ pub struct EventTerm {
 }
 
 /// Words of the lead that count, after the headline.
-const LEAD_WORDS: usize = 300;
+pub(crate) const LEAD_WORDS: usize = 300;
 const MAX_TERM_WEIGHT: f32 = 4.0;
 const HEADLINE_WEIGHT: f32 = 2.0;
 /// Names and numbers weigh this much more than other words.
@@ -87,7 +88,7 @@ const STOPWORDS: &[&str] = &[
 static STOPWORD_HASHES: LazyLock<[u64; STOPWORD_SLOTS]> = LazyLock::new(|| {
     let mut table = [0u64; STOPWORD_SLOTS];
     for word in STOPWORDS {
-        let hash = term_hash(word.as_bytes());
+        let hash = word_hash(word);
         assert_ne!(hash, 0, "a stopword hashes to the empty slot");
         let mut slot = stopword_slot(hash);
         while table[slot] != 0 {
@@ -162,46 +163,28 @@ impl Idf {
     }
 }
 
-/// A crude English stemmer: enough that "troops" meets "troop" and "killed" meets "kill". On
-/// the bytes of a lower-cased word: every suffix it looks at is ASCII.
-fn stem(word: &[u8]) -> &[u8] {
-    let w = word.strip_suffix(b"'s").unwrap_or(word);
-    for suffix in [&b"ing"[..], b"ed"] {
-        if let Some(stem) = w.strip_suffix(suffix)
-            && stem.len() >= 4
-        {
-            return stem;
-        }
-    }
-    if w.len() > 3
-        && w.ends_with(b"s")
-        && !w.ends_with(b"ss")
-        && !w.ends_with(b"us")
-        && !w.ends_with(b"is")
-    {
-        return &w[..w.len() - 1];
-    }
-    w
-}
-
-fn term_hash(stemmed: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(stemmed)
-}
-
 /// The event terms of an item: its headline (counting double) and the first words of its text.
+/// (The deduplicator takes them from the fingerprint's scan, [`Fingerprint::with_event_terms`];
+/// this scans for them alone.)
+///
+/// [`Fingerprint::with_event_terms`]: super::fingerprint::Fingerprint::with_event_terms
 pub fn event_terms(headline: &str, text: &str) -> Vec<EventTerm> {
-    let mut terms: Vec<EventTerm> = Vec::with_capacity(LEAD_WORDS / 2);
-    let title_words: Vec<&str> = words(headline).collect();
-    let case = Case::of_headline(&title_words);
+    let (title, lead) = super::fingerprint::word_shapes(headline, text);
+    event_terms_of(&title, &lead)
+}
+
+/// The event terms of the words of a headline and of the first [`LEAD_WORDS`] of a text, from
+/// their shapes: stopwords and single letters dropped, each term its stem, names marked.
+pub(crate) fn event_terms_of(title: &[WordShape], lead: &[WordShape]) -> Vec<EventTerm> {
+    let mut terms: Vec<EventTerm> = Vec::with_capacity(title.len() + lead.len());
     add_terms(
         &mut terms,
-        headline,
-        usize::MAX,
+        title,
         HEADLINE_WEIGHT,
-        case,
+        Case::of_headline(title),
         true,
     );
-    add_terms(&mut terms, text, LEAD_WORDS, 1.0, Case::Sentence, false);
+    add_terms(&mut terms, lead, 1.0, Case::Sentence, false);
     sort_by_hash(&mut terms, |t| t.hash);
     merge_occurrences(terms)
 }
@@ -224,117 +207,6 @@ fn merge_occurrences(terms: Vec<EventTerm>) -> Vec<EventTerm> {
     merged
 }
 
-/// What a byte is to [`words`]: part of a word (ASCII letters, digits, the apostrophe and hyphen
-/// inside words, and the sentence ends `.`, `!`, `?` and `:` that it keeps), a separator (other
-/// ASCII), or part of a character that is not ASCII, decided by its decoded value.
-#[derive(Clone, Copy, PartialEq)]
-enum ByteClass {
-    Word,
-    Separator,
-    NotAscii,
-}
-
-const BYTE_CLASS: [ByteClass; 256] = {
-    let mut table = [ByteClass::NotAscii; 256];
-    let mut b = 0;
-    while b < 128 {
-        let c = b as u8;
-        table[b] =
-            if c.is_ascii_alphanumeric() || matches!(c, b'\'' | b'-' | b'.' | b'!' | b'?' | b':') {
-                ByteClass::Word
-            } else {
-                ByteClass::Separator
-            };
-        b += 1;
-    }
-    table
-};
-
-/// Words with their sentence position: split on anything that is not a letter, digit,
-/// apostrophe or hyphen inside a word; a sentence ends at `.`, `!`, `?` or `:`.
-fn words(text: &str) -> impl Iterator<Item = &str> {
-    let mut at = 0;
-    std::iter::from_fn(move || {
-        let (start, end, _) = next_word(text, at)?;
-        at = end;
-        Some(&text[start..end])
-    })
-}
-
-/// The next word of `text` (as [`words`] splits) at or after byte `at`: where it starts and
-/// ends, and whether it is all ASCII. ASCII is decided by a table, byte by byte; other
-/// characters by their decoded value.
-#[inline(always)]
-fn next_word(text: &str, mut i: usize) -> Option<(usize, usize, bool)> {
-    let bytes = text.as_bytes();
-    let class = |i: usize| BYTE_CLASS[usize::from(bytes[i])];
-    let in_word = |i: usize| {
-        let c = text[i..].chars().next().expect("at a char boundary");
-        (c.is_alphanumeric() || c == '\u{2019}', c.len_utf8())
-    };
-    loop {
-        while i < bytes.len() && class(i) == ByteClass::Separator {
-            i += 1;
-        }
-        if i == bytes.len() {
-            return None;
-        }
-        if class(i) == ByteClass::Word {
-            break;
-        }
-        match in_word(i) {
-            (true, _) => break,
-            (false, width) => i += width,
-        }
-    }
-    let start = i;
-    let mut ascii = true;
-    loop {
-        while i < bytes.len() && class(i) == ByteClass::Word {
-            i += 1;
-        }
-        if i == bytes.len() || class(i) == ByteClass::Separator {
-            break;
-        }
-        match in_word(i) {
-            (true, width) => {
-                ascii = false;
-                i += width;
-            }
-            (false, _) => break,
-        }
-    }
-    Some((start, i, ascii))
-}
-
-/// `raw` without the characters that are not letters or digits at either end: ASCII ends are
-/// trimmed byte by byte, the rare other character by its decoded value.
-#[inline]
-fn trim_to_alphanumeric(raw: &str) -> &str {
-    let bytes = raw.as_bytes();
-    // Most words have nothing to trim.
-    if let (Some(first), Some(last)) = (bytes.first(), bytes.last())
-        && first.is_ascii_alphanumeric()
-        && last.is_ascii_alphanumeric()
-    {
-        return raw;
-    }
-    let (mut start, mut end) = (0, bytes.len());
-    while start < end && bytes[start] < 0x80 && !bytes[start].is_ascii_alphanumeric() {
-        start += 1;
-    }
-    while end > start && bytes[end - 1] < 0x80 && !bytes[end - 1].is_ascii_alphanumeric() {
-        end -= 1;
-    }
-    let word = &raw[start..end];
-    match (word.as_bytes().first(), word.as_bytes().last()) {
-        (Some(&first), Some(&last)) if first >= 0x80 || last >= 0x80 => {
-            word.trim_matches(|c: char| !c.is_alphanumeric())
-        }
-        _ => word,
-    }
-}
-
 /// How a text uses capitals, and so what a capital says about a name.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Case {
@@ -350,18 +222,14 @@ enum Case {
 }
 
 impl Case {
-    fn of_headline(words: &[&str]) -> Case {
+    fn of_headline(words: &[WordShape]) -> Case {
+        let has = |w: &WordShape, flag: u8| w.flags & flag != 0;
         // Seven in ten of at least three words.
         let mostly = |n: usize| words.len() >= 3 && n * 10 >= words.len() * 7;
-        let with_letters = || words.iter().filter(|w| w.chars().any(char::is_alphabetic));
+        let with_letters = || words.iter().filter(|w| has(w, shape::LETTER));
         let lettered = with_letters().count();
-        let upper = with_letters()
-            .filter(|w| !w.chars().any(char::is_lowercase))
-            .count();
-        let capitalized = words
-            .iter()
-            .filter(|w| w.starts_with(char::is_uppercase))
-            .count();
+        let upper = with_letters().filter(|w| !has(w, shape::LOWER)).count();
+        let capitalized = words.iter().filter(|w| has(w, shape::CAPITALIZED)).count();
         if lettered >= 3 && upper == lettered {
             Case::Upper
         } else if mostly(capitalized) {
@@ -372,88 +240,29 @@ impl Case {
     }
 }
 
-/// The longest word lower-cased on the stack; longer ones take the general path.
-const SHORT_WORD: usize = 32;
-
-/// Adds the terms of the first `max_words` words of `text` to `terms`.
+/// Adds the terms of `words` to `terms`.
 fn add_terms(
     terms: &mut Vec<EventTerm>,
-    text: &str,
-    max_words: usize,
+    words: &[WordShape],
     weight: f32,
     case: Case,
     headline: bool,
 ) {
-    let mut sentence_start = true;
-    let mut short = [0u8; SHORT_WORD];
-    let mut long = String::new();
-    let mut at = 0;
-    for _ in 0..max_words {
-        let Some((start, end, raw_ascii)) = next_word(text, at) else {
-            break;
-        };
-        at = end;
-        let raw = &text[start..end];
-        let ends_sentence = matches!(raw.as_bytes().last(), Some(b'.' | b'!' | b'?' | b':'));
-        let word = trim_to_alphanumeric(raw);
-        if word.is_empty() {
-            sentence_start |= ends_sentence;
+    for w in words {
+        let has = |flag: u8| w.flags & flag != 0;
+        let number = has(shape::DIGIT);
+        if is_stopword_hash(w.hash) || (w.bytes < 2 && !number) {
             continue;
         }
-        let ascii = raw_ascii || word.is_ascii();
-        // Lower-cased, with its digits and capitals: ASCII words that fit on the stack in one
-        // pass over their bytes, the rest through a String.
-        let (lower, is_number, capitals): (&[u8], bool, bool) = if ascii && word.len() <= SHORT_WORD
-        {
-            let (mut is_number, mut capitals) = (false, true);
-            for (slot, &b) in short.iter_mut().zip(word.as_bytes()) {
-                *slot = b.to_ascii_lowercase();
-                is_number |= b.is_ascii_digit();
-                capitals &= b.is_ascii_uppercase() || b.is_ascii_digit();
-            }
-            (&short[..word.len()], is_number, capitals)
-        } else {
-            long.clear();
-            if ascii {
-                long.push_str(word);
-                long.make_ascii_lowercase();
-            } else {
-                let folded = word.chars().flat_map(char::to_lowercase);
-                long.extend(folded.map(|c| if c == '\u{2019}' { '\'' } else { c }));
-            }
-            let is_number = word.bytes().any(|b| b.is_ascii_digit());
-            let capitals = if ascii {
-                word.bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-            } else {
-                word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit())
-            };
-            (long.as_bytes(), is_number, capitals)
-        };
-        let lower_hash = term_hash(lower);
-        if !is_stopword_hash(lower_hash) && (lower.len() >= 2 || is_number) {
-            let acronym = case != Case::Upper && word.len() >= 2 && capitals;
-            let capitalized = if ascii {
-                word.as_bytes()[0].is_ascii_uppercase()
-            } else {
-                word.starts_with(char::is_uppercase)
-            };
-            let stemmed = stem(lower);
-            terms.push(EventTerm {
-                hash: if stemmed.len() == lower.len() {
-                    lower_hash
-                } else {
-                    term_hash(stemmed)
-                },
-                weight,
-                name: is_number
-                    || acronym
-                    || (case == Case::Sentence && capitalized && !sentence_start),
-                headline,
-                number: is_number,
-            });
-        }
-        sentence_start = ends_sentence;
+        let acronym = case != Case::Upper && w.bytes >= 2 && !has(shape::NOT_CAPITALS);
+        let inside_sentence = has(shape::CAPITALIZED) && !has(shape::SENTENCE_START);
+        terms.push(EventTerm {
+            hash: w.stem_hash,
+            weight,
+            name: number || acronym || (case == Case::Sentence && inside_sentence),
+            headline,
+            number,
+        });
     }
 }
 
@@ -1201,7 +1010,7 @@ mod tests {
     #[test]
     fn the_stopword_table_finds_every_stopword_and_nothing_else() {
         for word in STOPWORDS {
-            assert!(is_stopword_hash(term_hash(word.as_bytes())), "{word}");
+            assert!(is_stopword_hash(word_hash(word)), "{word}");
         }
         let mut next = crate::test_support::xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..20_000 {
@@ -1210,7 +1019,7 @@ mod tests {
                 .map(|k| char::from(b'a' + ((state >> (8 * k)) % 26) as u8))
                 .collect();
             assert_eq!(
-                is_stopword_hash(term_hash(word.as_bytes())),
+                is_stopword_hash(word_hash(&word)),
                 STOPWORDS.binary_search(&word.as_str()).is_ok(),
                 "{word}"
             );
@@ -1308,18 +1117,29 @@ mod tests {
         );
     }
 
-    /// `event_terms` as first written, character by character with `str::split`, for the
-    /// test below.
+    /// The hash of the event term of one word.
+    fn term(word: &str) -> u64 {
+        super::super::fingerprint::word_shapes(word, "").0[0].stem_hash
+    }
+
+    /// `event_terms` defined character by character with `str::split`, for the test below.
     fn reference_event_terms(headline: &str, text: &str) -> Vec<EventTerm> {
-        fn words(text: &str) -> impl Iterator<Item = &str> {
-            text.split(|c: char| {
-                !(c.is_alphanumeric()
-                    || matches!(c, '\'' | '\u{2019}' | '-' | '.' | '!' | '?' | ':'))
-            })
-            .filter(|w| !w.is_empty())
+        /// The words of `text` (runs of letters and digits), each with whether a sentence
+        /// starts at it: at the start, or after `.`, `!`, `?` or `:` since the word before.
+        fn words(text: &str) -> Vec<(&str, bool)> {
+            let mut words = Vec::new();
+            let mut sentence_start = true;
+            for piece in text.split_inclusive(|c: char| !c.is_alphanumeric()) {
+                let word = piece.trim_end_matches(|c: char| !c.is_alphanumeric());
+                if !word.is_empty() {
+                    words.push((word, sentence_start));
+                    sentence_start = false;
+                }
+                sentence_start |= piece.ends_with(['.', '!', '?', ':']);
+            }
+            words
         }
         fn stem(w: &str) -> &str {
-            let w = w.strip_suffix("'s").unwrap_or(w);
             for suffix in ["ing", "ed"] {
                 if let Some(stem) = w.strip_suffix(suffix)
                     && stem.len() >= 4
@@ -1333,71 +1153,77 @@ mod tests {
             }
             w
         }
-        fn add<'a>(
+        fn case_of(words: &[(&str, bool)]) -> Case {
+            let lettered: Vec<&str> = words
+                .iter()
+                .map(|&(w, _)| w)
+                .filter(|w| w.chars().any(char::is_alphabetic))
+                .collect();
+            let upper = lettered
+                .iter()
+                .filter(|w| !w.chars().any(char::is_lowercase))
+                .count();
+            let capitalized = words
+                .iter()
+                .filter(|(w, _)| w.starts_with(char::is_uppercase))
+                .count();
+            if lettered.len() >= 3 && upper == lettered.len() {
+                Case::Upper
+            } else if words.len() >= 3 && capitalized * 10 >= words.len() * 7 {
+                Case::Title
+            } else {
+                Case::Sentence
+            }
+        }
+        fn add(
             terms: &mut Vec<EventTerm>,
-            words: impl Iterator<Item = &'a str>,
+            words: &[(&str, bool)],
             weight: f32,
             case: Case,
             headline: bool,
         ) {
-            let mut sentence_start = true;
-            for raw in words {
-                let ends_sentence = raw.ends_with(['.', '!', '?', ':']);
-                let word = raw.trim_matches(|c: char| !c.is_alphanumeric());
-                if word.is_empty() {
-                    sentence_start |= ends_sentence;
+            for &(word, sentence_start) in words {
+                let lower: String = word.chars().flat_map(char::to_lowercase).collect();
+                let is_number = word.bytes().any(|b| b.is_ascii_digit());
+                if is_stopword_hash(word_hash(&lower)) || (lower.len() < 2 && !is_number) {
                     continue;
                 }
-                let lower: String = word
-                    .chars()
-                    .flat_map(char::to_lowercase)
-                    .map(|c| if c == '\u{2019}' { '\'' } else { c })
-                    .collect();
-                let is_number = word.bytes().any(|b| b.is_ascii_digit());
-                let lower_hash = xxhash_rust::xxh3::xxh3_64(lower.as_bytes());
-                if !is_stopword_hash(lower_hash) && (lower.len() >= 2 || is_number) {
-                    let acronym = case != Case::Upper
-                        && word.len() >= 2
-                        && word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit());
-                    let capitalized = word.starts_with(char::is_uppercase);
-                    terms.push(EventTerm {
-                        hash: xxhash_rust::xxh3::xxh3_64(stem(&lower).as_bytes()),
-                        weight,
-                        name: is_number
-                            || acronym
-                            || (case == Case::Sentence && capitalized && !sentence_start),
-                        headline,
-                        number: is_number,
-                    });
-                }
-                sentence_start = ends_sentence;
+                let acronym = case != Case::Upper
+                    && lower.len() >= 2
+                    && word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit());
+                let capitalized = word.starts_with(char::is_uppercase);
+                terms.push(EventTerm {
+                    hash: word_hash(stem(&lower)),
+                    weight,
+                    name: is_number
+                        || acronym
+                        || (case == Case::Sentence && capitalized && !sentence_start),
+                    headline,
+                    number: is_number,
+                });
             }
         }
         let mut terms = Vec::new();
-        let title_words: Vec<&str> = words(headline).collect();
-        let case = Case::of_headline(&title_words);
+        let title_words = words(headline);
         add(
             &mut terms,
-            title_words.into_iter(),
+            &title_words,
             HEADLINE_WEIGHT,
-            case,
+            case_of(&title_words),
             true,
         );
-        add(
-            &mut terms,
-            words(text).take(LEAD_WORDS),
-            1.0,
-            Case::Sentence,
-            false,
-        );
+        let mut lead_words = words(text);
+        lead_words.truncate(LEAD_WORDS);
+        add(&mut terms, &lead_words, 1.0, Case::Sentence, false);
         // The merge of occurrences is not what changed: the reference shares it.
         terms.sort_by_key(|t| t.hash);
         merge_occurrences(terms)
     }
 
-    /// The byte-level scan finds the terms that the character-by-character definition finds,
-    /// on text that mixes ASCII, sentence ends, curly quotes, accents, other scripts, case
-    /// changes, stopwords, plurals, long words and runs past the lead's word limit.
+    /// The fingerprint's byte-level scan finds the terms that the character-by-character
+    /// definition finds, on text that mixes ASCII, sentence ends, curly quotes, accents, other
+    /// scripts, case changes, stopwords, plurals, long words and runs past the lead's word
+    /// limit.
     #[test]
     fn event_terms_agree_with_their_char_by_char_definition() {
         const PIECES: &[&str] = &[
@@ -1471,12 +1297,7 @@ mod tests {
             "Quake hits Chile",
             "A magnitude 6.1 earthquake struck off Antofagasta on Tuesday, officials said. Troops were deployed.",
         );
-        let has = |w: &str| {
-            terms
-                .iter()
-                .find(|t| t.hash == term_hash(stem(w.as_bytes())))
-                .copied()
-        };
+        let has = |w: &str| terms.iter().find(|t| t.hash == term(w)).copied();
         assert!(has("antofagasta").unwrap().name);
         assert!(has("chile").unwrap().name);
         assert!(!has("earthquake").unwrap().name);
@@ -1494,7 +1315,7 @@ mod tests {
         let name_in = |headline: &str, word: &str| {
             event_terms(headline, "")
                 .iter()
-                .find(|t| t.hash == term_hash(stem(word.as_bytes())))
+                .find(|t| t.hash == term(word))
                 .map(|t| t.name)
         };
         let shouting = "PIERRE THOMAS PLACED ON INJURED RESERVE AFTER WEEK 16";
@@ -1806,13 +1627,13 @@ mod tests {
     #[test]
     fn term_statistics_stay_bounded_and_keep_their_ratios() {
         let mut index = RelatedIndex::new(72 * 3600);
-        let common = term_hash(b"rehab");
-        let rare = term_hash(b"promises");
+        let common = word_hash("rehab");
+        let rare = word_hash("promises");
         for n in 0..400u64 {
             // Each document: one term never seen again, "rehab" in every second, "promises"
             // in every tenth.
             let mut terms = vec![EventTerm {
-                hash: term_hash(format!("once{n}").as_bytes()),
+                hash: word_hash(&format!("once{n}")),
                 weight: 1.0,
                 name: false,
                 headline: false,
