@@ -153,6 +153,9 @@ pub(crate) mod shape {
     pub const SENTENCE_START: u8 = 32;
     /// Holds a character that is not ASCII.
     pub const NOT_ASCII: u8 = 64;
+    /// Digits after a full stop that follows a digit: the decimals of the number before
+    /// ("6.6", "3.5"), or the next part of a version ("1.2.3").
+    pub const DECIMALS: u8 = 128;
 }
 
 /// The [`shape`] flags of each ASCII letter or digit (0 for anything else).
@@ -289,6 +292,10 @@ fn scan<const SHAPES: bool>(
             if sentence_start {
                 flags |= shape::SENTENCE_START;
             }
+            if number && start >= 2 && bytes[start - 1] == b'.' && bytes[start - 2].is_ascii_digit()
+            {
+                flags |= shape::DECIMALS;
+            }
             shapes.push(shape_of(&text[start..i], word.hash, flags));
             sentence_start = false;
         }
@@ -358,7 +365,7 @@ fn hash_words(words: &[Word]) -> u64 {
 }
 
 /// The murmur3 64-bit finalizer: a cheap, well-mixing, fully specified function.
-fn fmix64(mut h: u64) -> u64 {
+pub(crate) fn fmix64(mut h: u64) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;

@@ -17,11 +17,13 @@ use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use super::fasthash::{FastMap, FastSet, drop_from_lists, sort_by_hash, warm};
-use super::fingerprint::{WordShape, shape, word_hash};
+use super::fingerprint::{WordShape, fmix64, shape, word_hash};
 
 /// One term of an item's headline and lead.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EventTerm {
+    /// The hash of the word's stem (words as the fingerprint splits them: runs of letters and
+    /// digits).
     pub hash: u64,
     /// Occurrences, the headline's counting double, capped.
     pub weight: f32,
@@ -29,7 +31,7 @@ pub struct EventTerm {
     pub name: bool,
     /// Found in the headline.
     pub headline: bool,
-    /// A number ("1009", "6.6", "2012").
+    /// Holds a digit ("1009", "2012", "G20"; "6.6" is the number 6 twice).
     pub number: bool,
 }
 
@@ -240,7 +242,8 @@ impl Case {
     }
 }
 
-/// Adds the terms of `words` to `terms`.
+/// Adds the terms of `words` to `terms`. A number with decimals ("6.6") is one term, so that
+/// 6.6 and 6.1 are different numbers.
 fn add_terms(
     terms: &mut Vec<EventTerm>,
     words: &[WordShape],
@@ -248,16 +251,22 @@ fn add_terms(
     case: Case,
     headline: bool,
 ) {
-    for w in words {
+    let mut words = words.iter().peekable();
+    while let Some(w) = words.next() {
         let has = |flag: u8| w.flags & flag != 0;
+        let (mut hash, mut with_decimals) = (w.stem_hash, false);
+        while let Some(decimals) = words.next_if(|next| next.flags & shape::DECIMALS != 0) {
+            hash = fmix64(hash ^ decimals.hash.rotate_left(29));
+            with_decimals = true;
+        }
         let number = has(shape::DIGIT);
-        if is_stopword_hash(w.hash) || (w.bytes < 2 && !number) {
+        if !with_decimals && (is_stopword_hash(w.hash) || (w.bytes < 2 && !number)) {
             continue;
         }
         let acronym = case != Case::Upper && w.bytes >= 2 && !has(shape::NOT_CAPITALS);
         let inside_sentence = has(shape::CAPITALIZED) && !has(shape::SENTENCE_START);
         terms.push(EventTerm {
-            hash: w.stem_hash,
+            hash,
             weight,
             name: number || acronym || (case == Case::Sentence && inside_sentence),
             headline,
@@ -1125,17 +1134,26 @@ mod tests {
     /// `event_terms` defined character by character with `str::split`, for the test below.
     fn reference_event_terms(headline: &str, text: &str) -> Vec<EventTerm> {
         /// The words of `text` (runs of letters and digits), each with whether a sentence
-        /// starts at it: at the start, or after `.`, `!`, `?` or `:` since the word before.
-        fn words(text: &str) -> Vec<(&str, bool)> {
+        /// starts at it (at the start, or after `.`, `!`, `?` or `:` since the word before)
+        /// and whether it is the decimals of the number before it (digits right after a full
+        /// stop right after a digit).
+        fn words(text: &str) -> Vec<(&str, bool, bool)> {
             let mut words = Vec::new();
             let mut sentence_start = true;
+            let mut at = 0;
             for piece in text.split_inclusive(|c: char| !c.is_alphanumeric()) {
                 let word = piece.trim_end_matches(|c: char| !c.is_alphanumeric());
                 if !word.is_empty() {
-                    words.push((word, sentence_start));
+                    let before = &text.as_bytes()[..at];
+                    let decimals = word.bytes().all(|b| b.is_ascii_digit())
+                        && before.len() >= 2
+                        && before.ends_with(b".")
+                        && before[before.len() - 2].is_ascii_digit();
+                    words.push((word, sentence_start, decimals));
                     sentence_start = false;
                 }
                 sentence_start |= piece.ends_with(['.', '!', '?', ':']);
+                at += piece.len();
             }
             words
         }
@@ -1153,10 +1171,10 @@ mod tests {
             }
             w
         }
-        fn case_of(words: &[(&str, bool)]) -> Case {
+        fn case_of(words: &[(&str, bool, bool)]) -> Case {
             let lettered: Vec<&str> = words
                 .iter()
-                .map(|&(w, _)| w)
+                .map(|&(w, ..)| w)
                 .filter(|w| w.chars().any(char::is_alphabetic))
                 .collect();
             let upper = lettered
@@ -1165,7 +1183,7 @@ mod tests {
                 .count();
             let capitalized = words
                 .iter()
-                .filter(|(w, _)| w.starts_with(char::is_uppercase))
+                .filter(|(w, ..)| w.starts_with(char::is_uppercase))
                 .count();
             if lettered.len() >= 3 && upper == lettered.len() {
                 Case::Upper
@@ -1177,15 +1195,26 @@ mod tests {
         }
         fn add(
             terms: &mut Vec<EventTerm>,
-            words: &[(&str, bool)],
+            words: &[(&str, bool, bool)],
             weight: f32,
             case: Case,
             headline: bool,
         ) {
-            for &(word, sentence_start) in words {
+            for (n, &(word, sentence_start, decimals)) in words.iter().enumerate() {
+                if decimals {
+                    continue;
+                }
                 let lower: String = word.chars().flat_map(char::to_lowercase).collect();
                 let is_number = word.bytes().any(|b| b.is_ascii_digit());
-                if is_stopword_hash(word_hash(&lower)) || (lower.len() < 2 && !is_number) {
+                // A number and its decimals: one term.
+                let parts = words[n + 1..].iter().take_while(|&&(.., d)| d);
+                let with_decimals = parts.clone().next().is_some();
+                let hash = parts.fold(word_hash(stem(&lower)), |hash, (part, ..)| {
+                    fmix64(hash ^ word_hash(part).rotate_left(29))
+                });
+                let dropped =
+                    is_stopword_hash(word_hash(&lower)) || (lower.len() < 2 && !is_number);
+                if dropped && !with_decimals {
                     continue;
                 }
                 let acronym = case != Case::Upper
@@ -1193,7 +1222,7 @@ mod tests {
                     && word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit());
                 let capitalized = word.starts_with(char::is_uppercase);
                 terms.push(EventTerm {
-                    hash: word_hash(stem(&lower)),
+                    hash,
                     weight,
                     name: is_number
                         || acronym
@@ -1673,17 +1702,23 @@ mod tests {
             "Stocks rose in Frankfurt and Paris as traders bet on lower rates.",
         );
         index.insert(2, 20, 0, &filler, true);
-        let other_draw = event_terms("Lottery results for draw 1009 in Lisbon", body);
-        assert_eq!(
-            index.best(&other_draw, 0, &bars(0.1, 0.1), |_, _| true),
-            None
-        );
-        let same_draw = event_terms("Lisbon lottery: the draw 1006 results", body);
-        assert_eq!(
+        // The cluster an item joins at a low bar, any name counting.
+        let joins = |index: &RelatedIndex, terms: &[EventTerm]| {
             index
-                .best(&same_draw, 0, &bars(0.1, 0.1), |_, _| true)
-                .map(|m| m.joined.cluster),
-            Some(10)
-        );
+                .best(terms, 0, &bars(0.1, 0.1), |_, _| true)
+                .map(|m| m.joined.cluster)
+        };
+        let other_draw = event_terms("Lottery results for draw 1009 in Lisbon", body);
+        assert_eq!(joins(&index, &other_draw), None);
+        let same_draw = event_terms("Lisbon lottery: the draw 1006 results", body);
+        assert_eq!(joins(&index, &same_draw), Some(10));
+        // A number with decimals is one number: 6.6 and 6.1 differ though both start with 6.
+        let quake = "The earthquake struck off the coast of Papua early on Tuesday, the geological survey said.";
+        let first_quake = event_terms("Magnitude 6.6 quake hits Papua", quake);
+        index.insert(3, 30, 0, &first_quake, true);
+        let other_quake = event_terms("Magnitude 6.1 quake hits Papua", quake);
+        assert_ne!(joins(&index, &other_quake), Some(30));
+        let same_quake = event_terms("Papua hit by magnitude 6.6 quake", quake);
+        assert_eq!(joins(&index, &same_quake), Some(30));
     }
 }
