@@ -251,17 +251,21 @@ fn add_terms(
     case: Case,
     headline: bool,
 ) {
-    let mut words = words.iter().peekable();
-    while let Some(w) = words.next() {
+    let mut at = 0;
+    while let Some(w) = words.get(at) {
+        at += 1;
         let has = |flag: u8| w.flags & flag != 0;
-        let (mut hash, mut with_decimals) = (w.stem_hash, false);
-        while let Some(decimals) = words.next_if(|next| next.flags & shape::DECIMALS != 0) {
-            hash = fmix64(hash ^ decimals.hash.rotate_left(29));
-            with_decimals = true;
-        }
+        // Numbers are never stopwords and count at any length; only they have decimals.
         let number = has(shape::DIGIT);
-        if !with_decimals && (is_stopword_hash(w.hash) || (w.bytes < 2 && !number)) {
+        if !number && (w.bytes < 2 || is_stopword_hash(w.hash)) {
             continue;
+        }
+        let mut hash = w.stem_hash;
+        while number
+            && let Some(decimals) = words.get(at).filter(|d| d.flags & shape::DECIMALS != 0)
+        {
+            hash = fmix64(hash ^ decimals.hash.rotate_left(29));
+            at += 1;
         }
         let acronym = case != Case::Upper && w.bytes >= 2 && !has(shape::NOT_CAPITALS);
         let inside_sentence = has(shape::CAPITALIZED) && !has(shape::SENTENCE_START);
