@@ -19,7 +19,7 @@ pub const FINGERPRINT_VERSION: i64 = 1;
 /// Words per shingle.
 const SHINGLE_WORDS: usize = 3;
 /// Only the first words count: enough to identify an article, bounded for long ones.
-const MAX_TOKENS: usize = 600;
+pub(crate) const MAX_TOKENS: usize = 600;
 /// Anchors are taken from the first [`ANCHOR_SPANS`] shingles (a sentence, the lead) and from
 /// the whole body, [`ANCHORS_PER_PART`] from each.
 const ANCHOR_SPANS: [usize; 2] = [16, 48];
@@ -128,9 +128,10 @@ const ASCII_FOLD: [u8; 256] = {
 pub(crate) struct WordShape {
     /// The hash of the lower-cased word (the fingerprint's word hash).
     pub hash: u64,
-    /// The hash of its stem: the lower-cased word without the suffix [`stem_len`] drops.
+    /// The hash of its stem: the lower-cased word without the suffix [`stem_len`] drops
+    /// (mixed with the hashes of the words that continue it, for a [`shape::JOINED`] one).
     pub stem_hash: u64,
-    /// Bytes of the lower-cased word (UTF-8).
+    /// Bytes of the lower-cased word (UTF-8; of the first word of a joined one).
     pub bytes: u32,
     /// [`shape`] flags.
     pub flags: u8,
@@ -153,9 +154,9 @@ pub(crate) mod shape {
     pub const SENTENCE_START: u8 = 32;
     /// Holds a character that is not ASCII.
     pub const NOT_ASCII: u8 = 64;
-    /// Digits after a full stop that follows a digit: the decimals of the number before
-    /// ("6.6", "3.5"), or the next part of a version ("1.2.3").
-    pub const DECIMALS: u8 = 128;
+    /// Stands for a word and the words that continue it across full stops (see
+    /// [`continues_across_stop`](super::continues_across_stop)): "6.6", "1.2.3", "U.S.".
+    pub const JOINED: u8 = 128;
 }
 
 /// The [`shape`] flags of each ASCII letter or digit (0 for anything else).
@@ -232,6 +233,8 @@ fn scan<const SHAPES: bool>(
     }
     let mut i = 0;
     let mut sentence_start = true;
+    // Whether the last word got a shape (a word that continues it joins that shape).
+    let mut last_shaped = false;
     while i < bytes.len() && out.len() < max {
         let mut hash = WordHasher::new();
         let mut number = true;
@@ -288,19 +291,48 @@ fn scan<const SHAPES: bool>(
             number,
         };
         out.push(word);
-        if SHAPES && shapes.len() < max_shapes {
-            if sentence_start {
-                flags |= shape::SENTENCE_START;
+        if SHAPES {
+            // (Most words follow a space: one test settles them.)
+            let continues =
+                start >= 2 && bytes[start - 1] == b'.' && continues_across_stop(bytes, start, i);
+            if continues {
+                // Part of the word before: one shape, one term ("6.6" is not "6.1").
+                if let Some(last) = shapes.last_mut().filter(|_| last_shaped) {
+                    last.stem_hash = fmix64(last.stem_hash ^ word.hash.rotate_left(29));
+                    last.flags |= shape::JOINED | (flags & shape::NOT_CAPITALS);
+                }
+            } else if shapes.len() < max_shapes {
+                if sentence_start {
+                    flags |= shape::SENTENCE_START;
+                }
+                shapes.push(shape_of(&text[start..i], word.hash, flags));
+                last_shaped = true;
+            } else {
+                last_shaped = false;
             }
-            if number && start >= 2 && bytes[start - 1] == b'.' && bytes[start - 2].is_ascii_digit()
-            {
-                flags |= shape::DECIMALS;
-            }
-            shapes.push(shape_of(&text[start..i], word.hash, flags));
             sentence_start = false;
         }
     }
     out
+}
+
+/// Whether the word at `start..end` of `bytes` continues the word before across a full stop:
+/// digits after a digit ("6.6", "1.2.3"), or a single ASCII letter after a single ASCII letter
+/// ("U.S.", "e.g."). Related coverage takes such words as one ([`shape::JOINED`]).
+fn continues_across_stop(bytes: &[u8], start: usize, end: usize) -> bool {
+    if start < 2 || bytes[start - 1] != b'.' {
+        return false;
+    }
+    let (word, before) = (&bytes[start..end], bytes[start - 2]);
+    let digits = word.iter().all(u8::is_ascii_digit) && before.is_ascii_digit();
+    // The word before is a single letter: nothing before it, or an ASCII separator.
+    let single_before =
+        start == 2 || (bytes[start - 3] < 0x80 && !bytes[start - 3].is_ascii_alphanumeric());
+    let initials = word.len() == 1
+        && word[0].is_ascii_alphabetic()
+        && before.is_ascii_alphabetic()
+        && single_before;
+    digits || initials
 }
 
 /// The shape of `word` (letters and digits only), whose lower case hashes to `hash`, given the
@@ -626,7 +658,7 @@ impl Fingerprint {
 pub(crate) fn word_shapes(headline: &str, text: &str) -> (Vec<WordShape>, Vec<WordShape>) {
     let (mut title_shapes, mut lead_shapes) = (Vec::new(), Vec::new());
     scan::<true>(headline, MAX_TOKENS, &mut title_shapes, MAX_TOKENS);
-    scan::<true>(text, LEAD_WORDS, &mut lead_shapes, LEAD_WORDS);
+    scan::<true>(text, MAX_TOKENS, &mut lead_shapes, LEAD_WORDS);
     (title_shapes, lead_shapes)
 }
 

@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use super::fasthash::{FastMap, FastSet, drop_from_lists, sort_by_hash, warm};
-use super::fingerprint::{WordShape, fmix64, shape, word_hash};
+use super::fingerprint::{WordShape, shape, word_hash};
 
 /// One term of an item's headline and lead.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -242,8 +242,7 @@ impl Case {
     }
 }
 
-/// Adds the terms of `words` to `terms`. A number with decimals ("6.6") is one term, so that
-/// 6.6 and 6.1 are different numbers.
+/// Adds the terms of `words` to `terms`.
 fn add_terms(
     terms: &mut Vec<EventTerm>,
     words: &[WordShape],
@@ -251,26 +250,18 @@ fn add_terms(
     case: Case,
     headline: bool,
 ) {
-    let mut at = 0;
-    while let Some(w) = words.get(at) {
-        at += 1;
+    for w in words {
         let has = |flag: u8| w.flags & flag != 0;
-        // Numbers are never stopwords and count at any length; only they have decimals.
-        let number = has(shape::DIGIT);
-        if !number && (w.bytes < 2 || is_stopword_hash(w.hash)) {
+        let (number, joined) = (has(shape::DIGIT), has(shape::JOINED));
+        // Numbers are never stopwords and count at any length, and so do joined words
+        // ("U.S.").
+        if !number && !joined && (w.bytes < 2 || is_stopword_hash(w.hash)) {
             continue;
         }
-        let mut hash = w.stem_hash;
-        while number
-            && let Some(decimals) = words.get(at).filter(|d| d.flags & shape::DECIMALS != 0)
-        {
-            hash = fmix64(hash ^ decimals.hash.rotate_left(29));
-            at += 1;
-        }
-        let acronym = case != Case::Upper && w.bytes >= 2 && !has(shape::NOT_CAPITALS);
+        let acronym = case != Case::Upper && (w.bytes >= 2 || joined) && !has(shape::NOT_CAPITALS);
         let inside_sentence = has(shape::CAPITALIZED) && !has(shape::SENTENCE_START);
         terms.push(EventTerm {
-            hash,
+            hash: w.stem_hash,
             weight,
             name: number || acronym || (case == Case::Sentence && inside_sentence),
             headline,
@@ -1137,23 +1128,41 @@ mod tests {
 
     /// `event_terms` defined character by character with `str::split`, for the test below.
     fn reference_event_terms(headline: &str, text: &str) -> Vec<EventTerm> {
-        /// The words of `text` (runs of letters and digits), each with whether a sentence
-        /// starts at it (at the start, or after `.`, `!`, `?` or `:` since the word before)
-        /// and whether it is the decimals of the number before it (digits right after a full
-        /// stop right after a digit).
-        fn words(text: &str) -> Vec<(&str, bool, bool)> {
-            let mut words = Vec::new();
-            let mut sentence_start = true;
-            let mut at = 0;
+        use super::super::fingerprint::{MAX_TOKENS, fmix64};
+        /// The words of `text` (runs of letters and digits; the first MAX_TOKENS), each with
+        /// the words that continue it across full stops (digits right after "<digit>.", a
+        /// single ASCII letter right after "<single ASCII letter>.") and whether a sentence
+        /// starts at it (at the start, or after `.`, `!`, `?` or `:` since the word before).
+        fn words(text: &str) -> Vec<(Vec<&str>, bool)> {
+            let mut words: Vec<(Vec<&str>, bool)> = Vec::new();
+            let (mut sentence_start, mut at, mut count) = (true, 0, 0);
             for piece in text.split_inclusive(|c: char| !c.is_alphanumeric()) {
                 let word = piece.trim_end_matches(|c: char| !c.is_alphanumeric());
-                if !word.is_empty() {
+                if !word.is_empty() && count < MAX_TOKENS {
+                    count += 1;
                     let before = &text.as_bytes()[..at];
-                    let decimals = word.bytes().all(|b| b.is_ascii_digit())
-                        && before.len() >= 2
-                        && before.ends_with(b".")
-                        && before[before.len() - 2].is_ascii_digit();
-                    words.push((word, sentence_start, decimals));
+                    // The text before the word ends with "<digit>." or "<letter>.".
+                    let stop_after = |class: fn(&u8) -> bool| {
+                        before.len() >= 2
+                            && before.ends_with(b".")
+                            && class(&before[before.len() - 2])
+                    };
+                    let digits =
+                        stop_after(u8::is_ascii_digit) && word.bytes().all(|b| b.is_ascii_digit());
+                    // The letter before stands alone: at the start, or after an ASCII separator.
+                    let alone = || {
+                        before.len() == 2
+                            || (before[before.len() - 3] < 0x80
+                                && !before[before.len() - 3].is_ascii_alphanumeric())
+                    };
+                    let initials = stop_after(u8::is_ascii_alphabetic)
+                        && alone()
+                        && word.len() == 1
+                        && word.as_bytes()[0].is_ascii_alphabetic();
+                    match words.last_mut() {
+                        Some((parts, _)) if digits || initials => parts.push(word),
+                        _ => words.push((vec![word], sentence_start)),
+                    }
                     sentence_start = false;
                 }
                 sentence_start |= piece.ends_with(['.', '!', '?', ':']);
@@ -1175,19 +1184,20 @@ mod tests {
             }
             w
         }
-        fn case_of(words: &[(&str, bool, bool)]) -> Case {
-            let lettered: Vec<&str> = words
+        fn case_of(words: &[(Vec<&str>, bool)]) -> Case {
+            let firsts: Vec<&str> = words.iter().map(|(parts, _)| parts[0]).collect();
+            let lettered: Vec<&str> = firsts
                 .iter()
-                .map(|&(w, ..)| w)
+                .copied()
                 .filter(|w| w.chars().any(char::is_alphabetic))
                 .collect();
             let upper = lettered
                 .iter()
                 .filter(|w| !w.chars().any(char::is_lowercase))
                 .count();
-            let capitalized = words
+            let capitalized = firsts
                 .iter()
-                .filter(|(w, ..)| w.starts_with(char::is_uppercase))
+                .filter(|w| w.starts_with(char::is_uppercase))
                 .count();
             if lettered.len() >= 3 && upper == lettered.len() {
                 Case::Upper
@@ -1199,31 +1209,31 @@ mod tests {
         }
         fn add(
             terms: &mut Vec<EventTerm>,
-            words: &[(&str, bool, bool)],
+            words: &[(Vec<&str>, bool)],
             weight: f32,
             case: Case,
             headline: bool,
         ) {
-            for (n, &(word, sentence_start, decimals)) in words.iter().enumerate() {
-                if decimals {
-                    continue;
-                }
+            for (parts, sentence_start) in words {
+                let word = parts[0];
+                let joined = parts.len() > 1;
                 let lower: String = word.chars().flat_map(char::to_lowercase).collect();
                 let is_number = word.bytes().any(|b| b.is_ascii_digit());
-                // A number and its decimals: one term.
-                let parts = words[n + 1..].iter().take_while(|&&(.., d)| d);
-                let with_decimals = parts.clone().next().is_some();
-                let hash = parts.fold(word_hash(stem(&lower)), |hash, (part, ..)| {
-                    fmix64(hash ^ word_hash(part).rotate_left(29))
-                });
                 let dropped =
                     is_stopword_hash(word_hash(&lower)) || (lower.len() < 2 && !is_number);
-                if dropped && !with_decimals {
+                if dropped && !joined {
                     continue;
                 }
+                // A word and the words that continue it: one term.
+                let hash = parts[1..]
+                    .iter()
+                    .fold(word_hash(stem(&lower)), |hash, part| {
+                        fmix64(hash ^ word_hash(part).rotate_left(29))
+                    });
+                let capitals = |w: &&str| w.chars().all(|c| c.is_uppercase() || c.is_ascii_digit());
                 let acronym = case != Case::Upper
-                    && lower.len() >= 2
-                    && word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit());
+                    && (lower.len() >= 2 || joined)
+                    && parts.iter().all(capitals);
                 let capitalized = word.starts_with(char::is_uppercase);
                 terms.push(EventTerm {
                     hash,
@@ -1341,6 +1351,28 @@ mod tests {
             "sentence-initial capitals are not names"
         );
         assert_eq!(has("quake").unwrap().weight, 2.0);
+    }
+
+    #[test]
+    fn initials_and_decimals_are_one_term_each() {
+        let names = |text: &str| -> Vec<u64> {
+            event_terms("", text)
+                .iter()
+                .filter(|t| t.name)
+                .map(|t| t.hash)
+                .collect()
+        };
+        // "U.S." is one name, not two dropped letters, and not "U.N.".
+        let (us, un) = (
+            names("Officials of the U.S. met"),
+            names("Officials of the U.N. met"),
+        );
+        assert_eq!((us.len(), un.len()), (1, 1));
+        assert_ne!(us, un);
+        // "6.6" is one number, and not "6.1".
+        let (six_six, six_one) = (names("a quake of 6.6 hit"), names("a quake of 6.1 hit"));
+        assert_eq!((six_six.len(), six_one.len()), (1, 1));
+        assert_ne!(six_six, six_one);
     }
 
     #[test]
