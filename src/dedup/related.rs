@@ -31,7 +31,7 @@ pub struct EventTerm {
     pub name: bool,
     /// Found in the headline.
     pub headline: bool,
-    /// Holds a digit ("1009", "2012", "G20"; "6.6" is the number 6 twice).
+    /// Holds a digit ("1009", "2012", "G20", "6.6").
     pub number: bool,
 }
 
@@ -176,7 +176,7 @@ pub fn event_terms(headline: &str, text: &str) -> Vec<EventTerm> {
 }
 
 /// The event terms of the words of a headline and of the first [`LEAD_WORDS`] of a text, from
-/// their shapes: stopwords and single letters dropped, each term its stem, names marked.
+/// their shapes: stopwords and lone single letters dropped, each term its stem, names marked.
 pub(crate) fn event_terms_of(title: &[WordShape], lead: &[WordShape]) -> Vec<EventTerm> {
     let mut terms: Vec<EventTerm> = Vec::with_capacity(title.len() + lead.len());
     add_terms(
