@@ -200,7 +200,7 @@ fn char_shape(c: char) -> u8 {
 /// from words of four bytes or more, but not "-ss", "-us" or "-is".
 fn stem_len(bytes: u32, tail: u32) -> u32 {
     let last = |n: u32| tail & ((1 << (8 * n)) - 1);
-    let suffix = |s: &[u8]| s.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b));
+    let suffix = |s: &[u8]| packed_tail(s.iter().copied());
     if bytes >= 7 && last(3) == suffix(b"ing") {
         bytes - 3
     } else if bytes >= 6 && last(2) == suffix(b"ed") {
@@ -213,6 +213,11 @@ fn stem_len(bytes: u32, tail: u32) -> u32 {
     } else {
         bytes
     }
+}
+
+/// The last three of `bytes` as one number, the last lowest (fewer when there are fewer).
+fn packed_tail(bytes: impl Iterator<Item = u8>) -> u32 {
+    bytes.fold(0u32, |acc, b| (acc << 8) | u32::from(b)) & 0xff_ffff
 }
 
 /// The words of `text` (lower-cased alphanumeric runs; apostrophes, quotes and punctuation split
@@ -295,13 +300,10 @@ fn scan<const SHAPES: bool>(
         };
         out.push(word);
         if SHAPES {
-            // (Most words follow a space: one test settles them.)
-            let continues =
-                start >= 2 && bytes[start - 1] == b'.' && continues_across_stop(bytes, start, i);
-            if continues {
+            if continues_across_stop(bytes, start, i) {
                 // Part of the word before: one shape, one term ("6.6" is not "6.1").
                 if let Some(last) = shapes.last_mut().filter(|_| last_shaped) {
-                    last.stem_hash = fmix64(last.stem_hash ^ word.hash.rotate_left(29));
+                    last.stem_hash = joined_hash(last.stem_hash, word.hash);
                     last.flags |= shape::JOINED | (flags & shape::NOT_CAPITALS);
                 }
             } else if shapes.len() < max_shapes {
@@ -321,7 +323,9 @@ fn scan<const SHAPES: bool>(
 /// Whether the word at `start..end` of `bytes` continues the word before across a full stop:
 /// digits after a digit ("6.6", "1.2.3"), or a single ASCII letter after a single ASCII letter
 /// ("U.S.", "e.g."). Related coverage takes such words as one ([`shape::JOINED`]).
+#[inline]
 fn continues_across_stop(bytes: &[u8], start: usize, end: usize) -> bool {
+    // Most words follow a space: this settles them.
     if start < 2 || bytes[start - 1] != b'.' {
         return false;
     }
@@ -337,6 +341,11 @@ fn continues_across_stop(bytes: &[u8], start: usize, end: usize) -> bool {
     digits || initials
 }
 
+/// The term hash of a word joined with a word that continues it (see [`shape::JOINED`]).
+pub(crate) fn joined_hash(joined: u64, next: u64) -> u64 {
+    fmix64(joined ^ next.rotate_left(29))
+}
+
 /// The shape of `word` (letters and digits only), whose lower case hashes to `hash`, given the
 /// flags its characters set. Only a stemmed word is hashed again (its stem).
 fn shape_of(word: &str, hash: u64, mut flags: u8) -> WordShape {
@@ -344,38 +353,33 @@ fn shape_of(word: &str, hash: u64, mut flags: u8) -> WordShape {
     if first.is_ascii_uppercase() || (first >= 0x80 && word.starts_with(char::is_uppercase)) {
         flags |= shape::CAPITALIZED;
     }
-    let tail_of = |lower: &[u8]| {
-        lower[lower.len().saturating_sub(3)..]
-            .iter()
-            .fold(0u32, |acc, &b| (acc << 8) | u32::from(b))
-    };
+    // The lower-cased word: ASCII folded byte by byte (no copy), anything else through its
+    // characters.
     if flags & shape::NOT_ASCII == 0 {
-        let len = word.len() as u32;
-        // The word holds ASCII letters and digits only: setting 0x20 lower-cases the letters
-        // and leaves the digits as they are.
-        let tail = tail_of(word.as_bytes()) | 0x20_2020;
-        let keep = stem_len(len, tail);
-        let fold = |&b: &u8| ASCII_FOLD[usize::from(b)];
-        return WordShape {
+        shape_from(
+            word.as_bytes(),
+            |&b| ASCII_FOLD[usize::from(b)],
             hash,
-            stem_hash: if keep == len {
-                hash
-            } else {
-                hash_lower(word.as_bytes()[..keep as usize].iter().map(fold))
-            },
-            bytes: len,
             flags,
-        };
+        )
+    } else {
+        let lower: String = word.chars().flat_map(char::to_lowercase).collect();
+        shape_from(lower.as_bytes(), |&b| b, hash, flags)
     }
-    let lower: String = word.chars().flat_map(char::to_lowercase).collect();
-    let len = lower.len() as u32;
-    let keep = stem_len(len, tail_of(lower.as_bytes()));
+}
+
+/// The shape of the word that `fold` lower-cases `bytes` into.
+#[inline(always)]
+fn shape_from(bytes: &[u8], fold: impl Fn(&u8) -> u8, hash: u64, flags: u8) -> WordShape {
+    let len = bytes.len() as u32;
+    let tail = &bytes[bytes.len().saturating_sub(3)..];
+    let keep = stem_len(len, packed_tail(tail.iter().map(&fold)));
     WordShape {
         hash,
         stem_hash: if keep == len {
             hash
         } else {
-            hash_lower(lower.as_bytes()[..keep as usize].iter().copied())
+            hash_lower(bytes[..keep as usize].iter().map(&fold))
         },
         bytes: len,
         flags,
@@ -399,7 +403,7 @@ fn hash_words(words: &[Word]) -> u64 {
 }
 
 /// The murmur3 64-bit finalizer: a cheap, well-mixing, fully specified function.
-pub(crate) fn fmix64(mut h: u64) -> u64 {
+fn fmix64(mut h: u64) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;
@@ -608,6 +612,29 @@ struct Scratch {
     hashes: Vec<u64>,
 }
 
+impl Scratch {
+    /// The words of `headline` and of `text`, and with `SHAPES` the shapes of the headline's
+    /// words and of the first [`LEAD_WORDS`] of the text.
+    fn scan<const SHAPES: bool>(&mut self, headline: &str, text: &str) {
+        self.title_shapes.clear();
+        self.lead_shapes.clear();
+        scan::<SHAPES>(
+            headline,
+            MAX_TOKENS,
+            &mut self.title_words,
+            &mut self.title_shapes,
+            MAX_TOKENS,
+        );
+        scan::<SHAPES>(
+            text,
+            MAX_TOKENS,
+            &mut self.words,
+            &mut self.lead_shapes,
+            LEAD_WORDS,
+        );
+    }
+}
+
 thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }
@@ -630,6 +657,7 @@ impl Fingerprint {
     }
 
     fn build_in<const EVENT: bool>(title: &str, text: &str, scratch: &mut Scratch) -> Fingerprint {
+        scratch.scan::<EVENT>(headline_core(title), text);
         let Scratch {
             title_words,
             words,
@@ -637,11 +665,6 @@ impl Fingerprint {
             lead_shapes,
             hashes,
         } = scratch;
-        let headline = headline_core(title);
-        title_shapes.clear();
-        lead_shapes.clear();
-        scan::<EVENT>(headline, MAX_TOKENS, title_words, title_shapes, MAX_TOKENS);
-        scan::<EVENT>(text, MAX_TOKENS, words, lead_shapes, LEAD_WORDS);
         let event = if EVENT {
             super::related::event_terms_of(title_shapes, lead_shapes)
         } else {
@@ -689,16 +712,9 @@ impl Fingerprint {
 /// The shapes of the words of `headline` (all of them) and of the first [`LEAD_WORDS`] of
 /// `text`, as [`Fingerprint::with_event_terms`] finds them.
 pub(crate) fn word_shapes(headline: &str, text: &str) -> (Vec<WordShape>, Vec<WordShape>) {
-    let (mut title_shapes, mut lead_shapes, mut words) = (Vec::new(), Vec::new(), Vec::new());
-    scan::<true>(
-        headline,
-        MAX_TOKENS,
-        &mut words,
-        &mut title_shapes,
-        MAX_TOKENS,
-    );
-    scan::<true>(text, MAX_TOKENS, &mut words, &mut lead_shapes, LEAD_WORDS);
-    (title_shapes, lead_shapes)
+    let mut scratch = Scratch::default();
+    scratch.scan::<true>(headline, text);
+    (scratch.title_shapes, scratch.lead_shapes)
 }
 
 /// Shared shingles over the smaller set (Broder's containment): 1.0 when one text holds the other.

@@ -1127,7 +1127,7 @@ mod tests {
 
     /// `event_terms` defined character by character with `str::split`, for the test below.
     fn reference_event_terms(headline: &str, text: &str) -> Vec<EventTerm> {
-        use super::super::fingerprint::{MAX_TOKENS, fmix64};
+        use super::super::fingerprint::{MAX_TOKENS, joined_hash};
         /// The words of `text` (runs of letters and digits; the first MAX_TOKENS), each with
         /// the words that continue it across full stops (digits right after "<digit>.", a
         /// single ASCII letter right after "<single ASCII letter>.") and whether a sentence
@@ -1227,7 +1227,7 @@ mod tests {
                 let hash = parts[1..]
                     .iter()
                     .fold(word_hash(stem(&lower)), |hash, part| {
-                        fmix64(hash ^ word_hash(part).rotate_left(29))
+                        joined_hash(hash, word_hash(part))
                     });
                 let capitals = |w: &&str| w.chars().all(|c| c.is_uppercase() || c.is_ascii_digit());
                 let acronym = case != Case::Upper
