@@ -12,7 +12,7 @@
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::related::LEAD_WORDS;
+use super::related::{EventTerm, LEAD_WORDS};
 
 /// Stored beside every simhash: a change to tokenizing, shingling or hashing bumps it.
 pub const FINGERPRINT_VERSION: i64 = 1;
@@ -53,7 +53,7 @@ pub struct Fingerprint {
     pub numbers: Vec<(u32, u32)>,
     /// Headline and lead terms for related-coverage clustering (empty unless
     /// [`Fingerprint::with_event_terms`] added them).
-    pub event: Vec<super::related::EventTerm>,
+    pub event: Vec<EventTerm>,
 }
 
 /// One word of a text: the xxh3 hash of its lower-cased form, and whether it is a number.
@@ -468,21 +468,23 @@ pub fn simhash(hashes: &[u64]) -> u64 {
         .fold(0u64, |acc, (bit, _)| acc | (1 << bit))
 }
 
-/// The `out.len()` smallest distinct values of `hashes` (0 where there are fewer), in one pass.
+/// The `out.len()` smallest distinct values of `hashes` (0 where there are fewer), in one pass,
+/// kept sorted in `out` itself.
 fn bottom_k(hashes: &[u32], out: &mut [u32]) {
     let k = out.len();
-    let mut smallest: Vec<u32> = Vec::with_capacity(k + 1);
+    let mut len = 0;
     for &h in hashes {
-        if smallest.len() == k && h >= smallest[k - 1] {
+        if len == k && h >= out[k - 1] {
             continue;
         }
-        if let Err(pos) = smallest.binary_search(&h) {
-            smallest.insert(pos, h);
-            smallest.truncate(k);
+        if let Err(pos) = out[..len].binary_search(&h) {
+            // Room for one more, or the largest falls off the end.
+            len = (len + 1).min(k);
+            out.copy_within(pos..len - 1, pos + 1);
+            out[pos] = h;
         }
     }
-    out.fill(0);
-    out[..smallest.len()].copy_from_slice(&smallest);
+    out[len..].fill(0);
 }
 
 /// Each number with its context: the two words before and the word after, numbers among them
@@ -610,6 +612,14 @@ struct Scratch {
     title_shapes: Vec<WordShape>,
     lead_shapes: Vec<WordShape>,
     hashes: Vec<u64>,
+    /// The shingle hashes cut to 32 bits, and the buffer they are sorted in ([`sort_by_hash`]).
+    ///
+    /// [`sort_by_hash`]: super::fasthash::sort_by_hash
+    short: Vec<u32>,
+    short_spare: Vec<u32>,
+    /// Where the event terms are gathered and sorted.
+    event: Vec<EventTerm>,
+    event_spare: Vec<EventTerm>,
 }
 
 impl Scratch {
@@ -664,9 +674,13 @@ impl Fingerprint {
             title_shapes,
             lead_shapes,
             hashes,
+            short,
+            short_spare,
+            event,
+            event_spare,
         } = scratch;
         let event = if EVENT {
-            super::related::event_terms_of(title_shapes, lead_shapes)
+            super::related::event_terms_of(title_shapes, lead_shapes, event, event_spare)
         } else {
             Vec::new()
         };
@@ -676,14 +690,15 @@ impl Fingerprint {
             words.splice(0..0, title_words.iter().copied());
         }
         shingle_hashes(words, hashes);
-        let short: Vec<u32> = hashes.iter().map(|&h| h as u32).collect();
+        short.clear();
+        short.extend(hashes.iter().map(|&h| h as u32));
         let mut anchors = [0u32; ANCHORS];
         for (part, span) in ANCHOR_SPANS.iter().chain([&usize::MAX]).enumerate() {
             let range = part * ANCHORS_PER_PART..(part + 1) * ANCHORS_PER_PART;
             bottom_k(&short[..(*span).min(short.len())], &mut anchors[range]);
         }
         let mut lead: Vec<u32> = Vec::with_capacity(LEAD_SHINGLES);
-        for &h in &short {
+        for &h in short.iter() {
             if lead.len() == LEAD_SHINGLES {
                 break;
             }
@@ -691,9 +706,9 @@ impl Fingerprint {
                 lead.push(h);
             }
         }
-        let mut shingles = short;
-        super::fasthash::sort_by_hash(&mut shingles, |&h| u64::from(h) << 32);
-        shingles.dedup();
+        super::fasthash::sort_by_hash(short, short_spare, |&h| u64::from(h) << 32);
+        short.dedup();
+        let shingles = short.to_vec();
         let numbers = numbers_in_context(words);
         let title_key = (title_words.len() >= MIN_TITLE_TOKENS).then(|| hash_words(title_words));
         Fingerprint {
@@ -890,6 +905,22 @@ mod tests {
         );
         assert!(containment(&a.shingles, &b.shingles) < 0.05);
         assert!(hamming(a.simhash, b.simhash) > 12);
+    }
+
+    #[test]
+    fn bottom_k_keeps_the_smallest_distinct_values() {
+        let mut next = crate::test_support::xorshift(0x5851_f42d);
+        for round in 0..2000 {
+            let (len, k, span) = (next() % 40, 1 + next() % 5, [5, 50, u64::MAX][round % 3]);
+            let hashes: Vec<u32> = (0..len).map(|_| (next() % span) as u32).collect();
+            let mut expected = hashes.clone();
+            expected.sort_unstable();
+            expected.dedup();
+            expected.resize(k as usize, 0);
+            let mut out = vec![7u32; k as usize];
+            bottom_k(&hashes, &mut out);
+            assert_eq!(out, expected, "{hashes:?}, k {k}");
+        }
     }
 
     #[test]

@@ -172,29 +172,37 @@ impl Idf {
 /// [`Fingerprint::with_event_terms`]: super::fingerprint::Fingerprint::with_event_terms
 pub fn event_terms(headline: &str, text: &str) -> Vec<EventTerm> {
     let (title, lead) = super::fingerprint::word_shapes(headline, text);
-    event_terms_of(&title, &lead)
+    event_terms_of(&title, &lead, &mut Vec::new(), &mut Vec::new())
 }
 
 /// The event terms of the words of a headline and of the first [`LEAD_WORDS`] of a text, from
 /// their shapes: stopwords and lone single letters dropped, each term its stem, names marked.
-pub(crate) fn event_terms_of(title: &[WordShape], lead: &[WordShape]) -> Vec<EventTerm> {
-    let mut terms: Vec<EventTerm> = Vec::with_capacity(title.len() + lead.len());
+/// The terms are gathered, sorted and merged in `work` and `spare` (scratch space a caller keeps
+/// from one item to the next), and only the result is allocated, at its size.
+pub(crate) fn event_terms_of(
+    title: &[WordShape],
+    lead: &[WordShape],
+    work: &mut Vec<EventTerm>,
+    spare: &mut Vec<EventTerm>,
+) -> Vec<EventTerm> {
+    let terms = work;
+    terms.clear();
     add_terms(
-        &mut terms,
+        terms,
         title,
         HEADLINE_WEIGHT,
         Case::of_headline(title),
         true,
     );
-    add_terms(&mut terms, lead, 1.0, Case::Sentence, false);
-    sort_by_hash(&mut terms, |t| t.hash);
-    merge_occurrences(terms)
+    add_terms(terms, lead, 1.0, Case::Sentence, false);
+    sort_by_hash(terms, spare, |t| t.hash);
+    merge_occurrences(terms);
+    terms.to_vec()
 }
 
 /// One term for each run of equal hashes in `terms` (sorted by hash): weights summed up to the
-/// cap, flags joined. In place: a second vector of a few kilobytes for every item was one more
-/// large allocation than needed.
-fn merge_occurrences(mut terms: Vec<EventTerm>) -> Vec<EventTerm> {
+/// cap, flags joined, in place.
+fn merge_occurrences(terms: &mut Vec<EventTerm>) {
     terms.dedup_by(|later, first| {
         let same = later.hash == first.hash;
         if same {
@@ -205,7 +213,6 @@ fn merge_occurrences(mut terms: Vec<EventTerm>) -> Vec<EventTerm> {
         }
         same
     });
-    terms
 }
 
 /// How a text uses capitals, and so what a capital says about a name.
@@ -319,36 +326,62 @@ impl Profile {
         self.get(hash).is_some()
     }
 
-    /// Adds a member's terms (sorted by hash).
-    fn add<'a>(&mut self, terms: impl Iterator<Item = &'a EventTerm>) {
-        self.add_sums(terms.map(|t| ProfileTerm {
-            hash: t.hash,
-            sum: t.weight,
-            name: t.name,
-            headline: t.headline,
-        }));
+    /// Adds a member's terms (sorted by hash). `fresh` is scratch space.
+    fn add<'a>(
+        &mut self,
+        terms: impl Iterator<Item = &'a EventTerm>,
+        fresh: &mut Vec<ProfileTerm>,
+    ) {
+        self.add_sums(
+            terms.map(|t| ProfileTerm {
+                hash: t.hash,
+                sum: t.weight,
+                name: t.name,
+                headline: t.headline,
+            }),
+            fresh,
+        );
     }
 
-    /// Adds summed terms (sorted by hash) by merging the two sorted lists.
-    fn add_sums(&mut self, terms: impl Iterator<Item = ProfileTerm>) {
-        let mut merged = Vec::with_capacity(self.terms.len() + 64);
-        let mut own = self.terms.iter().copied().peekable();
+    /// Adds summed terms (sorted by hash): a term the profile has adds to its sum in place, and
+    /// the others are merged in from the back, so that the profile grows in place (a new
+    /// merged vector for every member was one of the largest allocations per item). `fresh` is
+    /// scratch space.
+    fn add_sums(&mut self, terms: impl Iterator<Item = ProfileTerm>, fresh: &mut Vec<ProfileTerm>) {
+        fresh.clear();
+        let mut at = 0;
         for t in terms {
-            while let Some(p) = own.next_if(|p| p.hash < t.hash) {
-                merged.push(p);
+            while at < self.terms.len() && self.terms[at].hash < t.hash {
+                at += 1;
             }
-            match own.next_if(|p| p.hash == t.hash) {
-                Some(mut p) => {
+            match self.terms.get_mut(at) {
+                Some(p) if p.hash == t.hash => {
                     p.sum += t.sum;
                     p.name |= t.name;
                     p.headline |= t.headline;
-                    merged.push(p);
                 }
-                None => merged.push(t),
+                _ => fresh.push(t),
             }
         }
-        merged.extend(own);
-        self.terms = merged;
+        if fresh.is_empty() {
+            return;
+        }
+        // Both runs are sorted and share no hash: fill the grown vector from its end with the
+        // larger of the two runs' last terms.
+        let mut own = self.terms.len();
+        self.terms.reserve_exact(fresh.len());
+        self.terms.resize(own + fresh.len(), fresh[0]);
+        let mut to = self.terms.len();
+        while let Some(&t) = fresh.last() {
+            to -= 1;
+            if own > 0 && self.terms[own - 1].hash > t.hash {
+                own -= 1;
+                self.terms[to] = self.terms[own];
+            } else {
+                self.terms[to] = t;
+                fresh.pop();
+            }
+        }
     }
 }
 
@@ -436,10 +469,36 @@ pub struct RelatedIndex {
     /// (newest member's time, cluster) of every profile: eviction takes the oldest first.
     by_time: BTreeSet<(i64, i64)>,
     newest_ts: i64,
-    /// Scratch space for [`RelatedIndex::best_among`]: how many of an item's query terms each
-    /// cluster posted (borrowed while `consider` runs, so that must not search this index).
-    /// Kept between calls, so that it does not grow from empty for every item.
-    hit_counts: std::cell::RefCell<HitCounts>,
+    /// Scratch space for [`RelatedIndex::best_among`], borrowed while it runs (so `consider`
+    /// and `accept` must not search this index). Kept between calls, so that it does not grow
+    /// from empty for every item.
+    query_scratch: std::cell::RefCell<QueryScratch>,
+    /// Scratch space for [`RelatedIndex::insert`], kept between calls: the vectors it needs
+    /// hold a key for each of the item's terms, a few kilobytes that were allocated afresh for
+    /// every item.
+    insert_scratch: InsertScratch,
+}
+
+#[derive(Clone, Default)]
+struct InsertScratch {
+    /// A key ([`heaviest_first`]) for each term of the item.
+    keys: Vec<u128>,
+    /// The keys being selected from.
+    heaviest: Vec<u128>,
+    /// The terms new to a profile, for [`Profile::add_sums`].
+    fresh: Vec<ProfileTerm>,
+}
+
+/// What [`RelatedIndex::best_among`] works in: for each of the item's terms its IDF, its weight
+/// and its key ([`heaviest_first`]), and the hit counts. A few kilobytes an item, which were
+/// allocated afresh for every query.
+#[derive(Clone, Default)]
+struct QueryScratch {
+    /// How many of the item's query terms each cluster posted.
+    hits: HitCounts,
+    idfs: Vec<f32>,
+    item_weights: Vec<f32>,
+    query: Vec<u128>,
 }
 
 /// Counts per cluster id, for the query's hit counting: up to QUERY_TERMS posting lists of up
@@ -552,7 +611,8 @@ impl RelatedIndex {
             postings: FastMap::default(),
             by_time: BTreeSet::new(),
             newest_ts: i64::MIN,
-            hit_counts: Default::default(),
+            query_scratch: Default::default(),
+            insert_scratch: InsertScratch::default(),
         }
     }
 
@@ -607,22 +667,32 @@ impl RelatedIndex {
         // `terms` is sorted by hash: the item side is looked up by binary search. Each term's
         // IDF is looked up once, here, not once per candidate.
         let idf_at = Idf::at(self.docs);
-        let idfs: Vec<f32> = terms
-            .iter()
-            .map(|t| idf_at.of_term(&self.df, t.hash))
-            .collect();
-        let item_weights: Vec<f32> = terms
-            .iter()
-            .zip(&idfs)
-            .map(|(t, idf)| t.weight * idf * boost(t.name))
-            .collect();
+        let mut scratch = self.query_scratch.borrow_mut();
+        let QueryScratch {
+            hits,
+            idfs,
+            item_weights,
+            query,
+        } = &mut *scratch;
+        idfs.clear();
+        idfs.extend(terms.iter().map(|t| idf_at.of_term(&self.df, t.hash)));
+        item_weights.clear();
+        item_weights.extend(
+            terms
+                .iter()
+                .zip(idfs.iter())
+                .map(|(t, idf)| t.weight * idf * boost(t.name)),
+        );
         // Candidate clusters, ranked by how many of the item's distinctive terms they posted.
-        let mut query: Vec<u128> = terms
-            .iter()
-            .zip(&item_weights)
-            .map(|(t, &w)| heaviest_first(t.hash, w))
-            .collect();
-        select_heaviest(&mut query, QUERY_TERMS);
+        query.clear();
+        query.extend(
+            terms
+                .iter()
+                .zip(item_weights.iter())
+                .map(|(t, &w)| heaviest_first(t.hash, w)),
+        );
+        select_heaviest(query, QUERY_TERMS);
+        let (idfs, item_weights) = (&idfs[..], &item_weights[..]);
         // The lists are looked up and warmed before any is read, so that their cache misses
         // overlap (see `warm`).
         // (On the stack: `query` holds at most QUERY_TERMS keys.)
@@ -631,7 +701,6 @@ impl RelatedIndex {
             (list.len() <= MAX_POSTING).then_some(list)
         });
         lists.iter().flatten().for_each(|list| warm(list));
-        let mut hits = self.hit_counts.borrow_mut();
         hits.clear();
         for list in lists.into_iter().flatten() {
             for &cluster in list {
@@ -644,7 +713,6 @@ impl RelatedIndex {
             .iter()
             .filter(|&(cluster, n)| n >= MIN_POSTED_SHARED && consider(cluster))
             .collect();
-        drop(hits);
         candidates.sort_unstable_by_key(|&(cluster, n)| {
             (std::cmp::Reverse(n), std::cmp::Reverse(cluster))
         });
@@ -657,7 +725,7 @@ impl RelatedIndex {
         // The item's distinctive names, for the cheap shared-name test.
         let item_names: Vec<u64> = terms
             .iter()
-            .zip(&idfs)
+            .zip(idfs)
             .filter(|(t, idf)| t.name && **idf >= min_name_idf)
             .map(|(t, _)| t.hash)
             .collect();
@@ -703,7 +771,7 @@ impl RelatedIndex {
             // Both lists are sorted by hash: walk them together.
             let own = &profile.terms;
             let mut j = 0;
-            for ((t, iw), &idf) in terms.iter().zip(&item_weights).zip(&idfs) {
+            for ((t, iw), &idf) in terms.iter().zip(item_weights).zip(idfs) {
                 while j < own.len() && own[j].hash < t.hash {
                     j += 1;
                 }
@@ -807,24 +875,29 @@ impl RelatedIndex {
     ) {
         self.docs += 1;
         // Count each term (`terms` holds each once), and weigh it with its new count: one
-        // lookup a term.
+        // lookup a term. `keys[n]` is the key of `terms[n]`.
         let idf_at = Idf::at(self.docs);
-        let mut kept: Vec<u128> = terms
-            .iter()
-            .map(|t| {
-                let df = self.df.entry(t.hash).or_default();
-                *df += 1;
-                let idf = idf_at.of(*df);
-                heaviest_first(t.hash, t.weight * idf * boost(t.name))
-            })
-            .collect();
+        let InsertScratch {
+            mut keys,
+            mut heaviest,
+            mut fresh,
+        } = std::mem::take(&mut self.insert_scratch);
+        keys.clear();
+        keys.extend(terms.iter().map(|t| {
+            let df = self.df.entry(t.hash).or_default();
+            *df += 1;
+            let idf = idf_at.of(*df);
+            heaviest_first(t.hash, t.weight * idf * boost(t.name))
+        }));
         // The heaviest PROFILE_TERMS, of which the heaviest POSTED_TERMS go to the cluster
-        // index. Only which terms these are matters, not their order: selections, no sort.
-        select_heaviest(&mut kept, PROFILE_TERMS);
-        let mut posted = kept.clone();
-        select_heaviest(&mut posted, POSTED_TERMS);
-        let mut kept: Vec<u64> = kept.into_iter().map(key_hash).collect();
-        kept.sort_unstable();
+        // index. Only which terms these are matters, not their order: selections, no sort. The
+        // keys are unique (each holds its term's hash), so a term is among the kept exactly
+        // when its key is at most the largest kept key: no sorted copy of the kept to search.
+        heaviest.clear();
+        heaviest.extend_from_slice(&keys);
+        select_heaviest(&mut heaviest, PROFILE_TERMS);
+        let lightest_kept = heaviest.iter().copied().max().unwrap_or(0);
+        select_heaviest(&mut heaviest, POSTED_TERMS);
         let profile = self.clusters.entry(cluster).or_insert_with(|| {
             self.by_time.insert((ts, cluster));
             Profile {
@@ -844,24 +917,24 @@ impl RelatedIndex {
         move_later(&mut self.by_time, cluster, &mut profile.last_ts, ts);
         // A profile keeps the member's most distinctive terms and its headline, not its every
         // word: that bounds memory per story, and the light terms barely move the similarity.
-        // `terms` and `kept` are both sorted by hash: one walk picks them.
-        let mut next_kept = kept.iter().copied().peekable();
-        let mut members_terms: Vec<&EventTerm> = Vec::with_capacity(terms.len());
-        members_terms.extend(terms.iter().filter(|t| {
-            while next_kept.next_if(|&k| k < t.hash).is_some() {}
-            next_kept.next_if_eq(&t.hash).is_some() || t.headline
-        }));
-        profile.add(members_terms.iter().copied());
-        for t in members_terms {
-            if t.name && t.headline && !profile.headline_names.contains(&t.hash) {
+        let members_terms = || {
+            terms
+                .iter()
+                .zip(&keys)
+                .filter(|&(t, &key)| key <= lightest_kept || t.headline)
+                .map(|(t, _)| t)
+        };
+        profile.add(members_terms(), &mut fresh);
+        for t in members_terms().filter(|t| t.headline) {
+            if t.name && !profile.headline_names.contains(&t.hash) {
                 profile.headline_names.push(t.hash);
             }
-            if t.number && t.headline && !profile.headline_numbers.contains(&t.hash) {
+            if t.number && !profile.headline_numbers.contains(&t.hash) {
                 profile.headline_numbers.push(t.hash);
             }
         }
         profile.norm.set((0, 0.0));
-        for key in posted {
+        for &key in &heaviest {
             let term = key_hash(key);
             let list = self.postings.entry(term).or_default();
             // Past MAX_POSTING the list is never read: stop growing it. The list names the
@@ -874,6 +947,11 @@ impl RelatedIndex {
                 profile.posted.insert(at, term);
             }
         }
+        self.insert_scratch = InsertScratch {
+            keys,
+            heaviest,
+            fresh,
+        };
         self.trim(cluster);
         if ts > self.newest_ts {
             self.newest_ts = ts;
@@ -946,7 +1024,7 @@ impl RelatedIndex {
         for &term in &gone.posted {
             profile.record_posted(term);
         }
-        profile.add_sums(gone.terms.into_iter());
+        profile.add_sums(gone.terms.into_iter(), &mut self.insert_scratch.fresh);
         profile.members += gone.members;
         profile.reports += gone.reports;
         move_later(&mut self.by_time, into, &mut profile.last_ts, gone.last_ts);
@@ -1076,6 +1154,57 @@ mod tests {
                 expected.sort_unstable();
                 expected.truncate(k);
                 assert_eq!(selected, expected, "n {n} k {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn profile_sums_merge_as_a_map_does() {
+        let mut next = crate::test_support::xorshift(0x2545_f491_4f6c_dd1d);
+        // A profile built by adding terms must equal the sums a map keeps, whatever the
+        // overlap: disjoint runs, interleaved ones, all shared, none before or after.
+        let mut fresh = Vec::new();
+        for round in 0..300 {
+            let mut profile = Profile {
+                terms: Vec::new(),
+                headline_names: Vec::new(),
+                headline_numbers: Vec::new(),
+                norm: std::cell::Cell::new((0, 0.0)),
+                members: 0,
+                reports: 0,
+                last_ts: 0,
+                representative: 0,
+                posted: Vec::new(),
+            };
+            let mut expected: std::collections::BTreeMap<u64, (f32, bool, bool)> =
+                Default::default();
+            let span = [4, 40, 400][round % 3];
+            for _ in 0..1 + next() % 5 {
+                let mut terms: Vec<ProfileTerm> = (0..next() % 30)
+                    .map(|_| ProfileTerm {
+                        hash: next() % span,
+                        sum: (next() % 8) as f32,
+                        name: next().is_multiple_of(3),
+                        headline: next().is_multiple_of(5),
+                    })
+                    .collect();
+                terms.sort_by_key(|t| t.hash);
+                terms.dedup_by_key(|t| t.hash);
+                for t in &terms {
+                    let e = expected.entry(t.hash).or_default();
+                    e.0 += t.sum;
+                    e.1 |= t.name;
+                    e.2 |= t.headline;
+                }
+                profile.add_sums(terms.into_iter(), &mut fresh);
+                let got: Vec<(u64, (f32, bool, bool))> = profile
+                    .terms
+                    .iter()
+                    .map(|p| (p.hash, (p.sum, p.name, p.headline)))
+                    .collect();
+                let want: Vec<(u64, (f32, bool, bool))> =
+                    expected.iter().map(|(&h, &v)| (h, v)).collect();
+                assert_eq!(got, want, "round {round}");
             }
         }
     }
@@ -1259,7 +1388,8 @@ mod tests {
         add(&mut terms, &lead_words, 1.0, Case::Sentence, false);
         // The merge of occurrences is not what changed: the reference shares it.
         terms.sort_by_key(|t| t.hash);
-        merge_occurrences(terms)
+        merge_occurrences(&mut terms);
+        terms
     }
 
     /// The fingerprint's byte-level scan finds the terms that the character-by-character
