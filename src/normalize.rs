@@ -285,87 +285,105 @@ fn has_removable(bytes: &[u8]) -> bool {
     })
 }
 
-/// Runs of spaces become one space, runs of blank lines one newline; cut at `max_bytes`.
+/// What [`collapse_whitespace`] needs to know of a byte of UTF-8.
+const PLAIN: u8 = 0;
+const SPACE: u8 = 1;
+const NEWLINE: u8 = 2;
+/// The first byte of a character that may be whitespace beyond ASCII: U+0085 and U+00A0 (0xC2),
+/// U+1680 (0xE1), U+2000 to U+205F (0xE2) and U+3000 (0xE3). Every other non-ASCII character
+/// is part of a word.
+const MAYBE_SPACE: u8 = 3;
+const WHITESPACE_CLASS: [u8; 256] = {
+    let mut table = [PLAIN; 256];
+    table[b' ' as usize] = SPACE;
+    table[b'\t' as usize] = SPACE;
+    table[0x0b] = SPACE;
+    table[0x0c] = SPACE;
+    table[b'\r' as usize] = SPACE;
+    table[b'\n' as usize] = NEWLINE;
+    table[0xc2] = MAYBE_SPACE;
+    table[0xe1] = MAYBE_SPACE;
+    table[0xe2] = MAYBE_SPACE;
+    table[0xe3] = MAYBE_SPACE;
+    table
+};
+
+/// The length of the whitespace character at byte `i` of `text` (a character boundary, or a
+/// continuation byte, which is never whitespace), 0 for none.
+#[inline(always)]
+fn space_len(text: &str, i: usize) -> usize {
+    match WHITESPACE_CLASS[usize::from(text.as_bytes()[i])] {
+        PLAIN => 0,
+        MAYBE_SPACE => text[i..]
+            .chars()
+            .next()
+            .filter(|c| c.is_whitespace())
+            .map_or(0, char::len_utf8),
+        _ => 1,
+    }
+}
+
+/// Runs of spaces become one space, runs of blank lines one newline; cut at `max_bytes` (at a
+/// character boundary).
+///
+/// In one pass over the bytes, and the runs of words that single spaces separate (most of a
+/// text) are copied whole: going character by character cost a third of [`html_to_text`], and
+/// pushing byte by byte still half of it (callgrind over `benches/dedup.rs`). The result is
+/// what splitting into lines and each line at `char::is_whitespace` gives (the test's
+/// reference).
 fn collapse_whitespace(text: &str, max_bytes: usize) -> String {
-    if text.is_ascii() {
-        collapse_ascii_whitespace(text, max_bytes)
-    } else {
-        collapse_any_whitespace(text, max_bytes)
-    }
-}
-
-/// [`collapse_whitespace`] for any text, character by character.
-fn collapse_any_whitespace(text: &str, max_bytes: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max_bytes));
-    for line in text.split('\n') {
-        let mut words = line.split_whitespace().peekable();
-        if words.peek().is_none() {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push('\n');
-        }
-        for (n, word) in words.enumerate() {
-            if n > 0 {
-                out.push(' ');
-            }
-            out.push_str(word);
-        }
-        if out.len() >= max_bytes {
-            break;
-        }
-    }
-    truncate_at_char(&mut out, max_bytes);
-    out
-}
-
-/// [`collapse_whitespace`] for ASCII text, in one pass over the bytes: most articles are ASCII,
-/// and splitting them character by character cost a third of [`html_to_text`] (callgrind over
-/// `benches/dedup.rs`). The result is the same: the ASCII characters that `char::is_whitespace`
-/// accepts are exactly the spaces here, and cutting the whole result at `max_bytes` cuts what
-/// stopping after the line that reached it would.
-fn collapse_ascii_whitespace(text: &str, max_bytes: usize) -> String {
     /// What goes before the next word.
     enum Gap {
         Nothing,
         Space,
         Newline,
     }
+    let bytes = text.as_bytes();
+    let space_at = |i: usize| space_len(text, i);
     let mut out: Vec<u8> = Vec::with_capacity(text.len().min(max_bytes));
     let mut gap = Gap::Nothing;
     // Whether the current line has a word yet: blank lines and leading spaces leave no trace.
     let mut line_has_words = false;
-    for &b in text.as_bytes() {
-        match b {
-            b'\n' => {
+    let mut i = 0;
+    while i < bytes.len() && out.len() <= max_bytes {
+        let space = space_at(i);
+        if space > 0 {
+            if bytes[i] == b'\n' {
                 if line_has_words {
                     gap = Gap::Newline;
                     line_has_words = false;
                 }
+            } else if line_has_words {
+                gap = Gap::Space;
             }
-            b' ' | b'\t' | b'\x0b' | b'\x0c' | b'\r' => {
-                if line_has_words {
-                    gap = Gap::Space;
-                }
-            }
-            _ => {
-                match gap {
-                    Gap::Nothing => {}
-                    Gap::Space => out.push(b' '),
-                    Gap::Newline => out.push(b'\n'),
-                }
-                gap = Gap::Nothing;
-                line_has_words = true;
-                out.push(b);
-                if out.len() > max_bytes {
-                    break;
-                }
+            i += space;
+            continue;
+        }
+        // A run of words with one ASCII space between each two, from here to the next other
+        // whitespace. (Continuation bytes of UTF-8 are PLAIN: the walk may step onto them.)
+        let start = i;
+        i += 1;
+        while i < bytes.len() {
+            if space_at(i) == 0 {
+                i += 1;
+            } else if bytes[i] == b' ' && i + 1 < bytes.len() && space_at(i + 1) == 0 {
+                i += 2;
+            } else {
+                break;
             }
         }
+        match gap {
+            Gap::Nothing => {}
+            Gap::Space => out.push(b' '),
+            Gap::Newline => out.push(b'\n'),
+        }
+        gap = Gap::Nothing;
+        line_has_words = true;
+        out.extend_from_slice(&bytes[start..i]);
     }
-    // Every byte of ASCII is a character boundary.
-    out.truncate(max_bytes);
-    String::from_utf8(out).expect("ASCII in, ASCII out")
+    let mut out = String::from_utf8(out).expect("whole characters of UTF-8 in, the same out");
+    truncate_at_char(&mut out, max_bytes);
+    out
 }
 
 fn truncate_at_char(s: &mut String, max_bytes: usize) {
@@ -494,13 +512,50 @@ pub fn normalize_entries(entries: &[RawEntry], fetched: i64) -> Vec<NormalizedIt
 mod tests {
     use super::*;
 
-    /// The byte-by-byte collapse of ASCII text gives what the character-by-character one
-    /// gives, for every ASCII whitespace and control character and any cut.
+    /// What [`collapse_whitespace`] must give: lines split at `\n`, each line's words split at
+    /// `char::is_whitespace` and joined by one space, blank lines dropped, cut at a character
+    /// boundary.
+    fn reference_collapse(text: &str, max_bytes: usize) -> String {
+        let mut out = text
+            .split('\n')
+            .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|line| !line.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n");
+        truncate_at_char(&mut out, max_bytes);
+        out
+    }
+
+    /// The byte walk collapses as the reference does, for every ASCII whitespace and control
+    /// character, whitespace and other characters beyond ASCII, and any cut.
     #[test]
-    fn ascii_whitespace_collapses_as_any_whitespace_does() {
+    fn whitespace_collapses_as_the_reference_does() {
         const PIECES: &[&str] = &[
-            "a", "word", " ", "  ", "\t", "\n", "\n\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f",
-            "\x00", "\x7f", ".", "x y",
+            "a",
+            "word",
+            " ",
+            "  ",
+            "\t",
+            "\n",
+            "\n\n",
+            "\r",
+            "\x0b",
+            "\x0c",
+            "\x1c",
+            "\x1f",
+            "\x00",
+            "\x7f",
+            ".",
+            "x y",
+            "\u{a0}",
+            "\u{85}",
+            "\u{2003}",
+            "\u{3000}",
+            "\u{2028}",
+            "\u{201c}",
+            "\u{e9}",
+            "\u{2014}",
+            "\u{1f600}",
         ];
         let mut next = crate::test_support::xorshift(0x9e37_79b9_7f4a_7c15u64);
         for _ in 0..5000 {
@@ -509,10 +564,21 @@ mod tests {
                 .collect();
             let cut = (next() % 40) as usize;
             assert_eq!(
-                collapse_ascii_whitespace(&text, cut),
-                collapse_any_whitespace(&text, cut),
+                collapse_whitespace(&text, cut),
+                reference_collapse(&text, cut),
                 "{text:?} cut at {cut}"
             );
+        }
+        // Every character, between words and alone.
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            for text in [format!("ab {c} cd"), format!("ab{c}cd"), c.to_string()] {
+                assert_eq!(
+                    collapse_whitespace(&text, 100),
+                    reference_collapse(&text, 100),
+                    "{:#x}",
+                    c as u32
+                );
+            }
         }
     }
 
