@@ -165,10 +165,24 @@ const BLOCK_ELEMENTS: &[&str] = &[
     "img",
 ];
 
+thread_local! {
+    /// The text between the tags, before its whitespace is collapsed: kept per thread from one
+    /// item to the next (at most twice MAX_TEXT_BYTES), because a buffer the size of the body
+    /// for every item went through the allocator's path for large chunks.
+    static RAW_TEXT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
 /// Plain text from HTML: tags removed (script, style and the like with their content), entities
 /// decoded, control characters removed, whitespace collapsed, paragraphs on their own lines.
 pub fn html_to_text(html: &str) -> String {
-    let mut raw = String::with_capacity(html.len().min(2 * MAX_TEXT_BYTES));
+    RAW_TEXT.with_borrow_mut(|raw| {
+        raw.clear();
+        html_to_text_in(html, raw)
+    })
+}
+
+/// [`html_to_text`], gathering the text between the tags in `raw`.
+fn html_to_text_in(html: &str, raw: &mut String) -> String {
     let bytes = html.as_bytes();
     let mut i = 0;
     let mut text_start = 0;
@@ -210,7 +224,7 @@ pub fn html_to_text(html: &str) -> String {
     if text_start < bytes.len() && raw.len() < 2 * MAX_TEXT_BYTES {
         raw.push_str(&decode_entities(&html[text_start..]));
     }
-    collapse_whitespace(&strip_controls(&raw), MAX_TEXT_BYTES)
+    collapse_whitespace(&strip_controls(raw), MAX_TEXT_BYTES)
 }
 
 /// Where the element `name` whose content starts at `from` ends: after its closing tag, found

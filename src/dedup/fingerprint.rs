@@ -393,13 +393,14 @@ fn hash_lower(lower: impl Iterator<Item = u8>) -> u64 {
     h.finish()
 }
 
-/// The hash of a run of words: xxh3 over their hashes, little-endian.
-fn hash_words(words: &[Word]) -> u64 {
-    let mut bytes = Vec::with_capacity(words.len() * 8);
+/// The hash of a run of words: xxh3 over their hashes, little-endian, laid out in `bytes`
+/// (scratch space: a body's words took a buffer of a kilobyte or two for every item).
+fn hash_words(words: &[Word], bytes: &mut Vec<u8>) -> u64 {
+    bytes.clear();
     for w in words {
         bytes.extend_from_slice(&w.hash.to_le_bytes());
     }
-    xxh3_64(&bytes)
+    xxh3_64(bytes)
 }
 
 /// The murmur3 64-bit finalizer: a cheap, well-mixing, fully specified function.
@@ -413,13 +414,13 @@ fn fmix64(mut h: u64) -> u64 {
 
 /// Hashes of the word 3-shingles: the three word hashes rotated apart, combined and mixed
 /// (cheaper than hashing the text again; the word hashes are already xxh3).
-fn shingle_hashes(words: &[Word], out: &mut Vec<u64>) {
+fn shingle_hashes(words: &[Word], out: &mut Vec<u64>, bytes: &mut Vec<u8>) {
     out.clear();
     if words.is_empty() {
         return;
     }
     if words.len() < SHINGLE_WORDS {
-        out.push(hash_words(words));
+        out.push(hash_words(words, bytes));
         return;
     }
     out.extend(
@@ -490,7 +491,7 @@ fn bottom_k(hashes: &[u32], out: &mut [u32]) {
 /// Each number with its context: the two words before and the word after, numbers among them
 /// standing as one mark so that "were 4, 18" and "were 7, 21" share the context of their first
 /// number.
-fn numbers_in_context(words: &[Word]) -> Vec<(u32, u32)> {
+fn numbers_in_context(words: &[Word], bytes: &mut Vec<u8>) -> Vec<(u32, u32)> {
     let context_word = |i: Option<usize>| match i.and_then(|i| words.get(i)) {
         Some(w) if w.number => Word {
             hash: NUMBER_MARK,
@@ -512,7 +513,7 @@ fn numbers_in_context(words: &[Word]) -> Vec<(u32, u32)> {
                 context_word(i.checked_sub(1)),
                 context_word(Some(i + 1)),
             ];
-            (hash_words(&context) as u32, w.hash as u32)
+            (hash_words(&context, bytes) as u32, w.hash as u32)
         })
         .collect();
     out.sort_unstable();
@@ -620,6 +621,8 @@ struct Scratch {
     /// Where the event terms are gathered and sorted.
     event: Vec<EventTerm>,
     event_spare: Vec<EventTerm>,
+    /// The bytes that runs of words are hashed from ([`hash_words`]).
+    bytes: Vec<u8>,
 }
 
 impl Scratch {
@@ -678,6 +681,7 @@ impl Fingerprint {
             short_spare,
             event,
             event_spare,
+            bytes,
         } = scratch;
         let event = if EVENT {
             super::related::event_terms_of(title_shapes, lead_shapes, event, event_spare)
@@ -685,11 +689,11 @@ impl Fingerprint {
             Vec::new()
         };
         let body_is_short = words.len() < MIN_BODY_TOKENS;
-        let content_hash = (!body_is_short).then(|| hash_words(words));
+        let content_hash = (!body_is_short).then(|| hash_words(words, bytes));
         if body_is_short {
             words.splice(0..0, title_words.iter().copied());
         }
-        shingle_hashes(words, hashes);
+        shingle_hashes(words, hashes, bytes);
         short.clear();
         short.extend(hashes.iter().map(|&h| h as u32));
         let mut anchors = [0u32; ANCHORS];
@@ -709,8 +713,9 @@ impl Fingerprint {
         super::fasthash::sort_by_hash(short, short_spare, |&h| u64::from(h) << 32);
         short.dedup();
         let shingles = short.to_vec();
-        let numbers = numbers_in_context(words);
-        let title_key = (title_words.len() >= MIN_TITLE_TOKENS).then(|| hash_words(title_words));
+        let numbers = numbers_in_context(words, bytes);
+        let title_key =
+            (title_words.len() >= MIN_TITLE_TOKENS).then(|| hash_words(title_words, bytes));
         Fingerprint {
             simhash: simhash(hashes),
             shingles,
