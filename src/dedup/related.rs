@@ -20,7 +20,7 @@ use super::fasthash::{FastMap, FastSet, drop_from_lists, sort_by_hash, warm};
 use super::fingerprint::{WordShape, shape, word_hash};
 
 /// One term of an item's headline and lead.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct EventTerm {
     /// The hash of the word's stem (words as the fingerprint splits them: runs of letters and
     /// digits).
@@ -262,14 +262,7 @@ fn add_terms(
     // stopword is a coin toss, and a branch on it was guessed wrong about once in three words
     // (callgrind's branch simulation). Hence `&` and `|` rather than `&&` and `||` below.
     let mut kept = terms.len();
-    let filler = EventTerm {
-        hash: 0,
-        weight: 0.0,
-        name: false,
-        headline: false,
-        number: false,
-    };
-    terms.resize(kept + words.len(), filler);
+    terms.resize(kept + words.len(), EventTerm::default());
     for w in words {
         let has = |flag: u8| w.flags & flag != 0;
         let (number, joined) = (has(shape::DIGIT), has(shape::JOINED));
@@ -499,6 +492,8 @@ struct InsertScratch {
     keys: Vec<u128>,
     /// The keys being selected from.
     heaviest: Vec<u128>,
+    /// The item's terms its cluster's profile keeps.
+    members: Vec<EventTerm>,
     /// The terms new to a profile, for [`Profile::add_sums`].
     fresh: Vec<ProfileTerm>,
 }
@@ -894,6 +889,7 @@ impl RelatedIndex {
         let InsertScratch {
             mut keys,
             mut heaviest,
+            mut members,
             mut fresh,
         } = std::mem::take(&mut self.insert_scratch);
         keys.clear();
@@ -931,15 +927,18 @@ impl RelatedIndex {
         move_later(&mut self.by_time, cluster, &mut profile.last_ts, ts);
         // A profile keeps the member's most distinctive terms and its headline, not its every
         // word: that bounds memory per story, and the light terms barely move the similarity.
-        let members_terms = || {
-            terms
-                .iter()
-                .zip(&keys)
-                .filter(|&(t, &key)| key <= lightest_kept || t.headline)
-                .map(|(t, _)| t)
-        };
-        profile.add(members_terms(), &mut fresh);
-        for t in members_terms().filter(|t| t.headline) {
+        // (Gathered by writing every term and counting the kept: whether a term is among the
+        // heaviest is a coin toss for the processor's branch guessing.)
+        members.clear();
+        members.resize(terms.len(), EventTerm::default());
+        let mut kept = 0;
+        for (t, &key) in terms.iter().zip(&keys) {
+            members[kept] = *t;
+            kept += usize::from((key <= lightest_kept) | t.headline);
+        }
+        members.truncate(kept);
+        profile.add(members.iter(), &mut fresh);
+        for t in members.iter().filter(|t| t.headline) {
             if t.name && !profile.headline_names.contains(&t.hash) {
                 profile.headline_names.push(t.hash);
             }
@@ -964,6 +963,7 @@ impl RelatedIndex {
         self.insert_scratch = InsertScratch {
             keys,
             heaviest,
+            members,
             fresh,
         };
         self.trim(cluster);
