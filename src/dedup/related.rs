@@ -416,6 +416,21 @@ struct Profile {
 }
 
 impl Profile {
+    /// An empty profile of a story that `representative`, at `ts`, starts.
+    fn new(representative: i64, ts: i64) -> Profile {
+        Profile {
+            terms: Vec::new(),
+            headline_names: Vec::new(),
+            headline_numbers: Vec::new(),
+            norm: std::cell::Cell::new((0, 0.0)),
+            members: 0,
+            reports: 0,
+            last_ts: ts,
+            representative,
+            posted: Vec::new(),
+        }
+    }
+
     /// Records that the posting list of `term` names this cluster.
     fn record_posted(&mut self, term: u64) {
         if let Err(at) = self.posted.binary_search(&term) {
@@ -910,17 +925,7 @@ impl RelatedIndex {
         select_heaviest(&mut heaviest, POSTED_TERMS);
         let profile = self.clusters.entry(cluster).or_insert_with(|| {
             self.by_time.insert((ts, cluster));
-            Profile {
-                terms: Vec::new(),
-                headline_names: Vec::new(),
-                headline_numbers: Vec::new(),
-                norm: std::cell::Cell::new((0, 0.0)),
-                members: 0,
-                reports: 0,
-                last_ts: ts,
-                representative: item,
-                posted: Vec::new(),
-            }
+            Profile::new(item, ts)
         });
         profile.members += 1;
         profile.reports += u32::from(independent);
@@ -1179,17 +1184,7 @@ mod tests {
         // overlap: disjoint runs, interleaved ones, all shared, none before or after.
         let mut fresh = Vec::new();
         for round in 0..300 {
-            let mut profile = Profile {
-                terms: Vec::new(),
-                headline_names: Vec::new(),
-                headline_numbers: Vec::new(),
-                norm: std::cell::Cell::new((0, 0.0)),
-                members: 0,
-                reports: 0,
-                last_ts: 0,
-                representative: 0,
-                posted: Vec::new(),
-            };
+            let mut profile = Profile::new(0, 0);
             let mut expected: std::collections::BTreeMap<u64, (f32, bool, bool)> =
                 Default::default();
             let span = [4, 40, 400][round % 3];
