@@ -259,7 +259,7 @@ fn add_terms(
     headline: bool,
 ) {
     // Every word is written and the count moves past the ones kept: whether a word is a
-    // stopword is a coin toss, and a branch on it was guessed wrong about once in three words
+    // stopword is a coin toss, and the branches on it were guessed wrong about one word in five
     // (callgrind's branch simulation). Hence `&` and `|` rather than `&&` and `||` below.
     let mut kept = terms.len();
     terms.resize(kept + words.len(), EventTerm::default());
