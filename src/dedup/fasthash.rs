@@ -43,11 +43,67 @@ impl Hasher for IdHasher {
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 pub type FastSet<K> = HashSet<K, BuildHasherDefault<IdHasher>>;
 
+/// A posting list: the values filed under one key of an index. Most keys of the indexes are
+/// held by one item (an anchor or a band of one article's fingerprint, a term one story posted),
+/// so a list of one is kept in the map's slot itself: no allocation for it, and a lookup that
+/// reads the value without following a pointer to another cache line. A longer list is a
+/// vector, as before. Reads see a slice.
+#[derive(Clone, Debug)]
+pub enum PostingList<V> {
+    One(V),
+    Many(Vec<V>),
+}
+
+impl<V> Default for PostingList<V> {
+    /// The empty list (allocates nothing).
+    fn default() -> Self {
+        PostingList::Many(Vec::new())
+    }
+}
+
+impl<V: Copy> PostingList<V> {
+    pub fn push(&mut self, value: V) {
+        match self {
+            PostingList::Many(list) if list.is_empty() => *self = PostingList::One(value),
+            PostingList::One(first) => *self = PostingList::Many(vec![*first, value]),
+            PostingList::Many(list) => list.push(value),
+        }
+    }
+
+    /// Keeps the values for which `keep` holds, in their order.
+    pub fn retain(&mut self, mut keep: impl FnMut(&V) -> bool) {
+        match self {
+            PostingList::One(value) if !keep(value) => *self = PostingList::default(),
+            PostingList::One(_) => {}
+            PostingList::Many(list) => list.retain(|v| keep(v)),
+        }
+    }
+}
+
+impl<V> std::ops::Deref for PostingList<V> {
+    type Target = [V];
+    fn deref(&self) -> &[V] {
+        match self {
+            PostingList::One(value) => std::slice::from_ref(value),
+            PostingList::Many(list) => list,
+        }
+    }
+}
+
+impl<V> std::ops::DerefMut for PostingList<V> {
+    fn deref_mut(&mut self) -> &mut [V] {
+        match self {
+            PostingList::One(value) => std::slice::from_mut(value),
+            PostingList::Many(list) => list,
+        }
+    }
+}
+
 /// Takes the values for which `is_gone` holds off the lists of `keys` (each list once, however
 /// often its key is repeated), and drops the lists left empty. Eviction cleans only the lists
 /// that what it removes was on, not every list of an index.
-pub fn drop_from_lists<K: std::hash::Hash + Eq + Ord + Copy, V>(
-    map: &mut FastMap<K, Vec<V>>,
+pub fn drop_from_lists<K: std::hash::Hash + Eq + Ord + Copy, V: Copy>(
+    map: &mut FastMap<K, PostingList<V>>,
     mut keys: Vec<K>,
     is_gone: impl Fn(&V) -> bool,
 ) {
@@ -166,5 +222,42 @@ mod tests {
                 assert_eq!(ours, expected, "the same items, len {len}, shape {shape}");
             }
         }
+    }
+
+    #[test]
+    fn a_posting_list_holds_what_a_vector_would() {
+        let mut next = crate::test_support::xorshift(0x2545_f491_4f6c_dd1du64);
+        let mut ours: PostingList<u64> = PostingList::default();
+        let mut expected: Vec<u64> = Vec::new();
+        let (mut inline, mut empty_again) = (0, 0);
+        for round in 0..5000 {
+            // Pushes, with now and then a retain that drops a few values or all of them,
+            // so that the list passes through empty, one and many again and again.
+            match next() % 8 {
+                0 => {
+                    let cut = next() % 4;
+                    ours.retain(|&v| v % 4 != cut);
+                    expected.retain(|&v| v % 4 != cut);
+                }
+                1 if expected.len() > 3 => {
+                    ours.retain(|_| false);
+                    expected.clear();
+                    empty_again += 1;
+                }
+                _ => {
+                    let value = next() % 1000;
+                    ours.push(value);
+                    expected.push(value);
+                }
+            }
+            if let Some(first) = expected.first().copied() {
+                // Written through the slice, as merging clusters renames an entry.
+                ours[0] = first + 1;
+                expected[0] = first + 1;
+            }
+            assert_eq!(&ours[..], &expected[..], "round {round}");
+            inline += usize::from(matches!(ours, PostingList::One(_)));
+        }
+        assert!(inline > 100 && empty_again > 100, "{inline} {empty_again}");
     }
 }

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeSet;
 
-use super::fasthash::{FastMap, FastSet, drop_from_lists, warm};
+use super::fasthash::{FastMap, FastSet, PostingList, drop_from_lists, warm};
 
 use super::fingerprint::{ANCHORS, Fingerprint};
 
@@ -45,10 +45,10 @@ pub struct Entry {
 pub struct CandidateIndex {
     window_secs: i64,
     entries: FastMap<i64, Entry>,
-    bands: [FastMap<u16, Vec<(u64, i64)>>; BANDS],
-    anchors: FastMap<u32, Vec<i64>>,
-    content: FastMap<u64, Vec<i64>>,
-    titles: FastMap<u64, Vec<i64>>,
+    bands: [FastMap<u16, PostingList<(u64, i64)>>; BANDS],
+    anchors: FastMap<u32, PostingList<i64>>,
+    content: FastMap<u64, PostingList<i64>>,
+    titles: FastMap<u64, PostingList<i64>>,
     /// (time, item) of every entry: the oldest are evicted first.
     by_time: BTreeSet<(i64, i64)>,
     newest_ts: i64,
@@ -167,7 +167,7 @@ impl CandidateIndex {
         self.content
             .get(&hash)
             .into_iter()
-            .flatten()
+            .flat_map(|list| list.iter())
             .filter_map(|i| self.entries.get(i))
     }
 
@@ -175,11 +175,14 @@ impl CandidateIndex {
     pub fn candidates(&self, fp: &Fingerprint) -> Vec<&Entry> {
         // Every list is looked up, and warmed, before any is read: at a million items each
         // lookup is a cache miss, and issued together they overlap (see `warm`).
-        let bands: [Option<&Vec<(u64, i64)>>; BANDS] =
-            std::array::from_fn(|b| self.bands[b].get(&band(fp.simhash, b)));
-        let anchors: [Option<&Vec<i64>>; ANCHORS] = std::array::from_fn(|k| {
+        let bands: [Option<&[(u64, i64)]>; BANDS] =
+            std::array::from_fn(|b| self.bands[b].get(&band(fp.simhash, b)).map(|l| &l[..]));
+        let anchors: [Option<&[i64]>; ANCHORS] = std::array::from_fn(|k| {
             let anchor = fp.anchors[k];
-            (anchor != 0).then(|| self.anchors.get(&anchor)).flatten()
+            (anchor != 0)
+                .then(|| self.anchors.get(&anchor))
+                .flatten()
+                .map(|l| &l[..])
         });
         bands.iter().flatten().for_each(|list| warm(list));
         anchors.iter().flatten().for_each(|list| warm(list));

@@ -16,7 +16,7 @@
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
-use super::fasthash::{FastMap, FastSet, drop_from_lists, sort_by_hash, warm};
+use super::fasthash::{FastMap, FastSet, PostingList, drop_from_lists, sort_by_hash, warm};
 use super::fingerprint::{WordShape, shape, word_hash};
 
 /// One term of an item's headline and lead.
@@ -487,7 +487,7 @@ pub struct RelatedIndex {
     df: FastMap<u64, u32>,
     docs: u32,
     clusters: FastMap<i64, Profile>,
-    postings: FastMap<u64, Vec<i64>>,
+    postings: FastMap<u64, PostingList<i64>>,
     /// (newest member's time, cluster) of every profile: eviction takes the oldest first.
     by_time: BTreeSet<(i64, i64)>,
     newest_ts: i64,
@@ -720,9 +720,9 @@ impl RelatedIndex {
         // The lists are looked up and warmed before any is read, so that their cache misses
         // overlap (see `warm`).
         // (On the stack: `query` holds at most QUERY_TERMS keys.)
-        let lists: [Option<&Vec<i64>>; QUERY_TERMS] = std::array::from_fn(|n| {
+        let lists: [Option<&[i64]>; QUERY_TERMS] = std::array::from_fn(|n| {
             let list = self.postings.get(&key_hash(*query.get(n)?))?;
-            (list.len() <= MAX_POSTING).then_some(list)
+            (list.len() <= MAX_POSTING).then_some(&list[..])
         });
         lists.iter().flatten().for_each(|list| warm(list));
         hits.clear();
@@ -1025,7 +1025,8 @@ impl RelatedIndex {
                 if kept && !list.contains(&into) {
                     list[at] = into;
                 } else {
-                    list.remove(at);
+                    // (A cluster is on a list at most once.)
+                    list.retain(|&c| c != from);
                 }
             }
             if list.is_empty() {
