@@ -803,6 +803,30 @@ pub fn lead_containment(lead: &[u32], shingles: &[u32]) -> f64 {
     found as f64 / lead.len() as f64
 }
 
+/// [`lead_containment`] when it reaches `bar`, `None` otherwise. It stops once too many of
+/// the lead are missing to reach it: a candidate that shares an anchor by chance misses its
+/// first lookups, and the rest are not made.
+pub fn lead_containment_reaching(lead: &[u32], shingles: &[u32], bar: f64) -> Option<f64> {
+    if lead.is_empty() {
+        return (0.0 >= bar).then_some(0.0);
+    }
+    let share = |found: usize| found as f64 / lead.len() as f64;
+    // The fewest found that reach the bar, by the same division as the share itself.
+    let needed = (0..=lead.len()).find(|&n| share(n) >= bar)?;
+    let mut missing_allowed = lead.len() - needed;
+    let mut found = 0;
+    for h in lead {
+        if shingles.binary_search(h).is_ok() {
+            found += 1;
+        } else if missing_allowed == 0 {
+            return None;
+        } else {
+            missing_allowed -= 1;
+        }
+    }
+    Some(share(found))
+}
+
 pub fn hamming(a: u64, b: u64) -> u32 {
     (a ^ b).count_ones()
 }
@@ -962,6 +986,36 @@ mod tests {
             assert_eq!(intersection_reaching(&a, &a, a.len()), Some(a.len()));
             assert_eq!(intersection_reaching(&a, &a, a.len() + 1), None);
         }
+    }
+
+    #[test]
+    fn the_lead_share_is_reached_exactly_when_the_full_share_reaches_the_bar() {
+        let mut next = crate::test_support::xorshift(0x1234_5678_9abc);
+        let mut reached = [0usize; 2];
+        for round in 0..3000 {
+            // A lead of up to 24 values, most of them (or few) among the shingles.
+            let mut shingles: Vec<u32> = (0..60).map(|_| (next() % 400) as u32).collect();
+            shingles.sort_unstable();
+            shingles.dedup();
+            let inside = next() % 100;
+            let lead: Vec<u32> = (0..next() % 25)
+                .map(|_| {
+                    if next() % 100 < inside {
+                        shingles[(next() as usize) % shingles.len()]
+                    } else {
+                        400 + (next() % 400) as u32
+                    }
+                })
+                .collect();
+            for bar in [0.0, 0.5, 0.7, 17.0 / 24.0, 1.0] {
+                let share = lead_containment(&lead, &shingles);
+                let expected = (share >= bar).then_some(share);
+                let got = lead_containment_reaching(&lead, &shingles, bar);
+                assert_eq!(got, expected, "round {round}, bar {bar}, {lead:?}");
+                reached[usize::from(got.is_some())] += 1;
+            }
+        }
+        assert!(reached[0] > 1000 && reached[1] > 1000, "{reached:?}");
     }
 
     #[test]

@@ -26,7 +26,8 @@ mod index;
 pub mod related;
 
 pub use fingerprint::{
-    FINGERPRINT_VERSION, Fingerprint, containment, hamming, lead_containment, numbers_conflict,
+    FINGERPRINT_VERSION, Fingerprint, containment, hamming, lead_containment,
+    lead_containment_reaching, numbers_conflict,
 };
 pub use index::CandidateIndex;
 
@@ -513,17 +514,24 @@ impl Deduplicator {
             };
             let shared =
                 fingerprint::intersection_reaching(&fp.shingles, &e.shingles, needed).unwrap_or(0);
-            let lead_score = if fp.lead.len().min(e.lead.len()) >= t.min_lead {
-                lead_containment(&fp.lead, &e.shingles).max(lead_containment(&e.lead, &fp.shingles))
-            } else {
-                0.0
+            // The lead's share is looked at only when the item is not a near-duplicate, and
+            // each side's only as far as it can still reach the bar (a side that falls short
+            // is below the other whenever the other reaches it, so the larger share is kept).
+            let lead_score = || {
+                if fp.lead.len().min(e.lead.len()) < t.min_lead {
+                    return None;
+                }
+                let ours = lead_containment_reaching(&fp.lead, &e.shingles, t.lead_containment);
+                let theirs = lead_containment_reaching(&e.lead, &fp.shingles, t.lead_containment);
+                match (ours, theirs) {
+                    (Some(ours), Some(theirs)) => Some(ours.max(theirs)),
+                    (ours, theirs) => ours.or(theirs),
+                }
             };
             let verdict = if let Some(score) = t.near_duplicate(shared, smaller) {
                 Some((Rule::NearDuplicate, score))
-            } else if lead_score >= t.lead_containment {
-                Some((Rule::Lead, lead_score))
             } else {
-                None
+                lead_score().map(|score| (Rule::Lead, score))
             };
             if let Some((rule, score)) = verdict {
                 let key =
