@@ -286,29 +286,34 @@ fn add_terms(
 /// Keeps the `k` heaviest terms of `ranked` (keys of [`heaviest_first`]), in no particular
 /// order (a partial selection, not a sort). Ties break by hash, so that the choice does not
 /// depend on the input order.
-fn select_heaviest(ranked: &mut Vec<u128>, k: usize) {
+fn select_heaviest(ranked: &mut Vec<u64>, k: usize) {
     if ranked.len() > k {
         ranked.select_nth_unstable(k);
         ranked.truncate(k);
     }
 }
 
-/// The order [`select_heaviest`] selects by, as one integer: the heavier first (by
-/// `f32::total_cmp`, reversed), then the smaller hash. The key is computed once per term and
-/// compared as a plain integer: the selections ran hundreds of comparisons per item, and
-/// comparing the float and then the hash (or computing this key per comparison) was 8 % and
-/// then 3 % of the per-item instructions in `benches/dedup`. [`key_hash`] gives the hash back.
-fn heaviest_first(hash: u64, weight: f32) -> u128 {
+/// The order [`select_heaviest`] selects by, as one integer, for the term at `position` of a
+/// list sorted by hash (each hash once; the item's terms and a profile's are): the heavier
+/// first (by `f32::total_cmp`, reversed), then the smaller position, which is the smaller
+/// hash. The key is computed once per term and compared as a plain integer: the selections
+/// ran hundreds of comparisons per item, and comparing the float and then the hash (or
+/// computing this key per comparison) was 8 % and then 3 % of the per-item instructions in
+/// `benches/dedup`. The position rather than the hash makes it one word, not two (a
+/// `u128` with the hash took the selections a third more instructions). [`key_position`]
+/// gives the position back.
+fn heaviest_first(position: usize, weight: f32) -> u64 {
     // What `total_cmp` does: flip the magnitude bits of negatives so that the integer order of
     // the bits is the float order, then move the sign so that unsigned order is too.
     let bits = weight.to_bits() as i32;
     let total = (bits ^ ((((bits >> 31) as u32) >> 1) as i32)) as u32 ^ 0x8000_0000;
-    (u128::from(!total) << 64) | u128::from(hash)
+    let position = u32::try_from(position).expect("a term list is far shorter than 2^32");
+    (u64::from(!total) << 32) | u64::from(position)
 }
 
-/// The term hash of a [`heaviest_first`] key.
-fn key_hash(key: u128) -> u64 {
-    key as u64
+/// The position in its list of the term of a [`heaviest_first`] key.
+fn key_position(key: u64) -> usize {
+    key as u32 as usize
 }
 
 /// One term of a cluster profile.
@@ -504,9 +509,9 @@ pub struct RelatedIndex {
 #[derive(Clone, Default)]
 struct InsertScratch {
     /// A key ([`heaviest_first`]) for each term of the item.
-    keys: Vec<u128>,
+    keys: Vec<u64>,
     /// The keys being selected from.
-    heaviest: Vec<u128>,
+    heaviest: Vec<u64>,
     /// The item's terms its cluster's profile keeps.
     members: Vec<EventTerm>,
     /// The terms new to a profile, for [`Profile::add_sums`].
@@ -522,7 +527,7 @@ struct QueryScratch {
     hits: HitCounts,
     idfs: Vec<f32>,
     item_weights: Vec<f32>,
-    query: Vec<u128>,
+    query: Vec<u64>,
 }
 
 /// Counts per cluster id, for the query's hit counting: up to QUERY_TERMS posting lists of up
@@ -713,7 +718,8 @@ impl RelatedIndex {
             terms
                 .iter()
                 .zip(item_weights.iter())
-                .map(|(t, &w)| heaviest_first(t.hash, w)),
+                .enumerate()
+                .map(|(n, (_, &w))| heaviest_first(n, w)),
         );
         select_heaviest(query, QUERY_TERMS);
         let (idfs, item_weights) = (&idfs[..], &item_weights[..]);
@@ -721,7 +727,8 @@ impl RelatedIndex {
         // overlap (see `warm`).
         // (On the stack: `query` holds at most QUERY_TERMS keys.)
         let lists: [Option<&[i64]>; QUERY_TERMS] = std::array::from_fn(|n| {
-            let list = self.postings.get(&key_hash(*query.get(n)?))?;
+            let term = terms[key_position(*query.get(n)?)].hash;
+            let list = self.postings.get(&term)?;
             (list.len() <= MAX_POSTING).then_some(&list[..])
         });
         lists.iter().flatten().for_each(|list| warm(list));
@@ -908,11 +915,11 @@ impl RelatedIndex {
             mut fresh,
         } = std::mem::take(&mut self.insert_scratch);
         keys.clear();
-        keys.extend(terms.iter().map(|t| {
+        keys.extend(terms.iter().enumerate().map(|(n, t)| {
             let df = self.df.entry(t.hash).or_default();
             *df += 1;
             let idf = idf_at.of(*df);
-            heaviest_first(t.hash, t.weight * idf * boost(t.name))
+            heaviest_first(n, t.weight * idf * boost(t.name))
         }));
         // The heaviest PROFILE_TERMS, of which the heaviest POSTED_TERMS go to the cluster
         // index. Only which terms these are matters, not their order: selections, no sort. The
@@ -953,7 +960,7 @@ impl RelatedIndex {
         }
         profile.norm.set((0, 0.0));
         for &key in &heaviest {
-            let term = key_hash(key);
+            let term = terms[key_position(key)].hash;
             let list = self.postings.entry(term).or_default();
             // Past MAX_POSTING the list is never read: stop growing it. The list names the
             // cluster already exactly when `posted` holds the term: a binary search there, not
@@ -986,13 +993,17 @@ impl RelatedIndex {
         if profile.terms.len() <= 2 * PROFILE_TERMS {
             return;
         }
-        let mut heaviest: Vec<u128> = profile
+        let mut heaviest: Vec<u64> = profile
             .terms
             .iter()
-            .map(|p| heaviest_first(p.hash, p.sum * idf_at.of_term(df, p.hash)))
+            .enumerate()
+            .map(|(n, p)| heaviest_first(n, p.sum * idf_at.of_term(df, p.hash)))
             .collect();
         select_heaviest(&mut heaviest, PROFILE_TERMS);
-        let mut keep: Vec<u64> = heaviest.into_iter().map(key_hash).collect();
+        let mut keep: Vec<u64> = heaviest
+            .into_iter()
+            .map(|key| profile.terms[key_position(key)].hash)
+            .collect();
         keep.sort_unstable();
         profile
             .terms
@@ -1128,7 +1139,7 @@ mod tests {
     }
 
     #[test]
-    fn heaviest_first_orders_as_the_weight_then_the_hash() {
+    fn heaviest_first_orders_as_the_weight_then_the_position() {
         let weights = [
             0.0f32,
             -0.0,
@@ -1142,17 +1153,17 @@ mod tests {
             f32::NEG_INFINITY,
             f32::NAN,
         ];
-        let hashes = [0u64, 1, 7, u64::MAX];
-        let pairs: Vec<(u64, f32)> = weights
+        let positions = [0usize, 1, 7, 200, u32::MAX as usize];
+        let pairs: Vec<(usize, f32)> = weights
             .iter()
-            .flat_map(|&w| hashes.iter().map(move |&h| (h, w)))
+            .flat_map(|&w| positions.iter().map(move |&n| (n, w)))
             .collect();
         for a in &pairs {
             for b in &pairs {
                 let expected = b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
                 let (key_a, key_b) = (heaviest_first(a.0, a.1), heaviest_first(b.0, b.1));
                 assert_eq!(key_a.cmp(&key_b), expected, "{a:?} {b:?}");
-                assert_eq!(key_hash(key_a), a.0);
+                assert_eq!(key_position(key_a), a.0);
             }
         }
     }
@@ -1162,9 +1173,9 @@ mod tests {
         let mut next = crate::test_support::xorshift(0x9e37_79b9_7f4a_7c15);
         for round in 0..500usize {
             let n = round % 200;
-            // Narrow weights make ties that only the hash breaks.
-            let keys: Vec<u128> = (0..n)
-                .map(|_| heaviest_first(next(), (next() % 8) as f32))
+            // Narrow weights make ties that only the position breaks.
+            let keys: Vec<u64> = (0..n)
+                .map(|position| heaviest_first(position, (next() % 8) as f32))
                 .collect();
             for k in [1, 2, 10, 12, 64] {
                 let mut selected = keys.clone();
