@@ -698,7 +698,7 @@ impl Fingerprint {
         short.clear();
         short.extend(hashes.iter().map(|&h| h as u32));
         let mut anchors = [0u32; ANCHORS];
-        for (part, span) in ANCHOR_SPANS.iter().chain([&usize::MAX]).enumerate() {
+        for (part, span) in ANCHOR_SPANS.iter().enumerate() {
             let range = part * ANCHORS_PER_PART..(part + 1) * ANCHORS_PER_PART;
             bottom_k(&short[..(*span).min(short.len())], &mut anchors[range]);
         }
@@ -713,6 +713,11 @@ impl Fingerprint {
         }
         super::fasthash::sort_by_hash(short, short_spare, |&h| u64::from(h) << 32);
         short.dedup();
+        // The whole body's bottom-k is the start of its sorted, unique shingles (0 where there
+        // are fewer), as `bottom_k` would find it: no third pass over them.
+        let body = ANCHOR_SPANS.len() * ANCHORS_PER_PART..ANCHORS;
+        let smallest = &short[..ANCHORS_PER_PART.min(short.len())];
+        anchors[body][..smallest.len()].copy_from_slice(smallest);
         let shingles = short.to_vec();
         let numbers = numbers_in_context(words, bytes);
         let title_key =
@@ -1109,6 +1114,45 @@ mod tests {
                 },
                 Fingerprint::of(title, text)
             );
+        }
+    }
+
+    #[test]
+    fn each_anchor_part_is_the_bottom_k_of_its_span() {
+        let mut next = crate::test_support::xorshift(0x5851_f42d_4c95_7f2d);
+        let vocabulary = [
+            "storm", "river", "city", "mayor", "said", "the", "of", "flood", "rain",
+        ];
+        for len in [0usize, 2, 9, 14, 17, 40, 60, 300] {
+            let text: Vec<&str> = (0..len)
+                .map(|_| vocabulary[(next() % vocabulary.len() as u64) as usize])
+                .collect();
+            let text = text.join(" ");
+            let fp = Fingerprint::of("Storm floods the river city", &text);
+            // The reference: the shingle hashes in text order, as the fingerprint takes them.
+            let mut words = Vec::new();
+            scan::<false>(&text, MAX_TOKENS, &mut words, &mut Vec::new(), 0);
+            if words.len() < MIN_BODY_TOKENS {
+                let mut title = Vec::new();
+                let headline = headline_core("Storm floods the river city");
+                scan::<false>(headline, MAX_TOKENS, &mut title, &mut Vec::new(), 0);
+                words.splice(0..0, title);
+            }
+            let mut hashes = Vec::new();
+            shingle_hashes(&words, &mut hashes, &mut Vec::new());
+            let short: Vec<u32> = hashes.iter().map(|&h| h as u32).collect();
+            for (part, span) in ANCHOR_SPANS.iter().chain([&usize::MAX]).enumerate() {
+                let mut smallest = short[..(*span).min(short.len())].to_vec();
+                smallest.sort_unstable();
+                smallest.dedup();
+                smallest.resize(ANCHORS_PER_PART.max(smallest.len()), 0);
+                let range = part * ANCHORS_PER_PART..(part + 1) * ANCHORS_PER_PART;
+                assert_eq!(
+                    fp.anchors[range],
+                    smallest[..ANCHORS_PER_PART],
+                    "{len} words, part {part}"
+                );
+            }
         }
     }
 
