@@ -310,7 +310,7 @@ fn scan<const SHAPES: bool>(
                 if sentence_start {
                     flags |= shape::SENTENCE_START;
                 }
-                shapes.push(shape_of(&text[start..i], word.hash, flags));
+                shapes.push(shape_of(&bytes[start..i], word.hash, flags));
                 last_shaped = true;
             } else {
                 last_shaped = false;
@@ -348,21 +348,23 @@ pub(crate) fn joined_hash(joined: u64, next: u64) -> u64 {
 
 /// The shape of `word` (letters and digits only), whose lower case hashes to `hash`, given the
 /// flags its characters set. Only a stemmed word is hashed again (its stem).
-fn shape_of(word: &str, hash: u64, mut flags: u8) -> WordShape {
-    let first = word.as_bytes()[0];
-    if first.is_ascii_uppercase() || (first >= 0x80 && word.starts_with(char::is_uppercase)) {
-        flags |= shape::CAPITALIZED;
-    }
+///
+/// The word comes as bytes: slicing the text as a `str` checked both ends for a character
+/// boundary at every word. Only a word that is not ASCII is read as a `str` (a slice of the
+/// text between two of its characters, so valid UTF-8).
+fn shape_of(word: &[u8], hash: u64, mut flags: u8) -> WordShape {
     // The lower-cased word: ASCII folded byte by byte (no copy), anything else through its
     // characters.
     if flags & shape::NOT_ASCII == 0 {
-        shape_from(
-            word.as_bytes(),
-            |&b| ASCII_FOLD[usize::from(b)],
-            hash,
-            flags,
-        )
+        if word[0].is_ascii_uppercase() {
+            flags |= shape::CAPITALIZED;
+        }
+        shape_from(word, |&b| ASCII_FOLD[usize::from(b)], hash, flags)
     } else {
+        let word = std::str::from_utf8(word).expect("a word is whole characters of the text");
+        if word.starts_with(|c: char| c.is_uppercase()) {
+            flags |= shape::CAPITALIZED;
+        }
         let lower: String = word.chars().flat_map(char::to_lowercase).collect();
         shape_from(lower.as_bytes(), |&b| b, hash, flags)
     }
