@@ -113,8 +113,9 @@ fn stopword_slot(hash: u64) -> usize {
     (hash >> (64 - STOPWORD_SLOTS.trailing_zeros())) as usize
 }
 
-fn is_stopword_hash(hash: u64) -> bool {
-    let table = &*STOPWORD_HASHES;
+/// Whether `hash` is a stopword's, in `table` ([`STOPWORD_HASHES`], which a caller looking up
+/// many words dereferences once: its lazy initialisation is checked there).
+fn is_stopword_hash(table: &[u64; STOPWORD_SLOTS + STOPWORD_REACH], hash: u64) -> bool {
     let home = stopword_slot(hash);
     table[home..=home + STOPWORD_REACH]
         .iter()
@@ -266,6 +267,7 @@ fn add_terms(
     // Every word is written and the count moves past the ones kept: whether a word is a
     // stopword is a coin toss, and the branches on it were guessed wrong about one word in five
     // (callgrind's branch simulation). Hence `&` and `|` rather than `&&` and `||` below.
+    let stopwords = &*STOPWORD_HASHES;
     let mut kept = terms.len();
     terms.resize(kept + words.len(), EventTerm::default());
     for w in words {
@@ -273,7 +275,7 @@ fn add_terms(
         let (number, joined) = (has(shape::DIGIT), has(shape::JOINED));
         // Numbers are never stopwords and count at any length, and so do joined words
         // ("U.S.").
-        let keep = number | joined | ((w.bytes >= 2) & !is_stopword_hash(w.hash));
+        let keep = number | joined | ((w.bytes >= 2) & !is_stopword_hash(stopwords, w.hash));
         let acronym = (case != Case::Upper) & ((w.bytes >= 2) | joined) & !has(shape::NOT_CAPITALS);
         let inside_sentence = has(shape::CAPITALIZED) & !has(shape::SENTENCE_START);
         terms[kept] = EventTerm {
@@ -1127,7 +1129,10 @@ mod tests {
     #[test]
     fn the_stopword_table_finds_every_stopword_and_nothing_else() {
         for word in STOPWORDS {
-            assert!(is_stopword_hash(word_hash(word)), "{word}");
+            assert!(
+                is_stopword_hash(&STOPWORD_HASHES, word_hash(word)),
+                "{word}"
+            );
         }
         let mut next = crate::test_support::xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..20_000 {
@@ -1136,7 +1141,7 @@ mod tests {
                 .map(|k| char::from(b'a' + ((state >> (8 * k)) % 26) as u8))
                 .collect();
             assert_eq!(
-                is_stopword_hash(word_hash(&word)),
+                is_stopword_hash(&STOPWORD_HASHES, word_hash(&word)),
                 STOPWORDS.binary_search(&word.as_str()).is_ok(),
                 "{word}"
             );
@@ -1373,8 +1378,8 @@ mod tests {
                 let joined = parts.len() > 1;
                 let lower: String = word.chars().flat_map(char::to_lowercase).collect();
                 let is_number = word.bytes().any(|b| b.is_ascii_digit());
-                let dropped =
-                    is_stopword_hash(word_hash(&lower)) || (lower.len() < 2 && !is_number);
+                let dropped = is_stopword_hash(&STOPWORD_HASHES, word_hash(&lower))
+                    || (lower.len() < 2 && !is_number);
                 if dropped && !joined {
                     continue;
                 }
