@@ -159,9 +159,10 @@ pub(crate) mod shape {
     pub const JOINED: u8 = 128;
 }
 
-/// The [`shape`] flags of each ASCII letter or digit (0 for anything else).
-const ASCII_SHAPE: [u8; 128] = {
-    let mut table = [0u8; 128];
+/// The [`shape`] flags of each ASCII letter or digit (0 for anything else). Indexed by any
+/// byte, so that a lookup needs no bounds check.
+const ASCII_SHAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
     let mut b = 0;
     while b < 128 {
         let c = b as u8;
@@ -250,41 +251,48 @@ fn scan<const SHAPES: bool>(
         // The shape's flags that a character decides: one lookup an ASCII byte. The rest of
         // the shape is read off the word once it ends ([`shape_of`]).
         let mut flags = 0u8;
-        while i < bytes.len() {
-            let b = bytes[i];
-            let folded = ASCII_FOLD[usize::from(b)];
-            if folded == SEPARATOR {
-                break;
-            }
-            if folded != NOT_ASCII {
+        loop {
+            // ASCII letters and digits, most of any text, in a tight loop: one test a byte
+            // catches both a separator (0) and a byte that is not ASCII (0x80), which both
+            // wrap to 0x7f or more.
+            while let Some(&b) = bytes.get(i) {
+                let folded = ASCII_FOLD[usize::from(b)];
+                if folded.wrapping_sub(1) >= NOT_ASCII - 1 {
+                    break;
+                }
                 number &= folded.is_ascii_digit();
                 if SHAPES {
                     flags |= ASCII_SHAPE[usize::from(b)];
                 }
                 hash.byte(folded);
                 i += 1;
-            } else {
-                let c = text[i..].chars().next().expect("at a char boundary");
-                if !c.is_alphanumeric() {
-                    if i == start {
-                        i += c.len_utf8();
-                        start = i;
-                        continue;
-                    }
-                    break;
-                }
-                number = false;
-                if SHAPES {
-                    flags |= char_shape(c);
-                }
-                let mut utf8 = [0u8; 4];
-                for lower in c.to_lowercase() {
-                    for &b in lower.encode_utf8(&mut utf8).as_bytes() {
-                        hash.byte(b);
-                    }
-                }
-                i += c.len_utf8();
             }
+            match bytes.get(i) {
+                None => break,
+                Some(&b) if ASCII_FOLD[usize::from(b)] == SEPARATOR => break,
+                Some(_) => {}
+            }
+            // A character that is not ASCII, decoded.
+            let c = text[i..].chars().next().expect("at a char boundary");
+            if !c.is_alphanumeric() {
+                if i == start {
+                    i += c.len_utf8();
+                    start = i;
+                    continue;
+                }
+                break;
+            }
+            number = false;
+            if SHAPES {
+                flags |= char_shape(c);
+            }
+            let mut utf8 = [0u8; 4];
+            for lower in c.to_lowercase() {
+                for &b in lower.encode_utf8(&mut utf8).as_bytes() {
+                    hash.byte(b);
+                }
+            }
+            i += c.len_utf8();
         }
         if i == start {
             // A separator (ASCII; non-ASCII separators are skipped above).
