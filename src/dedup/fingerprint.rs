@@ -246,10 +246,13 @@ fn scan<const SHAPES: bool>(
     let mut last_shaped = false;
     while i < bytes.len() && out.len() < max {
         let mut hash = WordHasher::new();
+        // Whether the word has no character that is not ASCII: then it is a number when no
+        // byte was a letter (its flags say), which costs the ASCII loop nothing.
         let mut number = true;
         let mut start = i;
         // The shape's flags that a character decides: one lookup an ASCII byte. The rest of
-        // the shape is read off the word once it ends ([`shape_of`]).
+        // the shape is read off the word once it ends ([`shape_of`]). (Kept without `SHAPES`
+        // too: the number test reads them.)
         let mut flags = 0u8;
         loop {
             // ASCII letters and digits, most of any text, in a tight loop: one test a byte
@@ -260,10 +263,7 @@ fn scan<const SHAPES: bool>(
                 if folded.wrapping_sub(1) >= NOT_ASCII - 1 {
                     break;
                 }
-                number &= folded.is_ascii_digit();
-                if SHAPES {
-                    flags |= ASCII_SHAPE[usize::from(b)];
-                }
+                flags |= ASCII_SHAPE[usize::from(b)];
                 hash.byte(folded);
                 i += 1;
             }
@@ -304,7 +304,7 @@ fn scan<const SHAPES: bool>(
         }
         let word = Word {
             hash: hash.finish(),
-            number,
+            number: number & (flags & shape::LETTER == 0),
         };
         out.push(word);
         if SHAPES {
