@@ -306,8 +306,8 @@ fn select_heaviest(ranked: &mut Vec<u64>, k: usize) {
 /// hash. The key is computed once per term and compared as a plain integer: the selections
 /// ran hundreds of comparisons per item, and comparing the float and then the hash (or
 /// computing this key per comparison) was 8 % and then 3 % of the per-item instructions in
-/// `benches/dedup`. The position rather than the hash makes it one word, not two (a
-/// `u128` with the hash took the selections a third more instructions). [`key_position`]
+/// `benches/dedup`. The position rather than the hash makes it one word, not two (with a
+/// `u128` holding the hash the per-item path took 2 % more instructions). [`key_position`]
 /// gives the position back.
 fn heaviest_first(position: usize, weight: f32) -> u64 {
     // What `total_cmp` does: flip the magnitude bits of negatives so that the integer order of
@@ -722,11 +722,10 @@ impl RelatedIndex {
         // Candidate clusters, ranked by how many of the item's distinctive terms they posted.
         query.clear();
         query.extend(
-            terms
+            item_weights
                 .iter()
-                .zip(item_weights.iter())
                 .enumerate()
-                .map(|(n, (_, &w))| heaviest_first(n, w)),
+                .map(|(n, &w)| heaviest_first(n, w)),
         );
         select_heaviest(query, QUERY_TERMS);
         let (idfs, item_weights) = (&idfs[..], &item_weights[..]);
