@@ -768,25 +768,19 @@ pub fn containment_of(shared: usize, smaller: usize) -> f64 {
     }
 }
 
-/// Size of the intersection of two sorted, unique slices. Branch-free: which side advances is
-/// data, not a jump, because on hashes it is a coin toss that a predictor misses half the time
-/// (this loop was a third of `Deduplicator::decide` in `benches/dedup`).
+/// Size of the intersection of two sorted, unique slices: [`intersection_reaching`] with
+/// nothing needed.
 pub fn intersection_size(a: &[u32], b: &[u32]) -> usize {
-    let (mut i, mut j, mut n) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        let (x, y) = (a[i], b[j]);
-        n += usize::from(x == y);
-        i += usize::from(x <= y);
-        j += usize::from(y <= x);
-    }
-    n
+    intersection_reaching(a, b, 0).expect("any intersection reaches 0")
 }
 
-/// [`intersection_size`] when it is at least `needed`, `None` otherwise. It gives up as soon as
-/// what is left of the shorter side could no longer make up the difference: most candidates a
-/// new item is verified against share an anchor by chance and little else, and their walks
-/// stop early (`Deduplicator::decide` over 20k items of `benches/dedup`: 1.18G -> 1.05G
-/// instructions).
+/// The size of the intersection of two sorted, unique slices when it is at least `needed`,
+/// `None` otherwise. Branch-free: which side advances is data, not a jump, because on hashes
+/// it is a coin toss that a predictor misses half the time (this loop was a third of
+/// `Deduplicator::decide` in `benches/dedup`). It gives up as soon as what is left of the
+/// shorter side could no longer make up the difference: most candidates a new item is
+/// verified against share an anchor by chance and little else, and their walks stop early
+/// (`Deduplicator::decide` over 20k items of `benches/dedup`: 1.18G -> 1.05G instructions).
 ///
 /// The walk goes four values of each side at a time: all sixteen pairs of two blocks are
 /// compared at once (the compiler makes vector compares of them), and the block with the
@@ -851,16 +845,10 @@ fn block_matches(x: [u32; 4], y: [u32; 4]) -> usize {
     equal.iter().sum::<u32>() as usize
 }
 
-/// The share of `lead` (any order) found in the sorted set `shingles`.
+/// The share of `lead` (any order) found in the sorted set `shingles` (0 for an empty lead):
+/// [`lead_containment_reaching`] with no bar.
 pub fn lead_containment(lead: &[u32], shingles: &[u32]) -> f64 {
-    if lead.is_empty() {
-        return 0.0;
-    }
-    let found = lead
-        .iter()
-        .filter(|h| shingles.binary_search(h).is_ok())
-        .count();
-    found as f64 / lead.len() as f64
+    lead_containment_reaching(lead, shingles, f64::NEG_INFINITY).expect("any share reaches no bar")
 }
 
 /// [`lead_containment`] when it reaches `bar`, `None` otherwise. It stops once too many of
@@ -1085,7 +1073,14 @@ mod tests {
                 })
                 .collect();
             for bar in [0.0, 0.5, 0.7, 17.0 / 24.0, 1.0] {
-                let share = lead_containment(&lead, &shingles);
+                // The share by its definition, every value looked up.
+                let found = lead.iter().filter(|h| shingles.contains(h)).count();
+                let share = if lead.is_empty() {
+                    0.0
+                } else {
+                    found as f64 / lead.len() as f64
+                };
+                assert_eq!(lead_containment(&lead, &shingles), share);
                 let expected = (share >= bar).then_some(share);
                 let got = lead_containment_reaching(&lead, &shingles, bar);
                 assert_eq!(got, expected, "round {round}, bar {bar}, {lead:?}");
