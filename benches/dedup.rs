@@ -3,7 +3,15 @@
 //! ```sh
 //! cargo bench --bench dedup -- [--items 20000] [--scales 10000,100000,1000000] [--no-related]
 //!                                [--repeat 5] [--ecbplus ../shared/data/ecbplus-dev.jsonl]
+//!                                [--uniform-prose]
 //! ```
+//!
+//! The generated items are news-like (`support::news_article`): about half their words are
+//! function words, and a cast of names and a few numbers recur, so that an item has about as
+//! many event terms, names and numbers as an ECB+ article of 1 KB. The bench prints those
+//! counts for the text it ran. `--uniform-prose` makes the items of the earlier benches
+//! instead: words drawn from one vocabulary with a mild skew, no names, no numbers, and twice
+//! the event terms of a news article (`support::prose`).
 //!
 //! 1. The whole per-item path on one core: `html_to_text` of about 1 KB of HTML,
 //!    `Thresholds::fingerprint` (with the event terms, unless `--no-related`),
@@ -13,8 +21,8 @@
 //!    fresh deduplicator, and reports the best and the median run: on a shared machine single
 //!    runs of the same binary differed by a third. With `--ecbplus FILE` the items are real
 //!    news instead (the ECB+ documents, each cut to about 1 KB, in file order, with the same
-//!    share of trimmed copies): names, numbers and stories of one event, which generated prose
-//!    lacks, make the related index score more candidates.
+//!    share of trimmed copies): stories of one event, which generated text lacks, make the
+//!    related index score more candidates; but the index holds only those 614 items.
 //! 2. The candidate index alone: the per-item cost of `decide` + `insert` of fresh items (the
 //!    best of five windows of 5000, and their median) after the index already holds 10k, 100k
 //!    and 1M items, to show that it does not grow with the store, and the ratio of the largest
@@ -37,7 +45,7 @@ use feedfold::dedup::{Deduplicator, EVICT_EVERY, Fingerprint, Thresholds};
 use feedfold::normalize::html_to_text;
 
 mod support;
-use support::{Rng, cut, prose, vocabulary};
+use support::{NewsVocabulary, Rng, cut, news_article, prose, vocabulary};
 
 /// A fingerprint with the same shape as `fp` but other hashes, so that it matches nothing that
 /// `fp` or another salt would.
@@ -117,11 +125,13 @@ fn main() {
     let mut items = 20_000usize;
     let mut scales = vec![10_000usize, 100_000, 1_000_000];
     let mut related = true;
+    let mut news_like = true;
     let mut repeat = 5usize;
     let mut ecbplus: Option<String> = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--no-related" => related = false,
+            "--uniform-prose" => news_like = false,
             "--ecbplus" => ecbplus = args.next(),
             "--repeat" => repeat = args.next().unwrap().parse::<usize>().unwrap().max(1),
             "--items" => items = args.next().unwrap().parse().unwrap(),
@@ -139,6 +149,8 @@ fn main() {
     }
     let mut rng = Rng(7);
     let vocab = vocabulary(&mut rng, 20_000);
+    // From a source of its own, so that `--uniform-prose` makes the same items as before.
+    let news_vocab = NewsVocabulary::new(&mut Rng(11), 20_000, 5_000);
     // Real news, when asked for: each document's headline and about 1 KB of its body.
     let mut real = ecbplus.as_deref().map(support::ecbplus).map(|docs| {
         docs.into_iter().map(|doc| {
@@ -163,10 +175,16 @@ fn main() {
                 None => break,
             }
         } else {
-            let body = prose(&mut rng, &vocab, 1000);
+            let (title, body) = if news_like {
+                news_article(&mut rng, &news_vocab, 1000)
+            } else {
+                // The body first: the order the items were always made in.
+                let body = prose(&mut rng, &vocab, 1000);
+                (prose(&mut rng, &vocab, 60), body)
+            };
             let first = cut(&body, body.len() / 2);
             let html = format!("<p>{first}</p><p>{}</p>", &body[first.len()..]);
-            htmls.push((prose(&mut rng, &vocab, 60), html));
+            htmls.push((title, html));
         }
     }
 
@@ -194,8 +212,10 @@ fn main() {
         },
         if ecbplus.is_some() {
             "ECB+ news"
+        } else if news_like {
+            "generated news-like text"
         } else {
-            "generated prose"
+            "generated uniform prose"
         },
         bytes as f64 / items as f64,
         items as f64 / best,
@@ -224,6 +244,22 @@ fn main() {
         text_time.as_secs_f64() * 1e6 / items as f64,
         fp_time.as_secs_f64() * 1e6 / items as f64,
         terms_time.as_secs_f64() * 1e6 / items as f64
+    );
+    // What the related index works with per item: kinds of text differ most in the number of
+    // event terms, and in how many of them are names.
+    let per_item = |count: &dyn Fn(&Fingerprint) -> usize| {
+        with_terms.iter().map(count).sum::<usize>() as f64 / items as f64
+    };
+    let words: usize = plains
+        .iter()
+        .map(|(_, p)| p.split_whitespace().count())
+        .sum();
+    println!(
+        "  per item: {:.0} words, {:.1} event terms ({:.1} names, of which {:.1} numbers)",
+        words as f64 / items as f64,
+        per_item(&|fp| fp.event.len()),
+        per_item(&|fp| fp.event.iter().filter(|t| t.name).count()),
+        per_item(&|fp| fp.event.iter().filter(|t| t.number).count()),
     );
 
     // 2. Index scaling: fill with distinct items, then time decide+insert of fresh ones; 3. the
