@@ -759,13 +759,6 @@ impl RelatedIndex {
         }
         let item_norm = item_weights.iter().map(|w| w * w).sum::<f32>().sqrt();
         let in_item = |term: u64| terms.binary_search_by_key(&term, |t| t.hash).is_ok();
-        // The item's distinctive names, for the cheap shared-name test.
-        let item_names: Vec<u64> = terms
-            .iter()
-            .zip(idfs)
-            .filter(|(t, idf)| t.name && **idf >= min_name_idf)
-            .map(|(t, _)| t.hash)
-            .collect();
         // Each candidate that reaches a bar: (match, reaches its join bar, independent reports).
         let mut scored: Vec<(RelatedMatch, bool, u32)> = Vec::with_capacity(candidates.len());
         // The profiles too are looked up and warmed before any is read (on the stack:
@@ -782,30 +775,16 @@ impl RelatedIndex {
             if (profile.last_ts - ts).abs() > self.window_secs {
                 continue;
             }
-            // Different numbers in the headlines (draw 1006 and draw 1009, highs of 22C and
-            // 23C, 6.6 and 5.9 quakes): different stories, however alike the words.
-            let item_only_number = terms
-                .iter()
-                .any(|t| t.number && t.headline && !profile.contains(t.hash));
-            if item_only_number && profile.headline_numbers.iter().any(|&n| !in_item(n)) {
-                continue;
-            }
-            // Cheap test first: without a shared distinctive name there is no join, whatever
-            // the similarity.
-            // (A name on either side: one of the item's names in the profile, or one of the
-            // profile's names in the item.)
-            let shares_name = item_names.iter().any(|&h| profile.contains(h))
-                || profile.terms.iter().any(|p| {
-                    p.name && in_item(p.hash) && idf_at.of_term(&self.df, p.hash) >= min_name_idf
-                });
-            if !shares_name {
-                continue;
-            }
+            // One walk of both lists (each sorted by hash) finds everything the two sides
+            // share or do not. (It replaced a "cheap" shared-name test before it: a binary
+            // search of the profile for each of the item's names, then a scan of the profile
+            // for names in the item. Those searches waited on memory at every step, and on
+            // news-like text nearly every candidate shares a name, so the walk ran anyway.)
             let mut dot = 0.0f32;
             let mut shared_name = false;
             let mut item_only_name = false;
+            let mut item_only_number = false;
             let members = profile.members as f32;
-            // Both lists are sorted by hash: walk them together.
             let own = &profile.terms;
             let mut j = 0;
             for ((t, iw), &idf) in terms.iter().zip(item_weights).zip(idfs) {
@@ -815,11 +794,21 @@ impl RelatedIndex {
                 match own.get(j) {
                     Some(p) if p.hash == t.hash => {
                         dot += p.sum / members * idf * boost(p.name) * iw;
+                        // A distinctive name on either side.
                         shared_name |= (p.name || t.name) && idf >= min_name_idf;
                     }
-                    _ => item_only_name |= t.name && t.headline && idf >= min_name_idf,
+                    _ => {
+                        item_only_name |= t.name && t.headline && idf >= min_name_idf;
+                        item_only_number |= t.number && t.headline;
+                    }
                 }
             }
+            // Different numbers in the headlines (draw 1006 and draw 1009, highs of 22C and
+            // 23C, 6.6 and 5.9 quakes): different stories, however alike the words.
+            if item_only_number && profile.headline_numbers.iter().any(|&n| !in_item(n)) {
+                continue;
+            }
+            // Without a shared distinctive name there is no join, whatever the similarity.
             if !shared_name || dot <= 0.0 || item_norm == 0.0 {
                 continue;
             }
