@@ -513,19 +513,23 @@ fn numbers_in_context(words: &[Word], bytes: &mut Vec<u8>) -> Vec<(u32, u32)> {
             number: false,
         },
     };
-    let mut out: Vec<(u32, u32)> = words
-        .iter()
-        .enumerate()
-        .filter(|(_, w)| w.number)
-        .map(|(i, w)| {
-            let context = [
-                context_word(i.checked_sub(2)),
-                context_word(i.checked_sub(1)),
-                context_word(Some(i + 1)),
-            ];
-            (hash_words(&context, bytes) as u32, w.hash as u32)
-        })
-        .collect();
+    // Counted first, so that the vector (kept with the fingerprint) is allocated once, at its
+    // size: collected through the filter, it grew from four by doubling.
+    let mut out: Vec<(u32, u32)> = Vec::with_capacity(words.iter().filter(|w| w.number).count());
+    out.extend(
+        words
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.number)
+            .map(|(i, w)| {
+                let context = [
+                    context_word(i.checked_sub(2)),
+                    context_word(i.checked_sub(1)),
+                    context_word(Some(i + 1)),
+                ];
+                (hash_words(&context, bytes) as u32, w.hash as u32)
+            }),
+    );
     out.sort_unstable();
     out.dedup();
     out

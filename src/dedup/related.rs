@@ -526,8 +526,8 @@ struct InsertScratch {
 }
 
 /// What [`RelatedIndex::best_among`] works in: for each of the item's terms its IDF, its weight
-/// and its key ([`heaviest_first`]), and the hit counts. A few kilobytes an item, which were
-/// allocated afresh for every query.
+/// and its key ([`heaviest_first`]), the hit counts, the candidates and their scores. A few
+/// kilobytes an item, which were allocated afresh for every query.
 #[derive(Clone, Default)]
 struct QueryScratch {
     /// How many of the item's query terms each cluster posted.
@@ -535,6 +535,10 @@ struct QueryScratch {
     idfs: Vec<f32>,
     item_weights: Vec<f32>,
     query: Vec<u64>,
+    /// (cluster, posted terms shared).
+    candidates: Vec<(i64, u32)>,
+    /// Each candidate that reaches a bar: (match, reaches its join bar, independent reports).
+    scored: Vec<(RelatedMatch, bool, u32)>,
 }
 
 /// Counts per cluster id, for the query's hit counting: up to QUERY_TERMS posting lists of up
@@ -735,6 +739,8 @@ impl RelatedIndex {
             idfs,
             item_weights,
             query,
+            candidates,
+            scored,
         } = &mut *scratch;
         idfs.clear();
         idfs.extend(terms.iter().map(|t| idf_at.of_term(&self.df, t.hash)));
@@ -772,10 +778,8 @@ impl RelatedIndex {
         }
         // A cluster that posted only one of the item's distinctive terms is never similar
         // enough to join: scoring it is wasted work. `consider` is asked only about the rest.
-        let mut candidates: Vec<(i64, u32)> = hits
-            .repeated()
-            .filter(|&(cluster, _)| consider(cluster))
-            .collect();
+        candidates.clear();
+        candidates.extend(hits.repeated().filter(|&(cluster, _)| consider(cluster)));
         candidates.sort_unstable_by_key(|&(cluster, n)| {
             (std::cmp::Reverse(n), std::cmp::Reverse(cluster))
         });
@@ -785,8 +789,7 @@ impl RelatedIndex {
         }
         let item_norm = item_weights.iter().map(|w| w * w).sum::<f32>().sqrt();
         let in_item = |term: u64| terms.binary_search_by_key(&term, |t| t.hash).is_ok();
-        // Each candidate that reaches a bar: (match, reaches its join bar, independent reports).
-        let mut scored: Vec<(RelatedMatch, bool, u32)> = Vec::with_capacity(candidates.len());
+        scored.clear();
         // The profiles too are looked up and warmed before any is read (on the stack:
         // `candidates` holds at most MAX_CANDIDATES).
         let profiles: [Option<(i64, &Profile)>; MAX_CANDIDATES] = std::array::from_fn(|n| {
@@ -980,6 +983,8 @@ impl RelatedIndex {
             }
         }
         profile.norm.set((0, 0.0));
+        // One allocation for the terms a new story posts, not one at each doubling.
+        profile.posted.reserve(heaviest.len());
         for &key in &heaviest {
             let term = terms[key_position(key)].hash;
             let list = self.postings.entry(term).or_default();
