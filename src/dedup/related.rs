@@ -376,12 +376,14 @@ impl Profile {
             match self.terms.get_mut(at) {
                 Some(p) if p.hash == t.hash => {
                     p.sum += t.sum;
+                    self.names += u32::from(t.name & !p.name);
                     p.name |= t.name;
                     p.headline |= t.headline;
                 }
                 _ => fresh.push(t),
             }
         }
+        self.names += fresh.iter().filter(|t| t.name).count() as u32;
         if fresh.is_empty() {
             return;
         }
@@ -411,6 +413,9 @@ struct Profile {
     /// the item's terms (sorted the same way). A sorted vector is also a third of a hash map's
     /// memory, and the index holds one profile per recent story.
     terms: Vec<ProfileTerm>,
+    /// How many of `terms` are names: a query whose item has no distinctive name skips a
+    /// profile without one at once, since they can share no name.
+    names: u32,
     /// Name terms found in a member's headline.
     headline_names: Vec<u64>,
     /// Numbers found in a member's headline.
@@ -432,6 +437,7 @@ impl Profile {
     fn new(representative: i64, ts: i64) -> Profile {
         Profile {
             terms: Vec::new(),
+            names: 0,
             headline_names: Vec::new(),
             headline_numbers: Vec::new(),
             norm: std::cell::Cell::new((0, 0.0)),
@@ -789,6 +795,10 @@ impl RelatedIndex {
         }
         let item_norm = item_weights.iter().map(|w| w * w).sum::<f32>().sqrt();
         let in_item = |term: u64| terms.binary_search_by_key(&term, |t| t.hash).is_ok();
+        let item_names = terms
+            .iter()
+            .zip(idfs)
+            .any(|(t, &idf)| t.name && idf >= min_name_idf);
         scored.clear();
         // The profiles too are looked up and warmed before any is read (on the stack:
         // `candidates` holds at most MAX_CANDIDATES).
@@ -802,6 +812,11 @@ impl RelatedIndex {
             .for_each(|(_, profile)| warm(&profile.terms));
         for (cluster, profile) in profiles.into_iter().flatten() {
             if (profile.last_ts - ts).abs() > self.window_secs {
+                continue;
+            }
+            // A shared distinctive name is a name on either side: with none on either, there
+            // is no join, and no walk is needed to know it.
+            if !item_names && profile.names == 0 {
                 continue;
             }
             // One walk of both lists (each sorted by hash) finds everything the two sides
@@ -1034,6 +1049,7 @@ impl RelatedIndex {
         profile
             .terms
             .retain(|p| keep.binary_search(&p.hash).is_ok());
+        profile.names = profile.terms.iter().filter(|p| p.name).count() as u32;
     }
 
     /// How many independent reports back `cluster` (0 for a cluster it does not know).
@@ -1793,6 +1809,8 @@ mod tests {
             }
         }
         for (c, profile) in &index.clusters {
+            let names = profile.terms.iter().filter(|p| p.name).count();
+            assert_eq!(profile.names as usize, names, "{c} counts its names");
             assert!(profile.posted.windows(2).all(|w| w[0] < w[1]));
             for term in &profile.posted {
                 assert!(
