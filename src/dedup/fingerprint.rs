@@ -501,7 +501,11 @@ fn bottom_k(hashes: &[u32], out: &mut [u32]) {
 /// Each number with its context: the two words before and the word after, numbers among them
 /// standing as one mark so that "were 4, 18" and "were 7, 21" share the context of their first
 /// number.
-fn numbers_in_context(words: &[Word], bytes: &mut Vec<u8>) -> Vec<(u32, u32)> {
+fn numbers_in_context(
+    words: &[Word],
+    bytes: &mut Vec<u8>,
+    found: &mut Vec<(u32, u32)>,
+) -> Vec<(u32, u32)> {
     let context_word = |i: Option<usize>| match i.and_then(|i| words.get(i)) {
         Some(w) if w.number => Word {
             hash: NUMBER_MARK,
@@ -513,10 +517,10 @@ fn numbers_in_context(words: &[Word], bytes: &mut Vec<u8>) -> Vec<(u32, u32)> {
             number: false,
         },
     };
-    // Counted first, so that the vector (kept with the fingerprint) is allocated once, at its
-    // size: collected through the filter, it grew from four by doubling.
-    let mut out: Vec<(u32, u32)> = Vec::with_capacity(words.iter().filter(|w| w.number).count());
-    out.extend(
+    // Gathered in `found` (kept by the caller) and copied out at their final size: the vector
+    // kept with the fingerprint is allocated once, not grown from four by doubling.
+    found.clear();
+    found.extend(
         words
             .iter()
             .enumerate()
@@ -530,9 +534,9 @@ fn numbers_in_context(words: &[Word], bytes: &mut Vec<u8>) -> Vec<(u32, u32)> {
                 (hash_words(&context, bytes) as u32, w.hash as u32)
             }),
     );
-    out.sort_unstable();
-    out.dedup();
-    out
+    found.sort_unstable();
+    found.dedup();
+    found.to_vec()
 }
 
 /// True when some context holds numbers in both texts and they have no number in common there.
@@ -638,6 +642,8 @@ struct Scratch {
     event_spare: Vec<EventTerm>,
     /// The bytes that runs of words are hashed from ([`hash_words`]).
     bytes: Vec<u8>,
+    /// The numbers in context, before they are deduplicated.
+    numbers: Vec<(u32, u32)>,
 }
 
 impl Scratch {
@@ -697,6 +703,7 @@ impl Fingerprint {
             event,
             event_spare,
             bytes,
+            numbers,
         } = scratch;
         let event = if EVENT {
             super::related::event_terms_of(title_shapes, lead_shapes, event, event_spare)
@@ -733,7 +740,7 @@ impl Fingerprint {
         let smallest = &short[..ANCHORS_PER_PART.min(short.len())];
         anchors[body][..smallest.len()].copy_from_slice(smallest);
         let shingles = short.to_vec();
-        let numbers = numbers_in_context(words, bytes);
+        let numbers = numbers_in_context(words, bytes, numbers);
         let title_key =
             (title_words.len() >= MIN_TITLE_TOKENS).then(|| hash_words(title_words, bytes));
         Fingerprint {
