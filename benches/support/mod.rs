@@ -128,9 +128,10 @@ fn skewed(rng: &mut Rng, n: usize) -> usize {
 /// A headline and about `bytes` of body with the make-up of a news article rather than of
 /// uniform prose: about half the words function words, a cast of a few names that recur, a
 /// few numbers, and topic words that recur. Made-up words, so that two articles share only
-/// what chance and the skew give them; calibrated against the ECB+ articles cut to 1 KB
-/// (`benches/dedup.rs` prints both): per item about 145 words, 65 event terms of which 19
-/// names and 5 numbers.
+/// what chance and the skew give them. Calibrated against the ECB+ articles cut to 1 KB, as
+/// `benches/dedup.rs` counts them (it prints the counts for the text it runs): those have
+/// about 138 words, 62 event terms, 18 names and 5 numbers per item; these about 148, 63, 17
+/// and 5.
 pub fn news_article(rng: &mut Rng, vocab: &NewsVocabulary, bytes: usize) -> (String, String) {
     let cast: Vec<&str> = (0..16)
         .map(|_| vocab.names[skewed(rng, vocab.names.len())].as_str())
