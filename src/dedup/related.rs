@@ -557,8 +557,10 @@ struct QueryScratch {
 #[derive(Clone)]
 struct HitCounts {
     slots: Vec<HitSlot>,
-    /// The slots in use, in the order their ids were first counted.
-    used: Vec<usize>,
+    /// How many slots are in use (claimed in this query's generation). Nearly every id a query
+    /// counts is new to it, so this is a count, not a list of the slots: the few who need them
+    /// (a regrowth, the tests) find them by their generation.
+    used: usize,
     /// The slots whose count reached [`MIN_POSTED_SHARED`], in the order it did: the only
     /// clusters a query scores. Most clusters a query counts posted one of its terms and no
     /// other; going through every counted slot for the few that posted two cost more than the
@@ -578,7 +580,7 @@ impl Default for HitCounts {
     fn default() -> HitCounts {
         HitCounts {
             slots: vec![HitSlot::default(); 1024],
-            used: Vec::new(),
+            used: 0,
             repeated: Vec::new(),
             generation: 1,
         }
@@ -587,7 +589,7 @@ impl Default for HitCounts {
 
 impl HitCounts {
     fn clear(&mut self) {
-        self.used.clear();
+        self.used = 0;
         self.repeated.clear();
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
@@ -606,7 +608,7 @@ impl HitCounts {
     #[inline]
     fn add(&mut self, cluster: i64) {
         // At most half full, so that probes stay short.
-        if 2 * (self.used.len() + 1) > self.slots.len() {
+        if 2 * (self.used + 1) > self.slots.len() {
             self.grow();
         }
         let at = self.slot_of(cluster);
@@ -630,7 +632,7 @@ impl HitCounts {
                     count: 0,
                     generation: self.generation,
                 };
-                self.used.push(at);
+                self.used += 1;
                 return at;
             }
             if slot.cluster == cluster {
@@ -642,9 +644,9 @@ impl HitCounts {
 
     /// Doubles the table, placing the counts of this query again.
     fn grow(&mut self) {
-        let counted: Vec<HitSlot> = self.used.iter().map(|&at| self.slots[at]).collect();
+        let counted: Vec<HitSlot> = self.counted().collect();
         self.slots = vec![HitSlot::default(); 2 * self.slots.len()];
-        self.used.clear();
+        self.used = 0;
         self.repeated.clear();
         self.generation = 1;
         for hit in counted {
@@ -656,12 +658,18 @@ impl HitCounts {
         }
     }
 
+    /// The slots of this query (claimed in its generation), in table order.
+    fn counted(&self) -> impl Iterator<Item = HitSlot> + '_ {
+        self.slots
+            .iter()
+            .filter(|slot| slot.generation == self.generation)
+            .copied()
+    }
+
     /// (cluster, count) of every cluster counted since the last `clear`.
     #[cfg(test)]
     fn iter(&self) -> impl Iterator<Item = (i64, u32)> + '_ {
-        self.used
-            .iter()
-            .map(|&at| (self.slots[at].cluster, self.slots[at].count))
+        self.counted().map(|slot| (slot.cluster, slot.count))
     }
 
     /// (cluster, count) of every cluster counted [`MIN_POSTED_SHARED`] times or more since the
