@@ -870,8 +870,7 @@ pub fn lead_containment_reaching(lead: &[u32], shingles: &[u32], bar: f64) -> Op
         return (0.0 >= bar).then_some(0.0);
     }
     let share = |found: usize| found as f64 / lead.len() as f64;
-    // The fewest found that reach the bar, by the same division as the share itself.
-    let needed = (0..=lead.len()).find(|&n| share(n) >= bar)?;
+    let needed = lead_shingles_for(lead.len(), bar)?;
     let mut missing_allowed = lead.len() - needed;
     let mut found = 0;
     for h in lead {
@@ -884,6 +883,45 @@ pub fn lead_containment_reaching(lead: &[u32], shingles: &[u32], bar: f64) -> Op
         }
     }
     Some(share(found))
+}
+
+/// The fewest of a lead of `len` shingles (at least 1) found that reach `bar`, by the same
+/// division as [`lead_containment_reaching`]'s share; `None` when not all of them do.
+pub fn lead_shingles_for(len: usize, bar: f64) -> Option<usize> {
+    (0..=len).find(|&n| n as f64 / len as f64 >= bar)
+}
+
+/// A 512-bit signature of a set of shingle hashes: the bit that the top nine bits of each hash
+/// pick. Every shingle two sets share sets the same bit in both, so the shingles of one set
+/// whose bit is set in the other's signature are at least as many as the two share: an upper
+/// bound, read from one cache line, that rules out most candidates without their shingles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShingleBits([u64; 8]);
+
+impl ShingleBits {
+    pub fn of(shingles: &[u32]) -> ShingleBits {
+        let mut bits = [0u64; 8];
+        for &h in shingles {
+            let bit = Self::bit(h);
+            bits[bit / 64] |= 1 << (bit % 64);
+        }
+        ShingleBits(bits)
+    }
+
+    fn bit(hash: u32) -> usize {
+        (hash >> 23) as usize
+    }
+
+    /// How many of `hashes` have their bit set: at least how many of them the set holds.
+    pub fn count_in(&self, hashes: &[u32]) -> usize {
+        hashes
+            .iter()
+            .map(|&h| {
+                let bit = Self::bit(h);
+                ((self.0[bit / 64] >> (bit % 64)) & 1) as usize
+            })
+            .sum()
+    }
 }
 
 pub fn hamming(a: u64, b: u64) -> u32 {

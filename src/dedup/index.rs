@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 
 use super::fasthash::{FastMap, FastSet, PostingList, drop_from_lists, warm};
 
-use super::fingerprint::{ANCHORS, Fingerprint};
+use super::fingerprint::{ANCHORS, Fingerprint, ShingleBits};
 
 const BANDS: usize = 4;
 /// A posting list longer than this is a stop-key (boilerplate shared by many items): it says
@@ -36,6 +36,9 @@ pub struct Entry {
     pub lead: Box<[u32]>,
     pub numbers: Box<[(u32, u32)]>,
     pub title_key: Option<u64>,
+    /// The signature of `shingles` (which hold every shingle of `lead`): a bound on how many
+    /// shingles a candidate shares with this entry, before its shingles are read.
+    pub shingle_bits: ShingleBits,
     /// Kept to find the item's postings when it is evicted.
     anchors: [u32; ANCHORS],
     content_hash: Option<u64>,
@@ -111,6 +114,7 @@ impl CandidateIndex {
                 cluster,
                 ts,
                 simhash: fp.simhash,
+                shingle_bits: ShingleBits::of(&fp.shingles),
                 shingles: fp.shingles.into_boxed_slice(),
                 lead: fp.lead.into_boxed_slice(),
                 numbers: fp.numbers.into_boxed_slice(),

@@ -26,7 +26,7 @@ mod index;
 pub mod related;
 
 pub use fingerprint::{
-    FINGERPRINT_VERSION, Fingerprint, containment, hamming, lead_containment,
+    FINGERPRINT_VERSION, Fingerprint, ShingleBits, containment, hamming, lead_containment,
     lead_containment_reaching, numbers_conflict,
 };
 pub use index::CandidateIndex;
@@ -291,6 +291,41 @@ impl Thresholds {
         (score >= self.containment && shared >= self.min_shared).then_some(score)
     }
 
+    /// Whether the item `fp` and the entry `e` (the smaller of whose shingle sets has
+    /// `smaller`) can be near-duplicates or match by the lead rule, as far as `e`'s shingle
+    /// signature and `fp`'s (`fp_bits`) tell: `false` only when neither rule can hold, so that
+    /// the answer is the verification's whenever it is `false`. The shingles of `fp` whose bit
+    /// `e`'s signature sets are at least as many as the two share; the same holds for `fp`'s
+    /// lead in `e`, and for `e`'s lead in `fp`.
+    ///
+    /// On generated news-like text the candidate index gives 4.5 candidates an item for 0.2
+    /// copies: the verification of the rest read their shingles, lead and numbers.
+    fn may_fold(
+        &self,
+        fp: &Fingerprint,
+        fp_bits: &ShingleBits,
+        e: &index::Entry,
+        smaller: usize,
+    ) -> bool {
+        let shared_at_most = e.shingle_bits.count_in(&fp.shingles);
+        if shared_at_most >= self.shingles_for_near_duplicate(smaller) {
+            return true;
+        }
+        if fp.lead.len().min(e.lead.len()) < self.min_lead {
+            return false;
+        }
+        if fp.lead.is_empty() || e.lead.is_empty() {
+            // (Only with `min_lead` at 0: an empty lead's share is decided by the bar alone.)
+            return true;
+        }
+        let reaches = |found_at_most: usize, lead: usize| {
+            fingerprint::lead_shingles_for(lead, self.lead_containment)
+                .is_some_and(|needed| found_at_most >= needed)
+        };
+        reaches(e.shingle_bits.count_in(&fp.lead), fp.lead.len())
+            || reaches(fp_bits.count_in(&e.lead), e.lead.len())
+    }
+
     /// The fewest shared shingles that make two texts near-duplicates when the smaller has
     /// `smaller` shingles: the least count for which the rule in `Deduplicator::place` holds
     /// (`smaller + 1` when none does). Found by testing that rule itself, so that the two
@@ -496,17 +531,26 @@ impl Deduplicator {
         // (rule, score, distance, item, cluster) of the best verified candidate.
         let mut best: Option<(Rule, f64, u32, i64, i64)> = None;
         let mut title_match: Option<(f64, u32, i64, i64)> = None;
+        let fp_bits = ShingleBits::of(&fp.shingles);
         for e in self.index.candidates(fp) {
-            if !in_window(e.ts) || numbers_conflict(&fp.numbers, &e.numbers) {
+            if !in_window(e.ts) {
+                continue;
+            }
+            let smaller = fp.shingles.len().min(e.shingles.len());
+            let headline_may_match =
+                fp.title_key.is_some() && fp.title_key == e.title_key && title_match.is_none();
+            // Most candidates share an anchor by chance: the entry's signature rules them out
+            // before its shingles, lead and numbers are read.
+            if !headline_may_match && !t.may_fold(fp, &fp_bits, e, smaller) {
+                continue;
+            }
+            if numbers_conflict(&fp.numbers, &e.numbers) {
                 continue;
             }
             let distance = hamming(fp.simhash, e.simhash);
-            let smaller = fp.shingles.len().min(e.shingles.len());
             // The exact share matters when it makes a near-duplicate, or for a headline match;
             // otherwise the walk stops once the near-duplicate bar is out of reach, and the
             // share counts as none.
-            let headline_may_match =
-                fp.title_key.is_some() && fp.title_key == e.title_key && title_match.is_none();
             let needed = if headline_may_match {
                 0
             } else {
@@ -753,6 +797,70 @@ mod tests {
                 true,
             );
         }
+    }
+
+    /// The signature test rules a candidate out only when neither the near-duplicate rule nor
+    /// the lead rule holds, on pairs from unrelated texts to copies with words changed and
+    /// excerpts either way round (each side's lead in the other); and it does rule out most
+    /// unrelated texts.
+    #[test]
+    fn the_signature_rules_a_candidate_out_only_when_no_rule_holds() {
+        let t = Thresholds::with_window(3600);
+        let mut next = crate::test_support::xorshift(0x1234_5678_9abc_def1);
+        let mut words =
+            |n: usize| -> Vec<String> { (0..n).map(|_| format!("w{}", next() % 500)).collect() };
+        let mut index = CandidateIndex::new(3600);
+        let (mut unrelated, mut unrelated_ruled_out, mut rules_held) = (0, 0, 0);
+        for round in 0..400i64 {
+            let a = words(20 + (round as usize * 7) % 300);
+            let other = words(10 + (round as usize * 13) % 200);
+            let cut = a.len() / 3;
+            let b: Vec<String> = match round % 4 {
+                0 => other,
+                // The entry is an excerpt from the middle of the item, with words of its own
+                // after it: only the entry's lead is in the other.
+                1 => a[cut..2 * cut].iter().chain(&other).cloned().collect(),
+                // The item is an excerpt from the middle of the entry: only its lead is in
+                // the other.
+                2 => a.iter().chain(&other).cloned().collect(),
+                // A copy with every seventh word changed.
+                _ => a
+                    .iter()
+                    .zip(&other)
+                    .enumerate()
+                    .map(|(n, (w, o))| if n % 7 == 3 { o.clone() } else { w.clone() })
+                    .collect(),
+            };
+            let item_text = if round % 4 == 2 {
+                a[cut..2 * cut].join(" ")
+            } else {
+                a.join(" ")
+            };
+            let fp = Fingerprint::of("", &item_text);
+            index.insert(round, round, 0, Fingerprint::of("", &b.join(" ")));
+            let e = index.entry(round).expect("just inserted");
+            let smaller = fp.shingles.len().min(e.shingles.len());
+            let shared = fingerprint::intersection_size(&fp.shingles, &e.shingles);
+            let near = t.near_duplicate(shared, smaller).is_some();
+            let lead = fp.lead.len().min(e.lead.len()) >= t.min_lead
+                && (lead_containment(&fp.lead, &e.shingles) >= t.lead_containment
+                    || lead_containment(&e.lead, &fp.shingles) >= t.lead_containment);
+            let may = t.may_fold(&fp, &ShingleBits::of(&fp.shingles), e, smaller);
+            assert!(
+                may || !(near || lead),
+                "round {round}: ruled out, but a rule holds"
+            );
+            rules_held += usize::from(near || lead);
+            if round % 4 == 0 {
+                unrelated += 1;
+                unrelated_ruled_out += usize::from(!may);
+            }
+        }
+        assert!(rules_held > 150, "{rules_held}");
+        assert!(
+            unrelated_ruled_out * 10 > unrelated * 9,
+            "{unrelated_ruled_out} of {unrelated}"
+        );
     }
 
     #[test]
