@@ -886,7 +886,8 @@ pub fn lead_containment_reaching(lead: &[u32], shingles: &[u32], bar: f64) -> Op
 }
 
 /// The fewest of a lead of `len` shingles (at least 1) found that reach `bar`, by the same
-/// division as [`lead_containment_reaching`]'s share; `None` when not all of them do.
+/// division as [`lead_containment_reaching`]'s share; `None` when even all of them fall short
+/// (a bar above 1).
 pub fn lead_shingles_for(len: usize, bar: f64) -> Option<usize> {
     (0..=len).find(|&n| n as f64 / len as f64 >= bar)
 }

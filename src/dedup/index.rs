@@ -36,8 +36,8 @@ pub struct Entry {
     pub lead: Box<[u32]>,
     pub numbers: Box<[(u32, u32)]>,
     pub title_key: Option<u64>,
-    /// The signature of `shingles` (which hold every shingle of `lead`): a bound on how many
-    /// shingles a candidate shares with this entry, before its shingles are read.
+    /// The signature of `shingles`: a bound on how many shingles a candidate shares with this
+    /// entry, before its shingles are read.
     pub shingle_bits: ShingleBits,
     /// Kept to find the item's postings when it is evicted.
     anchors: [u32; ANCHORS],
