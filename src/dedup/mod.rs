@@ -291,8 +291,9 @@ impl Thresholds {
         (score >= self.containment && shared >= self.min_shared).then_some(score)
     }
 
-    /// Whether the item `fp` and the entry `e` (the smaller of whose shingle sets has
-    /// `smaller`) can be near-duplicates or match by the lead rule, as far as `e`'s shingle
+    /// Whether the item `fp` and the entry `e` can be near-duplicates (which takes
+    /// `near_needed` shared shingles, [`Thresholds::shingles_for_near_duplicate`] of the
+    /// smaller set) or match by the lead rule, as far as `e`'s shingle
     /// signature and `fp`'s (`fp_bits`) tell: `false` only when neither rule can hold, so that
     /// the answer is the verification's whenever it is `false`. The shingles of `fp` whose bit
     /// `e`'s signature sets are at least as many as the two share; the same holds for `fp`'s
@@ -305,10 +306,10 @@ impl Thresholds {
         fp: &Fingerprint,
         fp_bits: &ShingleBits,
         e: &index::Entry,
-        smaller: usize,
+        near_needed: usize,
     ) -> bool {
         let shared_at_most = e.shingle_bits.count_in(&fp.shingles);
-        if shared_at_most >= self.shingles_for_near_duplicate(smaller) {
+        if shared_at_most >= near_needed {
             return true;
         }
         if fp.lead.len().min(e.lead.len()) < self.min_lead {
@@ -539,9 +540,10 @@ impl Deduplicator {
             let smaller = fp.shingles.len().min(e.shingles.len());
             let headline_may_match =
                 fp.title_key.is_some() && fp.title_key == e.title_key && title_match.is_none();
+            let near_needed = t.shingles_for_near_duplicate(smaller);
             // Most candidates share an anchor by chance: the entry's signature rules them out
             // before its shingles, lead and numbers are read.
-            if !headline_may_match && !t.may_fold(fp, &fp_bits, e, smaller) {
+            if !headline_may_match && !t.may_fold(fp, &fp_bits, e, near_needed) {
                 continue;
             }
             if numbers_conflict(&fp.numbers, &e.numbers) {
@@ -551,11 +553,7 @@ impl Deduplicator {
             // The exact share matters when it makes a near-duplicate, or for a headline match;
             // otherwise the walk stops once the near-duplicate bar is out of reach, and the
             // share counts as none.
-            let needed = if headline_may_match {
-                0
-            } else {
-                t.shingles_for_near_duplicate(smaller)
-            };
+            let needed = if headline_may_match { 0 } else { near_needed };
             let shared =
                 fingerprint::intersection_reaching(&fp.shingles, &e.shingles, needed).unwrap_or(0);
             // The lead's share is looked at only when the item is not a near-duplicate, and
@@ -845,7 +843,8 @@ mod tests {
             let lead = fp.lead.len().min(e.lead.len()) >= t.min_lead
                 && (lead_containment(&fp.lead, &e.shingles) >= t.lead_containment
                     || lead_containment(&e.lead, &fp.shingles) >= t.lead_containment);
-            let may = t.may_fold(&fp, &ShingleBits::of(&fp.shingles), e, smaller);
+            let near_needed = t.shingles_for_near_duplicate(smaller);
+            let may = t.may_fold(&fp, &ShingleBits::of(&fp.shingles), e, near_needed);
             assert!(
                 may || !(near || lead),
                 "round {round}: ruled out, but a rule holds"
