@@ -12,6 +12,7 @@
 
 use xxhash_rust::xxh3::xxh3_64;
 
+use super::fasthash::TopBits;
 use super::related::{EventTerm, LEAD_WORDS};
 
 /// Stored beside every simhash: a change to tokenizing, shingling or hashing bumps it.
@@ -897,30 +898,23 @@ pub fn lead_shingles_for(len: usize, bar: f64) -> Option<usize> {
 /// whose bit is set in the other's signature are at least as many as the two share: an upper
 /// bound, read from one cache line, that rules out most candidates without their shingles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ShingleBits([u64; 8]);
+pub struct ShingleBits(TopBits<8>);
 
 impl ShingleBits {
     pub fn of(shingles: &[u32]) -> ShingleBits {
-        let mut bits = [0u64; 8];
-        for &h in shingles {
-            let bit = Self::bit(h);
-            bits[bit / 64] |= 1 << (bit % 64);
-        }
-        ShingleBits(bits)
+        ShingleBits(TopBits::of(shingles.iter().map(|&h| Self::key(h))))
     }
 
-    fn bit(hash: u32) -> usize {
-        (hash >> 23) as usize
+    /// A shingle hash as the top bits of the key that picks its bit.
+    fn key(hash: u32) -> u64 {
+        u64::from(hash) << 32
     }
 
     /// How many of `hashes` have their bit set: at least how many of them the set holds.
     pub fn count_in(&self, hashes: &[u32]) -> usize {
         hashes
             .iter()
-            .map(|&h| {
-                let bit = Self::bit(h);
-                ((self.0[bit / 64] >> (bit % 64)) & 1) as usize
-            })
+            .map(|&h| usize::from(self.0.holds(Self::key(h))))
             .sum()
     }
 }

@@ -16,7 +16,9 @@
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
-use super::fasthash::{FastMap, FastSet, PostingList, drop_from_lists, sort_by_hash, warm};
+use super::fasthash::{
+    FastMap, FastSet, PostingList, TopBits, drop_from_lists, sort_by_hash, warm,
+};
 use super::fingerprint::{WordShape, shape, word_hash};
 
 /// One term of an item's headline and lead.
@@ -684,26 +686,10 @@ impl HitCounts {
 /// A bit for each of an item's terms, set by the top bits of its hash: a term whose bit is
 /// clear is not the item's. With 1024 bits and the 60-odd terms of a news item, about one term
 /// in sixteen that is not the item's gets through.
-struct TermFilter([u64; 16]);
+type TermFilter = TopBits<16>;
 
-impl TermFilter {
-    fn of(terms: &[EventTerm]) -> TermFilter {
-        let mut bits = [0u64; 16];
-        for t in terms {
-            let bit = Self::bit(t.hash);
-            bits[bit / 64] |= 1 << (bit % 64);
-        }
-        TermFilter(bits)
-    }
-
-    fn bit(hash: u64) -> usize {
-        (hash >> 54) as usize
-    }
-
-    fn may_hold(&self, hash: u64) -> bool {
-        let bit = Self::bit(hash);
-        self.0[bit / 64] & (1 << (bit % 64)) != 0
-    }
+fn term_filter(terms: &[EventTerm]) -> TermFilter {
+    TopBits::of(terms.iter().map(|t| t.hash))
 }
 
 impl RelatedIndex {
@@ -827,11 +813,11 @@ impl RelatedIndex {
             return None;
         }
         let item_norm = item_weights.iter().map(|w| w * w).sum::<f32>().sqrt();
-        let filter = TermFilter::of(terms);
+        let filter = term_filter(terms);
         // The position of `term` among the item's terms (a bit of the filter first: most terms
         // asked about are not the item's).
         let position = |term: u64| {
-            if filter.may_hold(term) {
+            if filter.holds(term) {
                 terms.binary_search_by_key(&term, |t| t.hash).ok()
             } else {
                 None
@@ -1369,9 +1355,9 @@ mod tests {
                     ..EventTerm::default()
                 })
                 .collect();
-            let filter = TermFilter::of(&terms);
-            assert!(terms.iter().all(|t| filter.may_hold(t.hash)));
-            through += (0..100).filter(|_| filter.may_hold(next())).count();
+            let filter = term_filter(&terms);
+            assert!(terms.iter().all(|t| filter.holds(t.hash)));
+            through += (0..100).filter(|_| filter.holds(next())).count();
         }
         // 64 terms set at most 64 of 1024 bits: about one stranger in sixteen gets through.
         assert!(through < 200 * 100 / 10, "{through} of 20000 got through");
