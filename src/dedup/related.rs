@@ -607,18 +607,53 @@ impl HitCounts {
             as usize
     }
 
-    #[inline]
-    fn add(&mut self, cluster: i64) {
-        // At most half full, so that probes stay short.
-        if 2 * (self.used + 1) > self.slots.len() {
+    /// Counts each id of `list` once: [`HitCounts::add`] for each, with the table's fields
+    /// held in locals for the whole list. (Through `&mut self` the compiler kept `used` and
+    /// the slots' address and length in memory, and loaded and stored them at every id.)
+    fn add_all(&mut self, list: &[i64]) {
+        while 2 * (self.used + list.len()) > self.slots.len() {
             self.grow();
         }
-        let at = self.slot_of(cluster);
-        let slot = &mut self.slots[at];
-        slot.count += 1;
-        if slot.count == MIN_POSTED_SHARED {
-            self.repeated.push(at);
+        let HitCounts {
+            slots,
+            used,
+            repeated,
+            generation,
+        } = self;
+        let generation = *generation;
+        let (size, mask) = (slots.len(), slots.len() - 1);
+        let mut claimed = 0;
+        for &cluster in list {
+            let mut at = Self::home(cluster, size);
+            loop {
+                let slot = &mut slots[at & mask];
+                if slot.generation != generation {
+                    *slot = HitSlot {
+                        cluster,
+                        count: 0,
+                        generation,
+                    };
+                    claimed += 1;
+                    break;
+                }
+                if slot.cluster == cluster {
+                    break;
+                }
+                at = (at + 1) & mask;
+            }
+            let slot = &mut slots[at & mask];
+            slot.count += 1;
+            if slot.count == MIN_POSTED_SHARED {
+                repeated.push(at & mask);
+            }
         }
+        *used += claimed;
+    }
+
+    /// Counts `cluster` once.
+    #[cfg(test)]
+    fn add(&mut self, cluster: i64) {
+        self.add_all(&[cluster]);
     }
 
     /// The slot counting `cluster` in this query, claimed (at count 0) if it has none yet.
@@ -797,9 +832,7 @@ impl RelatedIndex {
         lists.iter().flatten().for_each(|list| warm(list));
         hits.clear();
         for list in lists.into_iter().flatten() {
-            for &cluster in list {
-                hits.add(cluster);
-            }
+            hits.add_all(list);
         }
         // A cluster that posted only one of the item's distinctive terms is never similar
         // enough to join: scoring it is wasted work. `consider` is asked only about the rest.
@@ -1318,10 +1351,20 @@ mod tests {
             // Up to 4000 distinct ids (the table starts at 1024 slots and must grow), from a
             // narrow range so that ids repeat, negative ones included (recluster's provisional
             // stories).
+            // Counted one at a time and in lists of up to 300, as a query counts them.
             let (n, spread) = ((round * 37) % 9000, 1 + (round % 5) as u64 * 1000);
-            for _ in 0..n {
-                let cluster = (next() % spread) as i64 - 100;
-                hits.add(cluster);
+            let ids: Vec<i64> = (0..n).map(|_| (next() % spread) as i64 - 100).collect();
+            let mut rest = &ids[..];
+            while !rest.is_empty() {
+                let (list, after) = rest.split_at((next() % 300) as usize % rest.len() + 1);
+                if list.len() == 1 {
+                    hits.add(list[0]);
+                } else {
+                    hits.add_all(list);
+                }
+                rest = after;
+            }
+            for &cluster in &ids {
                 *expected.entry(cluster).or_default() += 1;
             }
             let mut counted: Vec<(i64, u32)> = hits.iter().collect();
