@@ -607,9 +607,9 @@ impl HitCounts {
             as usize
     }
 
-    /// Counts each id of `list` once: [`HitCounts::add`] for each, with the table's fields
-    /// held in locals for the whole list. (Through `&mut self` the compiler kept `used` and
-    /// the slots' address and length in memory, and loaded and stored them at every id.)
+    /// Counts each id of `list` once, with the table's fields held in locals for the whole
+    /// list. (Counting one id a call, through `&mut self`, the compiler kept `used` and the
+    /// slots' address and length in memory, and loaded and stored them at every id.)
     fn add_all(&mut self, list: &[i64]) {
         while 2 * (self.used + list.len()) > self.slots.len() {
             self.grow();
@@ -622,6 +622,8 @@ impl HitCounts {
         } = self;
         let generation = *generation;
         let (size, mask) = (slots.len(), slots.len() - 1);
+        // As long as the mask reaches: an index under the mask needs no bounds check.
+        let slots = &mut slots[..=mask];
         let mut claimed = 0;
         for &cluster in list {
             let mut at = Self::home(cluster, size);
