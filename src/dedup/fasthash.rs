@@ -158,6 +158,20 @@ impl<const WORDS: usize> TopBits<WORDS> {
         let bit = Self::bit(hash);
         self.0[bit / 64] & (1 << (bit % 64)) != 0
     }
+
+    /// How many bits are set.
+    pub fn count(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// How many bits are set in both.
+    pub fn common(&self, other: &TopBits<WORDS>) -> usize {
+        self.0
+            .iter()
+            .zip(&other.0)
+            .map(|(a, b)| (a & b).count_ones() as usize)
+            .sum()
+    }
 }
 
 /// Sorts `items` by `key`, a hash (evenly spread over `u64`): a counting pass puts each item in

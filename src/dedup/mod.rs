@@ -308,8 +308,10 @@ impl Thresholds {
         e: &index::Entry,
         near_needed: usize,
     ) -> bool {
-        let shared_at_most = e.shingle_bits.count_in(&fp.shingles);
-        if shared_at_most >= near_needed {
+        // The signatures' common bits first: for most candidates even that bound falls short.
+        if e.shingle_bits.count_in_at_most(fp_bits, &fp.shingles) >= near_needed
+            && e.shingle_bits.count_in(&fp.shingles) >= near_needed
+        {
             return true;
         }
         if fp.lead.len().min(e.lead.len()) < self.min_lead {
