@@ -611,6 +611,7 @@ impl HitCounts {
     /// list. (Counting one id a call, through `&mut self`, the compiler kept `used` and the
     /// slots' address and length in memory, and loaded and stored them at every id.)
     fn add_all(&mut self, list: &[i64]) {
+        // At most half full, so that probes stay short.
         while 2 * (self.used + list.len()) > self.slots.len() {
             self.grow();
         }
