@@ -137,14 +137,18 @@ const SMALL_COUNTS: usize = 4096;
 static SMALL_LOGS: LazyLock<Vec<f32>> =
     LazyLock::new(|| (0..SMALL_COUNTS).map(|n| (n as f32).ln()).collect());
 
-/// The key a term is counted under in the document counts: the top half of its hash. Eight-byte
-/// slots rather than sixteen halve the table that about 300 lookups an item go to (it held 29k
-/// terms, a megabyte, after the 20k items of `benches/dedup`: more than a core's second-level
-/// cache): 3 % more items a second there, and the harness output on every development set is
-/// the same. Two terms whose hashes share their top half share a count. Among the
-/// [`MAX_COUNTED_TERMS`] the table holds at most, about a hundred pairs do; a shared count only
-/// lowers the two terms' IDF.
-fn df_key(term: u64) -> u32 {
+/// The key a term is counted under in the document counts, and kept under in a cluster
+/// profile: the top half of its hash.
+///
+/// Eight-byte slots rather than sixteen halve the document counts, which about 300 lookups an
+/// item go to (they held 29k terms, a megabyte, after the 20k items of `benches/dedup`: more
+/// than a core's second-level cache), and a profile term ([`ProfileTerm`]) is half as long.
+/// Two terms whose hashes share their top half share a count, and are one term in a profile
+/// that holds both. Among the [`MAX_COUNTED_TERMS`] the counts hold at most, about a hundred
+/// pairs do; a shared count only lowers the two terms' IDF, and in a profile of at most a few
+/// hundred terms a pair turns up about once in a hundred thousand profiles. The harness output
+/// on every development set is the same as with whole hashes.
+fn term_key(term: u64) -> u32 {
     (term >> 32) as u32
 }
 
@@ -182,7 +186,12 @@ impl Idf {
 
     /// Of `term`, with the document counts `df`.
     fn of_term(&self, df: &FastMap<u32, u32>, term: u64) -> f32 {
-        self.of(df.get(&df_key(term)).copied().unwrap_or(0))
+        self.of_key(df, term_key(term))
+    }
+
+    /// Of the term whose [`term_key`] is `key`.
+    fn of_key(&self, df: &FastMap<u32, u32>, key: u32) -> f32 {
+        self.of(df.get(&key).copied().unwrap_or(0))
     }
 }
 
@@ -336,20 +345,48 @@ fn key_position(key: u64) -> usize {
     key as u32 as usize
 }
 
-/// One term of a cluster profile.
+/// One term of a cluster profile, in eight bytes: each query walks the whole profile of every
+/// candidate it scores (about three an item, of up to 128 terms), and a norm's recomputation
+/// walks it too. With the whole hash and the flags in a byte each, a term took sixteen.
 #[derive(Debug, Clone, Copy)]
 struct ProfileTerm {
-    hash: u64,
-    /// Summed weight over the members.
-    sum: f32,
-    name: bool,
-    headline: bool,
+    /// The term's [`term_key`].
+    key: u32,
+    /// Summed weight over the members, which is above zero: its sign bit says whether the term
+    /// is a name.
+    signed_sum: f32,
+}
+
+impl ProfileTerm {
+    fn new(key: u32, sum: f32, name: bool) -> ProfileTerm {
+        ProfileTerm {
+            key,
+            signed_sum: if name { -sum } else { sum },
+        }
+    }
+
+    fn sum(self) -> f32 {
+        self.signed_sum.abs()
+    }
+
+    fn name(self) -> bool {
+        self.signed_sum.is_sign_negative()
+    }
+
+    /// Adds `other`'s sum, and its name flag.
+    fn add(&mut self, other: ProfileTerm) {
+        *self = ProfileTerm::new(
+            self.key,
+            self.sum() + other.sum(),
+            self.name() | other.name(),
+        );
+    }
 }
 
 impl Profile {
     fn get(&self, hash: u64) -> Option<&ProfileTerm> {
         self.terms
-            .binary_search_by_key(&hash, |t| t.hash)
+            .binary_search_by_key(&term_key(hash), |t| t.key)
             .ok()
             .map(|i| &self.terms[i])
     }
@@ -365,17 +402,12 @@ impl Profile {
         fresh: &mut Vec<ProfileTerm>,
     ) {
         self.add_sums(
-            terms.map(|t| ProfileTerm {
-                hash: t.hash,
-                sum: t.weight,
-                name: t.name,
-                headline: t.headline,
-            }),
+            terms.map(|t| ProfileTerm::new(term_key(t.hash), t.weight, t.name)),
             fresh,
         );
     }
 
-    /// Adds summed terms (sorted by hash): a term the profile has adds to its sum in place, and
+    /// Adds summed terms (sorted by key): a term the profile has adds to its sum in place, and
     /// the others are merged in from the back, so that the profile grows in place (a new
     /// merged vector for every member was one of the largest allocations per item). `fresh` is
     /// scratch space.
@@ -383,24 +415,22 @@ impl Profile {
         fresh.clear();
         let mut at = 0;
         for t in terms {
-            while at < self.terms.len() && self.terms[at].hash < t.hash {
+            while at < self.terms.len() && self.terms[at].key < t.key {
                 at += 1;
             }
             match self.terms.get_mut(at) {
-                Some(p) if p.hash == t.hash => {
-                    p.sum += t.sum;
-                    self.names += u32::from(t.name & !p.name);
-                    p.name |= t.name;
-                    p.headline |= t.headline;
+                Some(p) if p.key == t.key => {
+                    self.names += u32::from(t.name() & !p.name());
+                    p.add(t);
                 }
                 _ => fresh.push(t),
             }
         }
-        self.names += fresh.iter().filter(|t| t.name).count() as u32;
+        self.names += fresh.iter().filter(|t| t.name()).count() as u32;
         if fresh.is_empty() {
             return;
         }
-        // Both runs are sorted and share no hash: fill the grown vector from its end with the
+        // Both runs are sorted and share no key: fill the grown vector from its end with the
         // larger of the two runs' last terms.
         let mut own = self.terms.len();
         self.terms.reserve_exact(fresh.len());
@@ -408,7 +438,7 @@ impl Profile {
         let mut to = self.terms.len();
         while let Some(&t) = fresh.last() {
             to -= 1;
-            if own > 0 && self.terms[own - 1].hash > t.hash {
+            if own > 0 && self.terms[own - 1].key > t.key {
                 own -= 1;
                 self.terms[to] = self.terms[own];
             } else {
@@ -422,8 +452,8 @@ impl Profile {
 /// What the index keeps of a cluster: the summed term weights of its members.
 #[derive(Clone)]
 struct Profile {
-    /// Sorted by hash: lookups are binary searches, and the similarity walks it together with
-    /// the item's terms (sorted the same way). A sorted vector is also a third of a hash map's
+    /// Sorted by key: lookups are binary searches, and the similarity walks it together with
+    /// the item's terms (sorted by hash, and so by key). A sorted vector is also a third of a hash map's
     /// memory, and the index holds one profile per recent story.
     terms: Vec<ProfileTerm>,
     /// How many of `terms` are names: a query whose item has no distinctive name skips a
@@ -515,7 +545,7 @@ pub struct Bars {
 #[derive(Clone)]
 pub struct RelatedIndex {
     window_secs: i64,
-    /// How many documents hold each term, under its [`df_key`].
+    /// How many documents hold each term, under its [`term_key`].
     df: FastMap<u32, u32>,
     docs: u32,
     clusters: FastMap<i64, Profile>,
@@ -872,6 +902,15 @@ impl RelatedIndex {
             }
         };
         let in_item = |term: u64| position(term).is_some();
+        // The same for a profile's term, known by its key: the filter reads the top bits of a
+        // hash, which the key holds.
+        let position_of_key = |key: u32| {
+            if filter.holds(u64::from(key) << 32) {
+                terms.binary_search_by_key(&key, |t| term_key(t.hash)).ok()
+            } else {
+                None
+            }
+        };
         let item_names = terms
             .iter()
             .zip(idfs)
@@ -915,14 +954,14 @@ impl RelatedIndex {
             let mut shared_name = false;
             let (mut shared_headline_names, mut shared_headline_numbers) = (0, 0);
             let members = profile.members as f32;
-            for p in &profile.terms {
-                let Some(i) = position(p.hash) else {
+            for &p in &profile.terms {
+                let Some(i) = position_of_key(p.key) else {
                     continue;
                 };
                 let (t, idf) = (&terms[i], idfs[i]);
-                dot += p.sum / members * idf * boost(p.name) * item_weights[i];
+                dot += p.sum() / members * idf * boost(p.name()) * item_weights[i];
                 // A distinctive name on either side.
-                shared_name |= (p.name || t.name) && idf >= min_name_idf;
+                shared_name |= (p.name() || t.name) && idf >= min_name_idf;
                 shared_headline_names += usize::from(t.name && t.headline && idf >= min_name_idf);
                 shared_headline_numbers += usize::from(t.number && t.headline);
             }
@@ -1005,8 +1044,8 @@ impl RelatedIndex {
             .terms
             .iter()
             .map(|p| {
-                let idf = idf_at.of_term(&self.df, p.hash);
-                let w = p.sum / profile.members as f32 * idf * boost(p.name);
+                let idf = idf_at.of_key(&self.df, p.key);
+                let w = p.sum() / profile.members as f32 * idf * boost(p.name());
                 w * w
             })
             .sum::<f32>()
@@ -1036,7 +1075,7 @@ impl RelatedIndex {
         } = std::mem::take(&mut self.insert_scratch);
         keys.clear();
         keys.extend(terms.iter().enumerate().map(|(n, t)| {
-            let df = self.df.entry(df_key(t.hash)).or_default();
+            let df = self.df.entry(term_key(t.hash)).or_default();
             *df += 1;
             let idf = idf_at.of(*df);
             heaviest_first(n, t.weight * idf * boost(t.name))
@@ -1119,18 +1158,16 @@ impl RelatedIndex {
             .terms
             .iter()
             .enumerate()
-            .map(|(n, p)| heaviest_first(n, p.sum * idf_at.of_term(df, p.hash)))
+            .map(|(n, p)| heaviest_first(n, p.sum() * idf_at.of_key(df, p.key)))
             .collect();
         select_heaviest(&mut heaviest, PROFILE_TERMS);
-        let mut keep: Vec<u64> = heaviest
+        let mut keep: Vec<u32> = heaviest
             .into_iter()
-            .map(|key| profile.terms[key_position(key)].hash)
+            .map(|key| profile.terms[key_position(key)].key)
             .collect();
         keep.sort_unstable();
-        profile
-            .terms
-            .retain(|p| keep.binary_search(&p.hash).is_ok());
-        profile.names = profile.terms.iter().filter(|p| p.name).count() as u32;
+        profile.terms.retain(|p| keep.binary_search(&p.key).is_ok());
+        profile.names = profile.terms.iter().filter(|p| p.name()).count() as u32;
     }
 
     /// How many independent reports back `cluster` (0 for a cluster it does not know).
@@ -1323,35 +1360,33 @@ mod tests {
         let mut fresh = Vec::new();
         for round in 0..300 {
             let mut profile = Profile::new(0, 0);
-            let mut expected: std::collections::BTreeMap<u64, (f32, bool, bool)> =
-                Default::default();
+            let mut expected: std::collections::BTreeMap<u32, (f32, bool)> = Default::default();
             let span = [4, 40, 400][round % 3];
             for _ in 0..1 + next() % 5 {
                 let mut terms: Vec<ProfileTerm> = (0..next() % 30)
-                    .map(|_| ProfileTerm {
-                        hash: next() % span,
-                        sum: (next() % 8) as f32,
-                        name: next().is_multiple_of(3),
-                        headline: next().is_multiple_of(5),
+                    .map(|_| {
+                        let key = (next() % span) as u32;
+                        ProfileTerm::new(key, (1 + next() % 8) as f32, next().is_multiple_of(3))
                     })
                     .collect();
-                terms.sort_by_key(|t| t.hash);
-                terms.dedup_by_key(|t| t.hash);
+                terms.sort_by_key(|t| t.key);
+                terms.dedup_by_key(|t| t.key);
                 for t in &terms {
-                    let e = expected.entry(t.hash).or_default();
-                    e.0 += t.sum;
-                    e.1 |= t.name;
-                    e.2 |= t.headline;
+                    let e = expected.entry(t.key).or_default();
+                    e.0 += t.sum();
+                    e.1 |= t.name();
                 }
                 profile.add_sums(terms.into_iter(), &mut fresh);
-                let got: Vec<(u64, (f32, bool, bool))> = profile
+                let got: Vec<(u32, (f32, bool))> = profile
                     .terms
                     .iter()
-                    .map(|p| (p.hash, (p.sum, p.name, p.headline)))
+                    .map(|p| (p.key, (p.sum(), p.name())))
                     .collect();
-                let want: Vec<(u64, (f32, bool, bool))> =
-                    expected.iter().map(|(&h, &v)| (h, v)).collect();
+                let want: Vec<(u32, (f32, bool))> =
+                    expected.iter().map(|(&k, &v)| (k, v)).collect();
                 assert_eq!(got, want, "round {round}");
+                let names = expected.values().filter(|v| v.1).count();
+                assert_eq!(profile.names as usize, names, "round {round}");
             }
         }
     }
@@ -1919,7 +1954,7 @@ mod tests {
             }
         }
         for (c, profile) in &index.clusters {
-            let names = profile.terms.iter().filter(|p| p.name).count();
+            let names = profile.terms.iter().filter(|p| p.name()).count();
             assert_eq!(profile.names as usize, names, "{c} counts its names");
             assert!(profile.posted.windows(2).all(|w| w[0] < w[1]));
             for term in &profile.posted {
@@ -1941,10 +1976,11 @@ mod tests {
         let (mut evicted, mut merged, mut trimmed_posting) = (0, 0, 0);
         for item in 0..3000i64 {
             ts += (next() % 7) as i64;
-            // Terms from a small vocabulary, so that posting lists are shared.
+            // Terms from a small vocabulary, so that posting lists are shared (their hashes
+            // spread over 64 bits, as a word's are: a profile keeps a term by the top half).
             let mut terms: Vec<EventTerm> = (0..2 + next() % 40)
                 .map(|_| EventTerm {
-                    hash: 1 + next() % 400,
+                    hash: (1 + next() % 400).wrapping_mul(0x9e37_79b9_7f4a_7c15),
                     weight: (1 + next() % 4) as f32,
                     name: next().is_multiple_of(3),
                     headline: next().is_multiple_of(4),
