@@ -542,14 +542,110 @@ pub struct Bars {
     pub min_name_idf: f32,
 }
 
+/// The profiles of the clusters the index holds, each under a dense number: the posting lists
+/// and a query's hit counts hold numbers, four bytes rather than a cluster id's eight (the
+/// hit counting reads a few hundred ids an item), and a candidate's profile is found by its
+/// number, not through a hash lookup. A number is reused once its cluster has left the index
+/// and every posting list.
+#[derive(Clone, Default)]
+struct Profiles {
+    /// The number of each cluster held.
+    numbers: FastMap<i64, u32>,
+    /// By number: the profile, `None` while the number is free or taken out.
+    held: Vec<Option<Profile>>,
+    /// By number: the cluster (of a free number, its last).
+    clusters: Vec<i64>,
+    /// Numbers free for reuse.
+    free: Vec<u32>,
+}
+
+impl Profiles {
+    fn len(&self) -> usize {
+        self.numbers.len()
+    }
+
+    fn number(&self, cluster: i64) -> Option<u32> {
+        self.numbers.get(&cluster).copied()
+    }
+
+    fn get(&self, cluster: i64) -> Option<&Profile> {
+        self.held[self.number(cluster)? as usize].as_ref()
+    }
+
+    fn get_mut(&mut self, cluster: i64) -> Option<&mut Profile> {
+        let number = self.number(cluster)?;
+        self.at_mut(number)
+    }
+
+    /// The cluster numbered `number`.
+    fn cluster(&self, number: u32) -> i64 {
+        self.clusters[number as usize]
+    }
+
+    /// The profile numbered `number` (a number a posting list or this index gave out).
+    fn at(&self, number: u32) -> Option<&Profile> {
+        self.held[number as usize].as_ref()
+    }
+
+    fn at_mut(&mut self, number: u32) -> Option<&mut Profile> {
+        self.held[number as usize].as_mut()
+    }
+
+    /// The number of `cluster`, which `new` gives a profile if it has none.
+    fn number_or_insert_with(&mut self, cluster: i64, new: impl FnOnce() -> Profile) -> u32 {
+        if let Some(number) = self.number(cluster) {
+            return number;
+        }
+        let number = self.free.pop().unwrap_or_else(|| {
+            self.held.push(None);
+            self.clusters.push(cluster);
+            u32::try_from(self.held.len() - 1).expect("fewer than 2^32 clusters held")
+        });
+        self.put(number, cluster, new());
+        number
+    }
+
+    /// Takes `cluster`'s profile out, with its number, which stays taken until
+    /// [`Profiles::release`] or [`Profiles::put`]: the posting lists may still hold it.
+    fn take(&mut self, cluster: i64) -> Option<(u32, Profile)> {
+        let number = self.numbers.remove(&cluster)?;
+        Some((number, self.held[number as usize].take()?))
+    }
+
+    /// Holds `profile` as `cluster`'s, under `number` (free or taken out).
+    fn put(&mut self, number: u32, cluster: i64, profile: Profile) {
+        self.held[number as usize] = Some(profile);
+        self.clusters[number as usize] = cluster;
+        self.numbers.insert(cluster, number);
+    }
+
+    /// Frees a number taken out, once no posting list holds it.
+    fn release(&mut self, number: u32) {
+        self.free.push(number);
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Profile> {
+        self.held.iter().flatten()
+    }
+
+    /// (cluster, number, profile) of every cluster held.
+    #[cfg(test)]
+    fn iter(&self) -> impl Iterator<Item = (i64, u32, &Profile)> {
+        self.numbers
+            .iter()
+            .map(|(&cluster, &number)| (cluster, number, self.at(number).expect("held")))
+    }
+}
+
 #[derive(Clone)]
 pub struct RelatedIndex {
     window_secs: i64,
     /// How many documents hold each term, under its [`term_key`].
     df: FastMap<u32, u32>,
     docs: u32,
-    clusters: FastMap<i64, Profile>,
-    postings: FastMap<u64, PostingList<i64>>,
+    profiles: Profiles,
+    /// The clusters that posted each term, by number ([`Profiles`]).
+    postings: FastMap<u64, PostingList<u32>>,
     /// (newest member's time, cluster) of every profile: eviction takes the oldest first.
     by_time: BTreeSet<(i64, i64)>,
     newest_ts: i64,
@@ -585,15 +681,15 @@ struct QueryScratch {
     idfs: Vec<f32>,
     item_weights: Vec<f32>,
     query: Vec<u64>,
-    /// (cluster, posted terms shared).
-    candidates: Vec<(i64, u32)>,
+    /// (cluster, posted terms shared, its number).
+    candidates: Vec<(i64, u32, u32)>,
     /// Each candidate that reaches a bar: (match, reaches its join bar, independent reports).
     scored: Vec<(RelatedMatch, bool, u32)>,
 }
 
-/// Counts per cluster id, for the query's hit counting: up to QUERY_TERMS posting lists of up
-/// to MAX_POSTING ids each, so a few thousand increments a query once the lists are full. An
-/// open-addressing table of (id, count, generation), linear probing, with a slot free unless
+/// Counts per cluster number ([`Profiles`]), for the query's hit counting: up to QUERY_TERMS
+/// posting lists of up to MAX_POSTING numbers each, so a few thousand increments a query once
+/// the lists are full. An open-addressing table of (number, count, generation), linear probing, with a slot free unless
 /// it carries the current generation: clearing is one increment, and an increment is a
 /// multiply, a shift and usually one compare. Against a hash map's `entry`, this took a fifth
 /// off `Deduplicator::decide`'s instructions where the lists are long (`benches/dedup`, part 3
@@ -601,7 +697,7 @@ struct QueryScratch {
 #[derive(Clone)]
 struct HitCounts {
     slots: Vec<HitSlot>,
-    /// How many slots are in use (claimed in this query's generation). Nearly every id a query
+    /// How many slots are in use (claimed in this query's generation). Nearly every number a query
     /// counts is new to it, so this is a count, not a list of the slots: the few who need them
     /// (a regrowth, the tests) find them by their generation.
     used: usize,
@@ -615,7 +711,7 @@ struct HitCounts {
 
 #[derive(Clone, Copy, Default)]
 struct HitSlot {
-    cluster: i64,
+    cluster: u32,
     count: u32,
     generation: u32,
 }
@@ -644,15 +740,15 @@ impl HitCounts {
     }
 
     /// The slot for `cluster` in a table of `len` slots (a power of two): Fibonacci hashing.
-    fn home(cluster: i64, len: usize) -> usize {
+    fn home(cluster: u32, len: usize) -> usize {
         ((cluster as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - len.trailing_zeros()))
             as usize
     }
 
-    /// Counts each id of `list` once, with the table's fields held in locals for the whole
-    /// list. (Counting one id a call, through `&mut self`, the compiler kept `used` and the
-    /// slots' address and length in memory, and loaded and stored them at every id.)
-    fn add_all(&mut self, list: &[i64]) {
+    /// Counts each number of `list` once, with the table's fields held in locals for the whole
+    /// list. (Counting one number a call, through `&mut self`, the compiler kept `used` and the
+    /// slots' address and length in memory, and loaded and stored them at every number.)
+    fn add_all(&mut self, list: &[u32]) {
         // At most half full, so that probes stay short.
         while 2 * (self.used + list.len()) > self.slots.len() {
             self.grow();
@@ -697,13 +793,13 @@ impl HitCounts {
 
     /// Counts `cluster` once.
     #[cfg(test)]
-    fn add(&mut self, cluster: i64) {
+    fn add(&mut self, cluster: u32) {
         self.add_all(&[cluster]);
     }
 
     /// The slot counting `cluster` in this query, claimed (at count 0) if it has none yet.
     #[inline]
-    fn slot_of(&mut self, cluster: i64) -> usize {
+    fn slot_of(&mut self, cluster: u32) -> usize {
         let mask = self.slots.len() - 1;
         let mut at = Self::home(cluster, self.slots.len());
         loop {
@@ -750,13 +846,13 @@ impl HitCounts {
 
     /// (cluster, count) of every cluster counted since the last `clear`.
     #[cfg(test)]
-    fn iter(&self) -> impl Iterator<Item = (i64, u32)> + '_ {
+    fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
         self.counted().map(|slot| (slot.cluster, slot.count))
     }
 
     /// (cluster, count) of every cluster counted [`MIN_POSTED_SHARED`] times or more since the
     /// last `clear`.
-    fn repeated(&self) -> impl Iterator<Item = (i64, u32)> + '_ {
+    fn repeated(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
         self.repeated
             .iter()
             .map(|&at| (self.slots[at].cluster, self.slots[at].count))
@@ -778,7 +874,7 @@ impl RelatedIndex {
             window_secs,
             df: FastMap::default(),
             docs: 0,
-            clusters: FastMap::default(),
+            profiles: Profiles::default(),
             postings: FastMap::default(),
             by_time: BTreeSet::new(),
             newest_ts: i64::MIN,
@@ -789,11 +885,11 @@ impl RelatedIndex {
 
     /// How many clusters the index holds.
     pub fn len(&self) -> usize {
-        self.clusters.len()
+        self.profiles.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.clusters.is_empty()
+        self.profiles.len() == 0
     }
 
     /// The IDF of `term` now (for tests).
@@ -869,7 +965,7 @@ impl RelatedIndex {
         // The lists are looked up and warmed before any is read, so that their cache misses
         // overlap (see `warm`).
         // (On the stack: `query` holds at most QUERY_TERMS keys.)
-        let lists: [Option<&[i64]>; QUERY_TERMS] = std::array::from_fn(|n| {
+        let lists: [Option<&[u32]>; QUERY_TERMS] = std::array::from_fn(|n| {
             let term = terms[key_position(*query.get(n)?)].hash;
             let list = self.postings.get(&term)?;
             (list.len() <= MAX_POSTING).then_some(&list[..])
@@ -882,8 +978,12 @@ impl RelatedIndex {
         // A cluster that posted only one of the item's distinctive terms is never similar
         // enough to join: scoring it is wasted work. `consider` is asked only about the rest.
         candidates.clear();
-        candidates.extend(hits.repeated().filter(|&(cluster, _)| consider(cluster)));
-        candidates.sort_unstable_by_key(|&(cluster, n)| {
+        candidates.extend(
+            hits.repeated()
+                .map(|(number, n)| (self.profiles.cluster(number), n, number))
+                .filter(|&(cluster, _, _)| consider(cluster)),
+        );
+        candidates.sort_unstable_by_key(|&(cluster, n, _)| {
             (std::cmp::Reverse(n), std::cmp::Reverse(cluster))
         });
         candidates.truncate(MAX_CANDIDATES);
@@ -927,8 +1027,8 @@ impl RelatedIndex {
         // The profiles too are looked up and warmed before any is read (on the stack:
         // `candidates` holds at most MAX_CANDIDATES).
         let profiles: [Option<(i64, &Profile)>; MAX_CANDIDATES] = std::array::from_fn(|n| {
-            let &(cluster, _) = candidates.get(n)?;
-            Some((cluster, self.clusters.get(&cluster)?))
+            let &(cluster, _, number) = candidates.get(n)?;
+            Some((cluster, self.profiles.at(number)?))
         });
         profiles
             .iter()
@@ -1089,10 +1189,11 @@ impl RelatedIndex {
         select_heaviest(&mut heaviest, PROFILE_TERMS);
         let lightest_kept = heaviest.iter().copied().max().unwrap_or(0);
         select_heaviest(&mut heaviest, POSTED_TERMS);
-        let profile = self.clusters.entry(cluster).or_insert_with(|| {
+        let number = self.profiles.number_or_insert_with(cluster, || {
             self.by_time.insert((ts, cluster));
             Profile::new(item, ts)
         });
+        let profile = self.profiles.at_mut(number).expect("just numbered");
         profile.members += 1;
         profile.reports += u32::from(independent);
         move_later(&mut self.by_time, cluster, &mut profile.last_ts, ts);
@@ -1125,11 +1226,11 @@ impl RelatedIndex {
             let list = self.postings.entry(term).or_default();
             // Past MAX_POSTING the list is never read: stop growing it. The list names the
             // cluster already exactly when `posted` holds the term: a binary search there, not
-            // a scan of up to MAX_POSTING ids.
+            // a scan of up to MAX_POSTING numbers.
             if list.len() <= MAX_POSTING
                 && let Err(at) = profile.posted.binary_search(&term)
             {
-                list.push(cluster);
+                list.push(number);
                 profile.posted.insert(at, term);
             }
         }
@@ -1148,7 +1249,7 @@ impl RelatedIndex {
     /// Keeps a profile that has grown past twice `PROFILE_TERMS` to its heaviest terms.
     fn trim(&mut self, cluster: i64) {
         let (df, idf_at) = (&self.df, Idf::at(self.docs));
-        let Some(profile) = self.clusters.get_mut(&cluster) else {
+        let Some(profile) = self.profiles.get_mut(cluster) else {
             return;
         };
         if profile.terms.len() <= 2 * PROFILE_TERMS {
@@ -1172,7 +1273,7 @@ impl RelatedIndex {
 
     /// How many independent reports back `cluster` (0 for a cluster it does not know).
     pub fn reports(&self, cluster: i64) -> u32 {
-        self.clusters.get(&cluster).map_or(0, |p| p.reports)
+        self.profiles.get(cluster).map_or(0, |p| p.reports)
     }
 
     /// Folds cluster `from` into `into`: one profile with both clusters' members and reports,
@@ -1181,10 +1282,12 @@ impl RelatedIndex {
         if from == into {
             return;
         }
-        let Some(mut gone) = self.clusters.remove(&from) else {
+        let Some((from_number, mut gone)) = self.profiles.take(from) else {
             return;
         };
         self.by_time.remove(&(gone.last_ts, from));
+        // `into` keeps its number; one without a profile takes `from`'s, which the lists hold.
+        let into_number = self.profiles.number(into).unwrap_or(from_number);
         // The postings of the terms `from` keeps name `into` instead. The terms trimmed from
         // its profile no longer name either (they were not among its heaviest).
         for &term in &gone.posted {
@@ -1192,12 +1295,12 @@ impl RelatedIndex {
                 continue;
             };
             let kept = gone.contains(term);
-            if let Some(at) = list.iter().position(|&c| c == from) {
-                if kept && !list.contains(&into) {
-                    list[at] = into;
+            if let Some(at) = list.iter().position(|&c| c == from_number) {
+                if kept && (into_number == from_number || !list.contains(&into_number)) {
+                    list[at] = into_number;
                 } else {
                     // (A cluster is on a list at most once.)
-                    list.retain(|&c| c != from);
+                    list.retain(|&c| c != from_number);
                 }
             }
             if list.is_empty() {
@@ -1207,9 +1310,9 @@ impl RelatedIndex {
         let mut posted = std::mem::take(&mut gone.posted);
         posted.retain(|&term| gone.contains(term));
         gone.posted = posted;
-        let Some(profile) = self.clusters.get_mut(&into) else {
+        let Some(profile) = self.profiles.get_mut(into) else {
             self.by_time.insert((gone.last_ts, into));
-            self.clusters.insert(into, gone);
+            self.profiles.put(from_number, into, gone);
             return;
         };
         for &term in &gone.posted {
@@ -1230,6 +1333,7 @@ impl RelatedIndex {
             }
         }
         profile.norm.set((0, 0.0));
+        self.profiles.release(from_number);
         self.trim(into);
     }
 
@@ -1240,18 +1344,21 @@ impl RelatedIndex {
     pub fn evict(&mut self) {
         self.bound_term_statistics(MAX_COUNTED_TERMS);
         let horizon = self.newest_ts.saturating_sub(2 * self.window_secs);
-        let mut gone: FastSet<i64> = FastSet::default();
+        let mut gone: FastSet<u32> = FastSet::default();
         let mut lists: Vec<u64> = Vec::new();
         while let Some(&(ts, cluster)) = self.by_time.first()
             && ts < horizon
         {
             self.by_time.pop_first();
-            if let Some(profile) = self.clusters.remove(&cluster) {
+            if let Some((number, profile)) = self.profiles.take(cluster) {
                 lists.extend(profile.posted);
-                gone.insert(cluster);
+                gone.insert(number);
             }
         }
         drop_from_lists(&mut self.postings, lists, |c| gone.contains(c));
+        for number in gone {
+            self.profiles.release(number);
+        }
     }
 
     /// Past `max_terms` counted terms, halves every count and the number of documents: the
@@ -1269,7 +1376,7 @@ impl RelatedIndex {
         });
         // Cached norms were computed with the old counts; their "recompute when the corpus has
         // grown by a tenth" test would not fire for a long time after a halving.
-        for profile in self.clusters.values() {
+        for profile in self.profiles.values() {
             profile.norm.set((0, 0.0));
         }
     }
@@ -1397,13 +1504,12 @@ mod tests {
         let mut hits = HitCounts::default();
         for round in 0..300usize {
             hits.clear();
-            let mut expected: std::collections::HashMap<i64, u32> = Default::default();
-            // Up to 4000 distinct ids (the table starts at 1024 slots and must grow), from a
-            // narrow range so that ids repeat, negative ones included (recluster's provisional
-            // stories).
+            let mut expected: std::collections::HashMap<u32, u32> = Default::default();
+            // Up to 4000 distinct numbers (the table starts at 1024 slots and must grow), from
+            // a narrow range so that they repeat, 0 included.
             // Counted one at a time and in lists of up to 300, as a query counts them.
             let (n, spread) = ((round * 37) % 9000, 1 + (round % 5) as u64 * 1000);
-            let ids: Vec<i64> = (0..n).map(|_| (next() % spread) as i64 - 100).collect();
+            let ids: Vec<u32> = (0..n).map(|_| (next() % spread) as u32).collect();
             let mut rest = &ids[..];
             while !rest.is_empty() {
                 let (list, after) = rest.split_at((next() % 300) as usize % rest.len() + 1);
@@ -1417,11 +1523,11 @@ mod tests {
             for &cluster in &ids {
                 *expected.entry(cluster).or_default() += 1;
             }
-            let mut counted: Vec<(i64, u32)> = hits.iter().collect();
+            let mut counted: Vec<(u32, u32)> = hits.iter().collect();
             counted.sort_unstable();
-            let mut repeated: Vec<(i64, u32)> = hits.repeated().collect();
+            let mut repeated: Vec<(u32, u32)> = hits.repeated().collect();
             repeated.sort_unstable();
-            let mut expected: Vec<(i64, u32)> = expected.into_iter().collect();
+            let mut expected: Vec<(u32, u32)> = expected.into_iter().collect();
             expected.sort_unstable();
             assert_eq!(counted, expected, "round {round}");
             expected.retain(|&(_, n)| n >= MIN_POSTED_SHARED);
@@ -1911,15 +2017,16 @@ mod tests {
         index.insert(1, 10, 0, &reid, true);
         index.insert(2, 11, 0, &promises, true);
         index.insert(3, 20, 0, &filler, true);
+        let eleven = index.profiles.number(11).expect("story 11 is held");
         index.merge(11, 10);
-        assert!(!index.clusters.contains_key(&11));
-        let merged = &index.clusters[&10];
+        assert!(index.profiles.get(11).is_none());
+        let merged = index.profiles.get(10).expect("story 10 is held");
         assert_eq!(
             (merged.members, merged.reports, merged.representative),
             (2, 2, 1)
         );
         assert!(
-            index.postings.values().all(|list| !list.contains(&11)),
+            index.postings.values().all(|list| !list.contains(&eleven)),
             "no posting names the folded story"
         );
         // An item like the folded story's own member finds it as story 10.
@@ -1933,37 +2040,48 @@ mod tests {
         assert_eq!(found.joined.cluster, 10);
     }
 
-    /// The index's records agree: one time record per profile, and a posting list names a
-    /// cluster exactly when the cluster's `posted` holds the list's term.
+    /// The index's records agree: one time record per profile, a posting list names a
+    /// cluster exactly when the cluster's `posted` holds the list's term, and each number is
+    /// held by one cluster or free.
     fn assert_index_consistent(index: &RelatedIndex) {
-        let timed: BTreeSet<(i64, i64)> = index
-            .clusters
-            .iter()
-            .map(|(&c, p)| (p.last_ts, c))
-            .collect();
+        let profiles = &index.profiles;
+        let timed: BTreeSet<(i64, i64)> = profiles.iter().map(|(c, _, p)| (p.last_ts, c)).collect();
         assert_eq!(index.by_time, timed, "one time record per profile");
         for (&term, list) in &index.postings {
             assert!(!list.is_empty(), "no empty list");
-            for (at, c) in list.iter().enumerate() {
-                assert!(!list[..at].contains(c), "{c} twice on one list");
-                let profile = index.clusters.get(c).expect("a list names a known cluster");
+            for (at, n) in list.iter().enumerate() {
+                assert!(!list[..at].contains(n), "{n} twice on one list");
+                let profile = profiles.at(*n).expect("a list names a held cluster");
+                let c = profiles.cluster(*n);
+                assert_eq!(profiles.number(c), Some(*n), "{c} is held as {n}");
                 assert!(
                     profile.posted.binary_search(&term).is_ok(),
                     "{c} records {term}"
                 );
             }
         }
-        for (c, profile) in &index.clusters {
+        for (c, n, profile) in profiles.iter() {
+            assert_eq!(profiles.cluster(n), c, "{n} is {c}'s number");
             let names = profile.terms.iter().filter(|p| p.name()).count();
             assert_eq!(profile.names as usize, names, "{c} counts its names");
             assert!(profile.posted.windows(2).all(|w| w[0] < w[1]));
             for term in &profile.posted {
                 assert!(
-                    index.postings[term].contains(c),
+                    index.postings[term].contains(&n),
                     "{c} is on the list of {term}"
                 );
             }
         }
+        let mut numbers: Vec<u32> = profiles
+            .numbers
+            .values()
+            .chain(&profiles.free)
+            .copied()
+            .collect();
+        numbers.sort_unstable();
+        let given: Vec<u32> = (0..profiles.held.len() as u32).collect();
+        assert_eq!(numbers, given, "each number held or free, once");
+        assert!(profiles.free.iter().all(|&n| profiles.at(n).is_none()));
     }
 
     #[test]
@@ -1973,7 +2091,7 @@ mod tests {
         let mut next = crate::test_support::xorshift(0x5851_f42d_4c95_7f2d);
         let mut ts = 0i64;
         let mut clusters: Vec<i64> = Vec::new();
-        let (mut evicted, mut merged, mut trimmed_posting) = (0, 0, 0);
+        let (mut evicted, mut merged, mut moved, mut trimmed_posting) = (0, 0, 0, 0);
         for item in 0..3000i64 {
             ts += (next() % 7) as i64;
             // Terms from a small vocabulary, so that posting lists are shared (their hashes
@@ -2005,7 +2123,7 @@ mod tests {
                 let recent = |r: u64| n - 1 - (r as usize % n.min(20));
                 let (from, into) = (recent(next()), recent(next()));
                 if from != into {
-                    let gone = &index.clusters[&clusters[from]];
+                    let gone = index.profiles.get(clusters[from]).expect("held");
                     trimmed_posting += gone.posted.iter().filter(|&&t| !gone.contains(t)).count();
                     index.merge(clusters[from], clusters[into]);
                     clusters.remove(from);
@@ -2013,18 +2131,28 @@ mod tests {
                     assert_index_consistent(&index);
                 }
             }
+            if item % 53 == 0 && !clusters.is_empty() {
+                // Into a story the index does not hold: the profile moves to that id.
+                let (from, into) = (clusters.len() - 1, -item);
+                let members = index.profiles.get(clusters[from]).map(|p| p.members);
+                index.merge(clusters[from], into);
+                assert_eq!(index.profiles.get(into).map(|p| p.members), members);
+                clusters[from] = into;
+                moved += 1;
+                assert_index_consistent(&index);
+            }
             if item % 101 == 0 {
-                let before = index.clusters.len();
+                let before = index.len();
                 index.evict();
-                evicted += before - index.clusters.len();
+                evicted += before - index.len();
                 let horizon = index.newest_ts - 2 * window;
-                assert!(index.clusters.values().all(|p| p.last_ts >= horizon));
+                assert!(index.profiles.values().all(|p| p.last_ts >= horizon));
                 assert_index_consistent(&index);
             }
         }
         assert!(
-            evicted > 500 && merged > 50,
-            "{evicted} evicted, {merged} merged"
+            evicted > 500 && merged > 50 && moved > 20,
+            "{evicted} evicted, {merged} merged, {moved} moved"
         );
         assert!(
             trimmed_posting > 0,
