@@ -1078,10 +1078,20 @@ impl RelatedIndex {
             }
             let norm = self.profile_norm(profile);
             let score = f64::from(dot / (norm * item_norm));
+            let join = if profile.reports >= 2 {
+                bars.supported
+            } else {
+                bars.join
+            };
             // Each side names someone or something in its headline that the other never
             // mentions (another fighter, another player, another year's patch): the same kind
-            // of event with other actors. That weighs against all but strong similarity.
-            let cluster_only_name = item_only_name
+            // of event with other actors. That weighs against all but strong similarity. It
+            // can only matter to a score that reaches a bar and not CONFLICT_THRESHOLD: for any
+            // other (most candidates fall short of every bar) the profile's headline names, a
+            // read from memory of their own, are not looked at.
+            let conflict_decides = |bar: f64| (bar..CONFLICT_THRESHOLD).contains(&score);
+            let cluster_only_name = (conflict_decides(join) || conflict_decides(bars.bridge))
+                && item_only_name
                 && profile
                     .headline_names
                     .iter()
@@ -1092,11 +1102,6 @@ impl RelatedIndex {
                 } else {
                     bar
                 }
-            };
-            let join = if profile.reports >= 2 {
-                bars.supported
-            } else {
-                bars.join
             };
             let joins = score >= at_least(join);
             if (joins || score >= at_least(bars.bridge)) && accept(profile.representative, score) {
