@@ -453,8 +453,8 @@ impl Profile {
 #[derive(Clone)]
 struct Profile {
     /// Sorted by key: lookups are binary searches, and the similarity walks it together with
-    /// the item's terms (sorted by hash, and so by key). A sorted vector is also a third of a hash map's
-    /// memory, and the index holds one profile per recent story.
+    /// the item's terms (sorted by hash, and so by key). A sorted vector is also a third of a
+    /// hash map's memory, and the index holds one profile per recent story.
     terms: Vec<ProfileTerm>,
     /// How many of `terms` are names: a query whose item has no distinctive name skips a
     /// profile without one at once, since they can share no name.
@@ -689,17 +689,17 @@ struct QueryScratch {
 
 /// Counts per cluster number ([`Profiles`]), for the query's hit counting: up to QUERY_TERMS
 /// posting lists of up to MAX_POSTING numbers each, so a few thousand increments a query once
-/// the lists are full. An open-addressing table of (number, count, generation), linear probing, with a slot free unless
-/// it carries the current generation: clearing is one increment, and an increment is a
-/// multiply, a shift and usually one compare. Against a hash map's `entry`, this took a fifth
-/// off `Deduplicator::decide`'s instructions where the lists are long (`benches/dedup`, part 3
-/// at 10k items: 2.23G -> 1.81G).
+/// the lists are full. An open-addressing table of (number, count, generation), linear
+/// probing, with a slot free unless it carries the current generation: clearing is one
+/// increment, and an increment is a multiply, a shift and usually one compare. Against a hash
+/// map's `entry`, this took a fifth off `Deduplicator::decide`'s instructions where the lists
+/// are long (`benches/dedup`, part 3 at 10k items: 2.23G -> 1.81G).
 #[derive(Clone)]
 struct HitCounts {
     slots: Vec<HitSlot>,
-    /// How many slots are in use (claimed in this query's generation). Nearly every number a query
-    /// counts is new to it, so this is a count, not a list of the slots: the few who need them
-    /// (a regrowth, the tests) find them by their generation.
+    /// How many slots are in use (claimed in this query's generation). Nearly every number a
+    /// query counts is new to it, so this is a count, not a list of the slots: the few who need
+    /// them (a regrowth, the tests) find them by their generation.
     used: usize,
     /// The slots whose count reached [`MIN_POSTED_SHARED`], in the order it did: the only
     /// clusters a query scores. Most clusters a query counts posted one of its terms and no
@@ -711,7 +711,7 @@ struct HitCounts {
 
 #[derive(Clone, Copy, Default)]
 struct HitSlot {
-    cluster: u32,
+    number: u32,
     count: u32,
     generation: u32,
 }
@@ -739,9 +739,9 @@ impl HitCounts {
         }
     }
 
-    /// The slot for `cluster` in a table of `len` slots (a power of two): Fibonacci hashing.
-    fn home(cluster: u32, len: usize) -> usize {
-        ((cluster as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - len.trailing_zeros()))
+    /// The slot for `number` in a table of `len` slots (a power of two): Fibonacci hashing.
+    fn home(number: u32, len: usize) -> usize {
+        (u64::from(number).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - len.trailing_zeros()))
             as usize
     }
 
@@ -764,20 +764,20 @@ impl HitCounts {
         // As long as the mask reaches: an index under the mask needs no bounds check.
         let slots = &mut slots[..=mask];
         let mut claimed = 0;
-        for &cluster in list {
-            let mut at = Self::home(cluster, size);
+        for &number in list {
+            let mut at = Self::home(number, size);
             loop {
                 let slot = &mut slots[at & mask];
                 if slot.generation != generation {
                     *slot = HitSlot {
-                        cluster,
+                        number,
                         count: 0,
                         generation,
                     };
                     claimed += 1;
                     break;
                 }
-                if slot.cluster == cluster {
+                if slot.number == number {
                     break;
                 }
                 at = (at + 1) & mask;
@@ -791,29 +791,29 @@ impl HitCounts {
         *used += claimed;
     }
 
-    /// Counts `cluster` once.
+    /// Counts `number` once.
     #[cfg(test)]
-    fn add(&mut self, cluster: u32) {
-        self.add_all(&[cluster]);
+    fn add(&mut self, number: u32) {
+        self.add_all(&[number]);
     }
 
-    /// The slot counting `cluster` in this query, claimed (at count 0) if it has none yet.
+    /// The slot counting `number` in this query, claimed (at count 0) if it has none yet.
     #[inline]
-    fn slot_of(&mut self, cluster: u32) -> usize {
+    fn slot_of(&mut self, number: u32) -> usize {
         let mask = self.slots.len() - 1;
-        let mut at = Self::home(cluster, self.slots.len());
+        let mut at = Self::home(number, self.slots.len());
         loop {
             let slot = self.slots[at];
             if slot.generation != self.generation {
                 self.slots[at] = HitSlot {
-                    cluster,
+                    number,
                     count: 0,
                     generation: self.generation,
                 };
                 self.used += 1;
                 return at;
             }
-            if slot.cluster == cluster {
+            if slot.number == number {
                 return at;
             }
             at = (at + 1) & mask;
@@ -828,7 +828,7 @@ impl HitCounts {
         self.repeated.clear();
         self.generation = 1;
         for hit in counted {
-            let at = self.slot_of(hit.cluster);
+            let at = self.slot_of(hit.number);
             self.slots[at].count = hit.count;
             if hit.count >= MIN_POSTED_SHARED {
                 self.repeated.push(at);
@@ -844,18 +844,18 @@ impl HitCounts {
             .copied()
     }
 
-    /// (cluster, count) of every cluster counted since the last `clear`.
+    /// (number, count) of every cluster counted since the last `clear`.
     #[cfg(test)]
     fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
-        self.counted().map(|slot| (slot.cluster, slot.count))
+        self.counted().map(|slot| (slot.number, slot.count))
     }
 
-    /// (cluster, count) of every cluster counted [`MIN_POSTED_SHARED`] times or more since the
+    /// (number, count) of every cluster counted [`MIN_POSTED_SHARED`] times or more since the
     /// last `clear`.
     fn repeated(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
         self.repeated
             .iter()
-            .map(|&at| (self.slots[at].cluster, self.slots[at].count))
+            .map(|&at| (self.slots[at].number, self.slots[at].count))
     }
 }
 
