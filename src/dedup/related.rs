@@ -624,6 +624,11 @@ impl Profiles {
         self.free.push(number);
     }
 
+    /// How many numbers have been given out: every number is below it.
+    fn numbers_given(&self) -> usize {
+        self.held.len()
+    }
+
     fn values(&self) -> impl Iterator<Item = &Profile> {
         self.held.iter().flatten()
     }
@@ -689,38 +694,28 @@ struct QueryScratch {
 
 /// Counts per cluster number ([`Profiles`]), for the query's hit counting: up to QUERY_TERMS
 /// posting lists of up to MAX_POSTING numbers each, so a few thousand increments a query once
-/// the lists are full. An open-addressing table of (number, count, generation), linear
-/// probing, with a slot free unless it carries the current generation: clearing is one
-/// increment, and an increment is a multiply, a shift and usually one compare. Against a hash
-/// map's `entry`, this took a fifth off `Deduplicator::decide`'s instructions where the lists
-/// are long (`benches/dedup`, part 3 at 10k items: 2.23G -> 1.81G).
+/// the lists are full. One count for every number the index has given out, in an array that
+/// the number indexes: an increment is a load, a compare and a store, with no hashing and no
+/// probing (an open-addressing table of the numbers counted, before, took 8 % of the per-item
+/// time in `benches/dedup`). A count is current only while it carries the query's generation,
+/// so that clearing is one increment.
 #[derive(Clone)]
 struct HitCounts {
-    slots: Vec<HitSlot>,
-    /// How many slots are in use (claimed in this query's generation). Nearly every number a
-    /// query counts is new to it, so this is a count, not a list of the slots: the few who need
-    /// them (a regrowth, the tests) find them by their generation.
-    used: usize,
-    /// The slots whose count reached [`MIN_POSTED_SHARED`], in the order it did: the only
+    /// By number: the generation in the high half, the count in the low half.
+    counts: Vec<u32>,
+    /// The numbers whose count reached [`MIN_POSTED_SHARED`], in the order they did: the only
     /// clusters a query scores. Most clusters a query counts posted one of its terms and no
-    /// other; going through every counted slot for the few that posted two cost more than the
+    /// other; going through every count for the few that posted two cost more than the
     /// counting (callgrind: a tenth of the batch review's instructions).
-    repeated: Vec<usize>,
-    generation: u32,
-}
-
-#[derive(Clone, Copy, Default)]
-struct HitSlot {
-    number: u32,
-    count: u32,
+    repeated: Vec<u32>,
+    /// Never 0, which no count carries before its first increment.
     generation: u32,
 }
 
 impl Default for HitCounts {
     fn default() -> HitCounts {
         HitCounts {
-            slots: vec![HitSlot::default(); 1024],
-            used: 0,
+            counts: Vec::new(),
             repeated: Vec::new(),
             generation: 1,
         }
@@ -728,67 +723,41 @@ impl Default for HitCounts {
 }
 
 impl HitCounts {
-    fn clear(&mut self) {
-        self.used = 0;
+    /// The most generations before the counts are cleared: the generation has the high half of
+    /// a count's 32 bits.
+    const GENERATIONS: u32 = 1 << 16;
+
+    /// Starts a query that counts numbers below `numbers`.
+    fn clear(&mut self, numbers: usize) {
         self.repeated.clear();
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 {
-            // After 2^32 queries: no slot may look current by an old generation.
-            self.slots.fill(HitSlot::default());
+        self.generation += 1;
+        if self.generation == Self::GENERATIONS {
+            // After 65535 queries: no count may look current by an old generation.
+            self.counts.fill(0);
             self.generation = 1;
         }
+        if self.counts.len() < numbers {
+            self.counts.resize(numbers, 0);
+        }
     }
 
-    /// The slot for `number` in a table of `len` slots (a power of two): Fibonacci hashing.
-    fn home(number: u32, len: usize) -> usize {
-        (u64::from(number).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - len.trailing_zeros()))
-            as usize
-    }
-
-    /// Counts each number of `list` once, with the table's fields held in locals for the whole
-    /// list. (Counting one number a call, through `&mut self`, the compiler kept `used` and the
-    /// slots' address and length in memory, and loaded and stored them at every number.)
+    /// Counts each number of `list` once (each below the `numbers` of the last `clear`).
     fn add_all(&mut self, list: &[u32]) {
-        // At most half full, so that probes stay short.
-        while 2 * (self.used + list.len()) > self.slots.len() {
-            self.grow();
-        }
-        let HitCounts {
-            slots,
-            used,
-            repeated,
-            generation,
-        } = self;
-        let generation = *generation;
-        let (size, mask) = (slots.len(), slots.len() - 1);
-        // As long as the mask reaches: an index under the mask needs no bounds check.
-        let slots = &mut slots[..=mask];
-        let mut claimed = 0;
+        let current = self.generation << 16;
         for &number in list {
-            let mut at = Self::home(number, size);
-            loop {
-                let slot = &mut slots[at & mask];
-                if slot.generation != generation {
-                    *slot = HitSlot {
-                        number,
-                        count: 0,
-                        generation,
-                    };
-                    claimed += 1;
-                    break;
-                }
-                if slot.number == number {
-                    break;
-                }
-                at = (at + 1) & mask;
-            }
-            let slot = &mut slots[at & mask];
-            slot.count += 1;
-            if slot.count == MIN_POSTED_SHARED {
-                repeated.push(at & mask);
+            let slot = &mut self.counts[number as usize];
+            // A count of another generation is 0; a count never reaches 2^16 (a number is on a
+            // list at most once, and a query reads QUERY_TERMS lists).
+            let count = if *slot & !0xffff == current {
+                (*slot & 0xffff) + 1
+            } else {
+                1
+            };
+            *slot = current | count;
+            if count == MIN_POSTED_SHARED {
+                self.repeated.push(number);
             }
         }
-        *used += claimed;
     }
 
     /// Counts `number` once.
@@ -797,57 +766,22 @@ impl HitCounts {
         self.add_all(&[number]);
     }
 
-    /// The slot counting `number` in this query, claimed (at count 0) if it has none yet.
-    #[inline]
-    fn slot_of(&mut self, number: u32) -> usize {
-        let mask = self.slots.len() - 1;
-        let mut at = Self::home(number, self.slots.len());
-        loop {
-            let slot = self.slots[at];
-            if slot.generation != self.generation {
-                self.slots[at] = HitSlot {
-                    number,
-                    count: 0,
-                    generation: self.generation,
-                };
-                self.used += 1;
-                return at;
-            }
-            if slot.number == number {
-                return at;
-            }
-            at = (at + 1) & mask;
+    /// The count of `number` in this query.
+    fn count(&self, number: u32) -> u32 {
+        let slot = self.counts[number as usize];
+        if slot >> 16 == self.generation {
+            slot & 0xffff
+        } else {
+            0
         }
-    }
-
-    /// Doubles the table, placing the counts of this query again.
-    fn grow(&mut self) {
-        let counted: Vec<HitSlot> = self.counted().collect();
-        self.slots = vec![HitSlot::default(); 2 * self.slots.len()];
-        self.used = 0;
-        self.repeated.clear();
-        self.generation = 1;
-        for hit in counted {
-            let at = self.slot_of(hit.number);
-            self.slots[at].count = hit.count;
-            if hit.count >= MIN_POSTED_SHARED {
-                self.repeated.push(at);
-            }
-        }
-    }
-
-    /// The slots of this query (claimed in its generation), in table order.
-    fn counted(&self) -> impl Iterator<Item = HitSlot> + '_ {
-        self.slots
-            .iter()
-            .filter(|slot| slot.generation == self.generation)
-            .copied()
     }
 
     /// (number, count) of every cluster counted since the last `clear`.
     #[cfg(test)]
     fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
-        self.counted().map(|slot| (slot.number, slot.count))
+        (0..self.counts.len() as u32)
+            .map(|number| (number, self.count(number)))
+            .filter(|&(_, count)| count > 0)
     }
 
     /// (number, count) of every cluster counted [`MIN_POSTED_SHARED`] times or more since the
@@ -855,7 +789,7 @@ impl HitCounts {
     fn repeated(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
         self.repeated
             .iter()
-            .map(|&at| (self.slots[at].number, self.slots[at].count))
+            .map(|&number| (number, self.count(number)))
     }
 }
 
@@ -971,7 +905,7 @@ impl RelatedIndex {
             (list.len() <= MAX_POSTING).then_some(&list[..])
         });
         lists.iter().flatten().for_each(|list| warm(list));
-        hits.clear();
+        hits.clear(self.profiles.numbers_given());
         for list in lists.into_iter().flatten() {
             hits.add_all(list);
         }
@@ -1508,12 +1442,13 @@ mod tests {
         let mut next = crate::test_support::xorshift(0x2545_f491_4f6c_dd1d);
         let mut hits = HitCounts::default();
         for round in 0..300usize {
-            hits.clear();
-            let mut expected: std::collections::HashMap<u32, u32> = Default::default();
-            // Up to 4000 distinct numbers (the table starts at 1024 slots and must grow), from
-            // a narrow range so that they repeat, 0 included.
+            // Up to 4000 distinct numbers, below a bound that goes up and down from one query
+            // to the next (the counts grow to it), from a narrow range so that they repeat, 0
+            // included.
             // Counted one at a time and in lists of up to 300, as a query counts them.
             let (n, spread) = ((round * 37) % 9000, 1 + (round % 5) as u64 * 1000);
+            hits.clear(spread as usize);
+            let mut expected: std::collections::HashMap<u32, u32> = Default::default();
             let ids: Vec<u32> = (0..n).map(|_| (next() % spread) as u32).collect();
             let mut rest = &ids[..];
             while !rest.is_empty() {
@@ -1538,12 +1473,15 @@ mod tests {
             expected.retain(|&(_, n)| n >= MIN_POSTED_SHARED);
             assert_eq!(repeated, expected, "round {round}: the repeated");
         }
-        // A wrapped generation does not bring old counts back: 8 counted in generation 1,
-        // then (as after 2^32 queries) the generation comes round to 1 again.
+        // A wrapped generation does not bring old counts back: 8 counted in generation 2,
+        // then (as after 65535 queries) the generation comes round to 2 again.
         let mut hits = HitCounts::default();
+        hits.clear(10);
         hits.add(8);
-        hits.generation = u32::MAX;
-        hits.clear();
+        hits.add(9);
+        hits.generation = HitCounts::GENERATIONS - 1;
+        hits.clear(10);
+        hits.clear(10);
         hits.add(8);
         assert_eq!(hits.iter().collect::<Vec<_>>(), vec![(8, 1)]);
     }
