@@ -747,7 +747,9 @@ impl HitCounts {
         for &number in list {
             let slot = &mut self.counts[number as usize];
             // A count of another generation is 0; a count never reaches 2^16 (a number is on a
-            // list at most once, and a query reads QUERY_TERMS lists).
+            // list at most once, and a query reads QUERY_TERMS lists). The test is `count`'s,
+            // written out: through `count`, or a helper both call, the per-item path took 1.4 %
+            // more instructions (callgrind over `benches/dedup`).
             let count = if *slot & !0xffff == current {
                 (*slot & 0xffff) + 1
             } else {
