@@ -211,9 +211,9 @@ pub fn event_terms(headline: &str, text: &str) -> Vec<EventTerm> {
 /// from one item to the next), and only the result is allocated, at its size.
 ///
 /// Every occurrence is sorted, not only the distinct terms: merging the occurrences while they
-/// are gathered (an open-addressing table by hash, without branches) left the sort about two
-/// fifths of the items, but its own work cost more than that saved, 1.8 % more instructions
-/// on the per-item path of `benches/dedup`.
+/// are gathered (in an open-addressing table by hash) left the sort about two fifths of them,
+/// but the table's own work cost more than the shorter sort saved: 1.8 % more instructions on
+/// the per-item path of `benches/dedup`.
 pub(crate) fn event_terms_of(
     title: &[WordShape],
     lead: &[WordShape],
@@ -654,7 +654,7 @@ pub struct RelatedIndex {
     ///
     /// A hash map rather than an open-addressing array of 8-byte (key, count) slots: the array
     /// took 2 % fewer instructions, but a lookup of a term the counts do not hold read its
-    /// slots, where the map reads only its control bytes (32 KB, which stay cached), and kept
+    /// slots, where the map reads only its control bytes (32-64 KB, which stay cached), and kept
     /// at most half full it was twice the map's data at seven eighths. It missed a 1 MB cache
     /// 9 % more often (callgrind), and `benches/dedup` ran 4-10 % slower.
     df: FastMap<u32, u32>,
