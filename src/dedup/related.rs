@@ -574,7 +574,7 @@ impl Profiles {
     }
 
     fn get(&self, cluster: i64) -> Option<&Profile> {
-        self.held[self.number(cluster)? as usize].as_ref()
+        self.at(self.number(cluster)?)
     }
 
     fn get_mut(&mut self, cluster: i64) -> Option<&mut Profile> {
