@@ -453,9 +453,9 @@ impl Deduplicator {
                 bridge: f64::INFINITY,
                 min_name_idf: t.min_name_idf,
             };
-            let worth_a_look = |cluster: i64| {
+            let worth_a_look = |cluster: i64, reports: u32| {
                 cluster != start.story
-                    && (self.related.reports(cluster) >= 2
+                    && (reports >= 2
                         || self
                             .batch_changes
                             .get(&cluster)
