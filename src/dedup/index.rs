@@ -78,12 +78,11 @@ impl std::ops::Deref for Lead {
 #[derive(Clone)]
 pub struct CandidateIndex {
     window_secs: i64,
-    /// Boxed: an entry is about 300 bytes, and held in the map's own slots every insert
-    /// wrote one into a random slot of a table of megabytes, and every growth of the table
-    /// moved them all. Boxes are written one after another, and the table moves only
-    /// pointers. Over the per-item path of `benches/dedup` (callgrind, a 1 MB cache) the
-    /// reads that missed fell by 4 % and the writes by 12 %; a lookup follows one pointer
-    /// more.
+    /// Boxed: an entry is about 300 bytes. Held in the map's own slots, every insert wrote
+    /// one into a random slot of a table of megabytes, and every growth of the table moved
+    /// them all. Boxes are written one after another, and the table moves only pointers.
+    /// Over the per-item path of `benches/dedup` (callgrind, a 1 MB cache) the reads that
+    /// missed fell by 4 % and the writes by 12 %; a lookup follows one pointer more.
     entries: FastMap<i64, Box<Entry>>,
     bands: [FastMap<u16, PostingList<(u64, i64)>>; BANDS],
     anchors: FastMap<u32, PostingList<i64>>,
