@@ -989,8 +989,8 @@ impl RelatedIndex {
         let headline_numbers = terms.iter().filter(|t| t.number && t.headline).count();
         scored.clear();
         // The profiles too are looked up and warmed before any is read (on the stack:
-        // `candidates` holds at most MAX_CANDIDATES), every cache line of their terms (eight
-        // terms a line), not only the first: the walk below reads them all, and nearly every
+        // `candidates` holds at most MAX_CANDIDATES), all their terms (a load every eight
+        // terms, 64 bytes), not only the first: the walk below reads them all, and nearly every
         // line of a profile missed the caches (callgrind). Warmed together, their misses
         // overlap. Callgrind counts the same misses either way; in four A-B-B-A series of
         // `benches/dedup` the median run was 2-11 % faster, though no single series was
