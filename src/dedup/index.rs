@@ -208,7 +208,7 @@ impl CandidateIndex {
             .get(&hash)
             .into_iter()
             .flat_map(|list| list.iter())
-            .filter_map(|i| self.entries.get(i).map(|e| &**e))
+            .filter_map(|&i| self.entry(i))
     }
 
     /// Items that share a simhash band, an anchor or the headline key with `fp`, each once.
@@ -245,9 +245,7 @@ impl CandidateIndex {
         }
         ids.sort_unstable();
         ids.dedup();
-        ids.iter()
-            .filter_map(|i| self.entries.get(i).map(|e| &**e))
-            .collect()
+        ids.iter().filter_map(|&i| self.entry(i)).collect()
     }
 }
 

@@ -1063,10 +1063,10 @@ impl RelatedIndex {
                     // them), the candidate is out without the norm's lookup of every profile
                     // term's count: a third of the recomputations in `benches/dedup`.
                     let most = f64::from(dot / (shared_square.sqrt() * item_norm));
-                    if most < join.min(bars.bridge) {
+                    let lowest_bar = join.min(bars.bridge);
+                    if most < lowest_bar {
                         debug_assert!(
-                            f64::from(dot / (self.norm_now(profile) * item_norm))
-                                < join.min(bars.bridge)
+                            f64::from(dot / (self.norm_now(profile) * item_norm)) < lowest_bar
                         );
                         continue;
                     }
