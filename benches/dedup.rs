@@ -3,7 +3,7 @@
 //! ```sh
 //! cargo bench --bench dedup -- [--items 20000] [--scales 10000,100000,1000000] [--no-related]
 //!                                [--repeat 5] [--ecbplus ../shared/data/ecbplus-dev.jsonl]
-//!                                [--uniform-prose]
+//!                                [--uniform-prose] [--warm 0]
 //! ```
 //!
 //! The generated items are news-like (`support::news_article`): about half their words are
@@ -23,6 +23,10 @@
 //!    news instead (the ECB+ documents, each cut to about 1 KB, in file order, with the same
 //!    share of trimmed copies): stories of one event, which generated text lacks, make the
 //!    related index score more candidates; but the index holds only those 614 items.
+//!    With `--warm N`, each run first feeds N more items of the same stream, untimed, and then
+//!    times `--items` items: the per-item path of a daemon whose window already holds N items,
+//!    not of one that starts empty (posting lists are longer, more candidates are scored, and
+//!    the tables no longer grow).
 //! 2. The candidate index alone: the per-item cost of `decide` + `insert` of fresh items (the
 //!    best of five windows of 5000, and their median) after the index already holds 10k, 100k
 //!    and 1M items, to show that it does not grow with the store, and the ratio of the largest
@@ -90,14 +94,18 @@ fn nth_distinct(fps: &[Fingerprint], n: usize) -> Fingerprint {
 /// started at its end (`Deduplicator::review_batch`).
 const FETCH_ITEMS: usize = 25;
 
-/// One pass of the per-item path over `htmls` with a fresh deduplicator: seconds taken, and
-/// how many items joined an existing story.
+/// One pass of the per-item path over `htmls` with a fresh deduplicator, of which the first
+/// `warm` items are not timed: seconds taken by the rest, and how many of them joined an
+/// existing story.
 #[inline(never)] // a frame of its own, for profilers
-fn per_item_path(htmls: &[(String, String)], thresholds: Thresholds) -> (f64, usize) {
+fn per_item_path(htmls: &[(String, String)], warm: usize, thresholds: Thresholds) -> (f64, usize) {
     let mut dedup = Deduplicator::new(thresholds);
-    let start = Instant::now();
+    let mut start = Instant::now();
     let mut folded = 0usize;
     for (i, (title, html)) in htmls.iter().enumerate() {
+        if i == warm {
+            start = Instant::now();
+        }
         if i % FETCH_ITEMS == 0 {
             dedup.review_batch();
             dedup.begin_batch();
@@ -109,7 +117,7 @@ fn per_item_path(htmls: &[(String, String)], thresholds: Thresholds) -> (f64, us
             dedup.start_story(i as i64);
             i as i64
         });
-        folded += usize::from(decision.cluster.is_some());
+        folded += usize::from(decision.cluster.is_some() && i >= warm);
         let independent = decision.is_independent_report();
         dedup.insert(i as i64, cluster, 1_000_000 + i as i64, fp, independent);
         if let Some(merged) = decision.merged {
@@ -128,6 +136,7 @@ fn main() {
     let mut news_like = true;
     let mut repeat = 5usize;
     let mut ecbplus: Option<String> = None;
+    let mut warm = 0usize;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--no-related" => related = false,
@@ -135,6 +144,7 @@ fn main() {
             "--ecbplus" => ecbplus = args.next(),
             "--repeat" => repeat = args.next().unwrap().parse::<usize>().unwrap().max(1),
             "--items" => items = args.next().unwrap().parse().unwrap(),
+            "--warm" => warm = args.next().unwrap().parse().unwrap(),
             "--scales" => {
                 scales = args
                     .next()
@@ -161,8 +171,8 @@ fn main() {
             (doc.title, html)
         })
     });
-    let mut htmls: Vec<(String, String)> = Vec::with_capacity(items);
-    for i in 0..items {
+    let mut htmls: Vec<(String, String)> = Vec::with_capacity(warm + items);
+    for i in 0..warm + items {
         if i > 10 && rng.below(5) == 0 {
             // A trimmed copy of an earlier item with a wire prefix and boilerplate.
             let (title, html) = &htmls[rng.below(i)];
@@ -192,19 +202,28 @@ fn main() {
     // The default thresholds, related coverage included; `--no-related` measures without it.
     let mut thresholds = Thresholds::with_window(72 * 3600);
     thresholds.related_coverage &= related;
-    let items = htmls.len();
+    let warm = warm.min(htmls.len());
+    let items = htmls.len() - warm;
+    assert!(items > 0, "--warm {warm} leaves none of the items to time");
     let mut runs: Vec<f64> = Vec::with_capacity(repeat);
     let mut folded = 0usize;
     for _ in 0..repeat {
-        let (elapsed, n) = per_item_path(&htmls, thresholds);
+        let (elapsed, n) = per_item_path(&htmls, warm, thresholds);
         runs.push(elapsed);
         folded = n;
     }
     runs.sort_by(f64::total_cmp);
     let (best, median) = (runs[0], runs[runs.len() / 2]);
+    // The later parts take the timed items only.
+    htmls.drain(..warm);
     let bytes: usize = htmls.iter().map(|(t, h)| t.len() + h.len()).sum();
+    let warmed = if warm > 0 {
+        format!(" after {warm} untimed")
+    } else {
+        String::new()
+    };
     println!(
-        "normalize+dedup (related coverage {}, {}): {items} items ({:.0} bytes each), {folded} folded, {repeat} runs: best {best:.3} s -> {:.0} items/s on one core (median {median:.3} s -> {:.0} items/s)",
+        "normalize+dedup (related coverage {}, {}): {items} items{warmed} ({:.0} bytes each), {folded} folded, {repeat} runs: best {best:.3} s -> {:.0} items/s on one core (median {median:.3} s -> {:.0} items/s)",
         if thresholds.related_coverage {
             "on"
         } else {
