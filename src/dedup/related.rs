@@ -710,83 +710,71 @@ struct QueryScratch {
 /// Counts per cluster number ([`Profiles`]), for the query's hit counting: up to QUERY_TERMS
 /// posting lists of up to MAX_POSTING numbers each, so a few thousand increments a query once
 /// the lists are full. One count for every number the index has given out, in an array that
-/// the number indexes: an increment is a load, a compare and a store, with no hashing and no
+/// the number indexes: an increment is a load, an add and a store, with no hashing and no
 /// probing (an open-addressing table of the numbers counted, before, took 8 % of the per-item
-/// time in `benches/dedup`). A count is current only while it carries the query's generation,
-/// so that clearing is one increment.
+/// time in `benches/dedup`).
 ///
-/// A count takes one byte, the generation in its high four bits. The increments land all over
-/// the array: at four bytes a count (a 16-bit generation), the 16k numbers of `benches/dedup`
-/// took 64 KB, and 70 % of the increments missed a 32 KB first-level cache; at one byte, 27 %
-/// (callgrind). The price is clearing the array every 15 queries, 16 KB written at once.
-#[derive(Clone)]
+/// A count takes one byte: the increments land all over the array, and at four bytes a count
+/// the 16k numbers of `benches/dedup` took 64 KB, so that 70 % of the increments missed a
+/// 32 KB first-level cache (at one byte, 27 %; callgrind). Between queries every count is 0:
+/// a query puts back to 0 the counts of the numbers on its lists ([`HitCounts::end`]), which
+/// it has just read, so that what a query costs does not grow with the window. (Counts that
+/// carried the query's generation, before, needed the whole array cleared every 15 queries:
+/// 100 KB written at once with 80k stories in the window, 4 % of the per-item instructions of
+/// `benches/dedup --warm 80000` in callgrind, and the caches' contents thrown out.)
+#[derive(Clone, Default)]
 struct HitCounts {
-    /// By number: the generation in the high four bits, the count in the low four.
+    /// By number: how many of the query's lists hold it (0 outside a query).
     counts: Vec<u8>,
     /// The numbers whose count reached [`MIN_POSTED_SHARED`], in the order they did: the only
     /// clusters a query scores. Most clusters a query counts posted one of its terms and no
     /// other; going through every count for the few that posted two cost more than the
     /// counting (callgrind: a tenth of the batch review's instructions).
     repeated: Vec<u32>,
-    /// Never 0, which no count carries before its first increment.
-    generation: u8,
-}
-
-impl Default for HitCounts {
-    fn default() -> HitCounts {
-        HitCounts {
-            counts: Vec::new(),
-            repeated: Vec::new(),
-            generation: 1,
-        }
-    }
+    /// A query began and has not ended: if a query was left (a panic in a caller's closure),
+    /// the next one clears every count instead.
+    counting: bool,
 }
 
 impl HitCounts {
-    /// The most generations before the counts are cleared: the generation has the high four
-    /// bits of a count's byte.
-    const GENERATIONS: u8 = 1 << 4;
-    /// The count's bits: a count never passes QUERY_TERMS (a number is on a list at most once,
-    /// and a query reads QUERY_TERMS lists).
-    const COUNT: u8 = (1 << 4) - 1;
-
     /// Starts a query that counts numbers below `numbers`.
-    fn clear(&mut self, numbers: usize) {
-        const { assert!(QUERY_TERMS <= HitCounts::COUNT as usize) };
+    fn begin(&mut self, numbers: usize) {
+        // A count never passes QUERY_TERMS: a number is on a list at most once, and a query
+        // reads QUERY_TERMS lists.
+        const { assert!(QUERY_TERMS <= u8::MAX as usize) };
         self.repeated.clear();
-        self.generation += 1;
-        if self.generation == Self::GENERATIONS {
-            // After 15 queries: no count may look current by an old generation.
+        if std::mem::replace(&mut self.counting, true) {
             self.counts.fill(0);
-            self.generation = 1;
         }
         if self.counts.len() < numbers {
             self.counts.resize(numbers, 0);
         }
     }
 
-    /// Counts each number of `list` once (each below the `numbers` of the last `clear`).
+    /// Counts each number of `list` once (each below the `numbers` of the last `begin`).
     fn add_all(&mut self, list: &[u32]) {
-        let current = u32::from(self.generation) << 4;
-        let count_bits = u32::from(Self::COUNT);
         // The array and the vector as locals: a byte stored through the array may, as far as
         // the compiler knows, change the vectors' own pointers and lengths, which it then read
         // again at every number.
         let (counts, repeated) = (&mut self.counts[..], &mut self.repeated);
         for &number in list {
             let slot = &mut counts[number as usize];
-            // A count of another generation is 0. The test is `count`'s, written out (through
-            // `count`, or a helper both call, the per-item path took 1.4 % more instructions,
-            // callgrind over `benches/dedup`), and without a branch: whether a count is
-            // current is a coin toss for the processor.
-            let held = u32::from(*slot);
-            let current_only = 0u32.wrapping_sub(u32::from(held & !count_bits == current));
-            let count = (held & count_bits & current_only) + 1;
-            *slot = (current | count) as u8;
-            if count == MIN_POSTED_SHARED {
+            *slot += 1;
+            if u32::from(*slot) == MIN_POSTED_SHARED {
                 repeated.push(number);
             }
         }
+    }
+
+    /// Ends the query that counted `lists` (all of them): their numbers' counts back to 0.
+    fn end<'a>(&mut self, lists: impl Iterator<Item = &'a [u32]>) {
+        let counts = &mut self.counts[..];
+        for list in lists {
+            for &number in list {
+                counts[number as usize] = 0;
+            }
+        }
+        self.counting = false;
     }
 
     /// Counts `number` once.
@@ -797,12 +785,7 @@ impl HitCounts {
 
     /// The count of `number` in this query.
     fn count(&self, number: u32) -> u32 {
-        let slot = self.counts[number as usize];
-        if slot >> 4 == self.generation {
-            u32::from(slot & Self::COUNT)
-        } else {
-            0
-        }
+        u32::from(self.counts[number as usize])
     }
 
     /// (number, count) of every cluster counted since the last `clear`.
@@ -935,7 +918,7 @@ impl RelatedIndex {
             (list.len() <= MAX_POSTING).then_some(&list[..])
         });
         lists.iter().flatten().for_each(|list| warm(list));
-        hits.clear(self.profiles.numbers_given());
+        hits.begin(self.profiles.numbers_given());
         for list in lists.into_iter().flatten() {
             hits.add_all(list);
         }
@@ -955,6 +938,7 @@ impl RelatedIndex {
             (std::cmp::Reverse(n), std::cmp::Reverse(cluster))
         });
         candidates.truncate(MAX_CANDIDATES);
+        hits.end(lists.into_iter().flatten());
         if candidates.is_empty() {
             return None;
         }
@@ -1507,7 +1491,7 @@ mod tests {
     }
 
     #[test]
-    fn hit_counts_count_as_a_map_does_across_clears_and_growth() {
+    fn hit_counts_count_as_a_map_does_across_queries_and_growth() {
         let mut next = crate::test_support::xorshift(0x2545_f491_4f6c_dd1d);
         let mut hits = HitCounts::default();
         for round in 0..300usize {
@@ -1516,9 +1500,9 @@ mod tests {
             // and down from one query to the next (the counts grow to it), from a narrow range
             // so that they repeat across lists, 0 included.
             let spread = 1 + (round % 5) as u64 * 100;
-            hits.clear(spread as usize);
+            hits.begin(spread as usize);
             let mut expected: std::collections::HashMap<u32, u32> = Default::default();
-            let mut ids = Vec::new();
+            let mut lists = Vec::new();
             for _ in 0..=(round % QUERY_TERMS) {
                 let mut list: Vec<u32> = (0..next() % 300)
                     .map(|_| (next() % spread) as u32)
@@ -1530,9 +1514,9 @@ mod tests {
                 } else {
                     hits.add_all(&list);
                 }
-                ids.extend(list);
+                lists.push(list);
             }
-            for &cluster in &ids {
+            for &cluster in lists.iter().flatten() {
                 *expected.entry(cluster).or_default() += 1;
             }
             let mut counted: Vec<(u32, u32)> = hits.iter().collect();
@@ -1544,18 +1528,17 @@ mod tests {
             assert_eq!(counted, expected, "round {round}");
             expected.retain(|&(_, n)| n >= MIN_POSTED_SHARED);
             assert_eq!(repeated, expected, "round {round}: the repeated");
+            // Every seventh query is left without its end, as a panic in a caller's closure
+            // would leave it: the next query must still start from nothing.
+            if round % 7 != 3 {
+                hits.end(lists.iter().map(|l| &l[..]));
+                assert_eq!(
+                    hits.iter().count(),
+                    0,
+                    "round {round}: counts left after the end"
+                );
+            }
         }
-        // A wrapped generation does not bring old counts back: 8 counted in generation 2,
-        // then (as after 15 queries) the generation comes round to 2 again.
-        let mut hits = HitCounts::default();
-        hits.clear(10);
-        hits.add(8);
-        hits.add(9);
-        hits.generation = HitCounts::GENERATIONS - 1;
-        hits.clear(10);
-        hits.clear(10);
-        hits.add(8);
-        assert_eq!(hits.iter().collect::<Vec<_>>(), vec![(8, 1)]);
     }
 
     #[test]
