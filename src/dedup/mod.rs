@@ -331,21 +331,20 @@ impl Thresholds {
 
     /// The fewest shared shingles that make two texts near-duplicates when the smaller has
     /// `smaller` shingles: the least count for which the rule in `Deduplicator::place` holds
-    /// (`smaller + 1` when none does). Found by testing that rule itself, so that the two
-    /// cannot disagree on a rounding.
+    /// (`smaller + 1` when none does). The share's part of the rule is found by the same
+    /// division the rule makes ([`fingerprint::lead_shingles_for`]), so that the two cannot
+    /// disagree on a rounding.
     fn shingles_for_near_duplicate(&self, smaller: usize) -> usize {
-        let holds = |shared: usize| self.near_duplicate(shared, smaller).is_some();
-        // The share only grows with the count: a binary search over 0..=smaller.
-        let (mut low, mut high) = (0, smaller + 1);
-        while low < high {
-            let mid = (low + high) / 2;
-            if holds(mid) {
-                high = mid;
-            } else {
-                low = mid + 1;
-            }
+        let share_needed = if smaller == 0 {
+            // (An empty set's share is 0, not 0/0.)
+            (fingerprint::containment_of(0, 0) >= self.containment).then_some(0)
+        } else {
+            fingerprint::lead_shingles_for(smaller, self.containment)
+        };
+        match share_needed.map(|n| n.max(self.min_shared)) {
+            Some(n) if n <= smaller => n,
+            _ => smaller + 1,
         }
-        low
     }
 
     /// The fingerprint these thresholds need: with the event terms when related coverage is on.
@@ -867,7 +866,15 @@ mod tests {
     #[test]
     fn the_shingles_a_near_duplicate_needs_are_the_least_count_that_passes_the_rule() {
         let mut variants = vec![Thresholds::with_window(3600)];
-        for (containment, min_shared) in [(0.85, 0), (0.0, 0), (0.6, 500), (1.0, 1)] {
+        for (containment, min_shared) in [
+            (0.85, 0),
+            (0.0, 0),
+            (0.6, 500),
+            (1.0, 1),
+            (1.5, 0),
+            (-0.5, 3),
+            (0.333, 7),
+        ] {
             let mut t = Thresholds::with_window(3600);
             (t.containment, t.min_shared) = (containment, min_shared);
             variants.push(t);
