@@ -26,21 +26,29 @@ const MAX_POSTING: usize = 512;
 /// find the heavier rewrites.
 const BAND_MAX_DISTANCE: u32 = 12;
 
+/// What the index keeps of an item. Laid out by hand (`repr(C)`): first and together the
+/// fields a verification reads of nearly every candidate (the time, the shingle count, the
+/// headline key, the signature and the lead, about 200 bytes), then those it reads of the few
+/// that pass. With the window full a candidate's entry is seldom still cached, and in the
+/// compiler's order those fields lay apart: with 20k items already in, the per-item path's
+/// reads that missed a 1 MB cache fell 2.7 % (callgrind over `benches/dedup --warm 20000`).
 #[derive(Clone)]
+#[repr(C)]
 pub struct Entry {
-    pub item: i64,
-    pub cluster: i64,
     pub ts: i64,
-    pub simhash: u64,
     pub shingles: Box<[u32]>,
-    pub lead: Lead,
-    pub numbers: Box<[(u32, u32)]>,
     pub title_key: Option<u64>,
     /// The signature of `shingles`: a bound on how many shingles a candidate shares with this
     /// entry, before its shingles are read.
     pub shingle_bits: ShingleBits,
-    /// Kept to find the item's postings when it is evicted.
+    pub lead: Lead,
+    /// Kept to find the item's postings when it is evicted. (Here, after the lead, the two
+    /// leave no padding: the entry is as long as in the compiler's order.)
     anchors: [u32; ANCHORS],
+    pub simhash: u64,
+    pub item: i64,
+    pub cluster: i64,
+    pub numbers: Box<[(u32, u32)]>,
     content_hash: Option<u64>,
 }
 
@@ -49,9 +57,11 @@ pub struct Entry {
 /// through the pointer missed the cache on its own (a tenth of `Deduplicator::decide`'s
 /// samples in `benches/dedup`).
 #[derive(Clone, Copy)]
+#[repr(C)]
 pub struct Lead {
-    hashes: [u32; LEAD_SHINGLES],
+    /// First: a verification reads it before the hashes, and may stop there.
     len: u8,
+    hashes: [u32; LEAD_SHINGLES],
 }
 
 impl Lead {
