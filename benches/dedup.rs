@@ -107,7 +107,8 @@ fn per_item_path(htmls: &[(String, String)], warm: usize, thresholds: Thresholds
 }
 
 /// The items fed before the timer starts: a frame of their own, so that a profiler can leave
-/// them out (`valgrind --tool=callgrind --toggle-collect='*timed_items*'`).
+/// them out (`valgrind --tool=callgrind --toggle-collect='dedup::timed_items'`: a pattern
+/// `*timed_items*` would match this frame too).
 #[inline(never)]
 fn untimed_items(dedup: &mut Deduplicator, thresholds: Thresholds, htmls: &[(String, String)]) {
     feed_items(dedup, thresholds, htmls, 0);

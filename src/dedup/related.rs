@@ -788,7 +788,7 @@ impl HitCounts {
         u32::from(self.counts[number as usize])
     }
 
-    /// (number, count) of every cluster counted since the last `clear`.
+    /// (number, count) of every cluster counted since the last `begin`.
     #[cfg(test)]
     fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
         (0..self.counts.len() as u32)
