@@ -797,7 +797,7 @@ impl HitCounts {
     }
 
     /// (number, count) of every cluster counted [`MIN_POSTED_SHARED`] times or more since the
-    /// last `clear`.
+    /// last `begin` (read before the query's `end`, which puts the counts back to 0).
     fn repeated(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
         self.repeated
             .iter()
