@@ -898,7 +898,7 @@ pub fn lead_containment_reaching(lead: &[u32], shingles: &[u32], bar: f64) -> Op
         return (0.0 >= bar).then_some(0.0);
     }
     let share = |found: usize| found as f64 / lead.len() as f64;
-    let needed = lead_shingles_for(lead.len(), bar)?;
+    let needed = shingles_for_share(lead.len(), bar)?;
     let mut missing_allowed = lead.len() - needed;
     let mut found = 0;
     for h in lead {
@@ -913,17 +913,17 @@ pub fn lead_containment_reaching(lead: &[u32], shingles: &[u32], bar: f64) -> Op
     Some(share(found))
 }
 
-/// The fewest of a lead of `len` shingles (at least 1) found that reach `bar`, by the same
-/// division as [`lead_containment_reaching`]'s share; `None` when even all of them fall short
-/// (a bar above 1). Also the fewest shingles of the smaller set that make a share reach `bar`
-/// (`Thresholds::shingles_for_near_duplicate`).
+/// The fewest of `len` shingles (at least 1) whose share of them reaches `bar`, by the same
+/// division as a share is computed with (`count / len`: [`lead_containment_reaching`]'s, and
+/// [`containment_of`] for `Thresholds::shingles_for_near_duplicate`); `None` when even all of
+/// them fall short (a bar above 1).
 ///
 /// The share grows with the count, so the answer is the first count whose share reaches the
 /// bar. It starts from `bar * len` rounded up and steps down and up by the division itself,
 /// so that it is the count-by-count search's answer to the last rounding, in a division or
 /// two: that search took up to `len` divisions for each candidate a decision verifies
 /// (`benches/dedup --warm 80000`: 1.5 % of the per-item instructions).
-pub fn lead_shingles_for(len: usize, bar: f64) -> Option<usize> {
+pub fn shingles_for_share(len: usize, bar: f64) -> Option<usize> {
     let reaches = |n: usize| n as f64 / len as f64 >= bar;
     if !reaches(len) {
         return None;
@@ -1013,7 +1013,7 @@ mod tests {
             |len: usize, bar: f64| (0..=len).find(|&n| n as f64 / len as f64 >= bar);
         for &bar in &bars {
             for len in 0..2000usize {
-                let found = lead_shingles_for(len, bar);
+                let found = shingles_for_share(len, bar);
                 assert_eq!(found, count_by_count(len, bar), "len {len} bar {bar}");
             }
         }
@@ -1021,7 +1021,7 @@ mod tests {
         for len in 1..3000usize {
             let share = (next() as usize % (len + 1)) as f64 / len as f64;
             for bar in [share, share.next_down(), share.next_up()] {
-                let found = lead_shingles_for(len, bar);
+                let found = shingles_for_share(len, bar);
                 assert_eq!(found, count_by_count(len, bar), "len {len} bar {bar}");
             }
         }

@@ -322,7 +322,7 @@ impl Thresholds {
             return true;
         }
         let reaches = |found_at_most: usize, lead: usize| {
-            fingerprint::lead_shingles_for(lead, self.lead_containment)
+            fingerprint::shingles_for_share(lead, self.lead_containment)
                 .is_some_and(|needed| found_at_most >= needed)
         };
         reaches(e.shingle_bits.count_in(&fp.lead), fp.lead.len())
@@ -332,14 +332,14 @@ impl Thresholds {
     /// The fewest shared shingles that make two texts near-duplicates when the smaller has
     /// `smaller` shingles: the least count for which the rule in `Deduplicator::place` holds
     /// (`smaller + 1` when none does). The share's part of the rule is found by the same
-    /// division the rule makes ([`fingerprint::lead_shingles_for`]), so that the two cannot
+    /// division the rule makes ([`fingerprint::shingles_for_share`]), so that the two cannot
     /// disagree on a rounding.
     fn shingles_for_near_duplicate(&self, smaller: usize) -> usize {
         let share_needed = if smaller == 0 {
             // (An empty set's share is 0, not 0/0.)
             (fingerprint::containment_of(0, 0) >= self.containment).then_some(0)
         } else {
-            fingerprint::lead_shingles_for(smaller, self.containment)
+            fingerprint::shingles_for_share(smaller, self.containment)
         };
         match share_needed.map(|n| n.max(self.min_shared)) {
             Some(n) if n <= smaller => n,
