@@ -26,7 +26,9 @@
 //!    With `--warm N`, each run first feeds N more items of the same stream, untimed, and then
 //!    times `--items` items: the per-item path of a daemon whose window already holds N items,
 //!    not of one that starts empty (posting lists are longer, more candidates are scored, and
-//!    the tables no longer grow).
+//!    the tables no longer grow). It prints, too, what the decisions were, so that a change made
+//!    for speed shows what it did to them: how many of the timed copies ended in their
+//!    original's story, and how many articles of their own joined one.
 //! 2. The candidate index alone: the per-item cost of `decide` + `insert` of fresh items (the
 //!    best of five windows of 5000, and their median) after the index already holds 10k, 100k
 //!    and 1M items, to show that it does not grow with the store, and the ratio of the largest
@@ -95,52 +97,84 @@ fn nth_distinct(fps: &[Fingerprint], n: usize) -> Fingerprint {
 const FETCH_ITEMS: usize = 25;
 
 /// One pass of the per-item path over `htmls` with a fresh deduplicator, of which the first
-/// `warm` items are not timed: seconds taken by the rest, and how many of them joined an
-/// existing story.
+/// `warm` items are not timed: seconds taken by the rest, and the story each item ended in.
 #[inline(never)] // a frame of its own, for profilers
-fn per_item_path(htmls: &[(String, String)], warm: usize, thresholds: Thresholds) -> (f64, usize) {
+fn per_item_path(
+    htmls: &[(String, String)],
+    warm: usize,
+    thresholds: Thresholds,
+) -> (f64, Stories) {
     let mut dedup = Deduplicator::new(thresholds);
-    untimed_items(&mut dedup, thresholds, &htmls[..warm]);
+    let mut stories = Stories::with_capacity(htmls.len());
+    untimed_items(&mut dedup, thresholds, &htmls[..warm], &mut stories);
     let start = Instant::now();
-    let folded = timed_items(&mut dedup, thresholds, &htmls[warm..], warm);
-    (start.elapsed().as_secs_f64(), folded)
+    timed_items(&mut dedup, thresholds, &htmls[warm..], &mut stories);
+    (start.elapsed().as_secs_f64(), stories)
 }
 
 /// The items fed before the timer starts: a frame of their own, so that a profiler can leave
 /// them out (`valgrind --tool=callgrind --toggle-collect='dedup::timed_items'`: a pattern
 /// `*timed_items*` would match this frame too).
 #[inline(never)]
-fn untimed_items(dedup: &mut Deduplicator, thresholds: Thresholds, htmls: &[(String, String)]) {
-    feed_items(dedup, thresholds, htmls, 0);
+fn untimed_items(
+    dedup: &mut Deduplicator,
+    thresholds: Thresholds,
+    htmls: &[(String, String)],
+    stories: &mut Stories,
+) {
+    feed_items(dedup, thresholds, htmls, stories);
 }
 
-/// The timed items, the `first`th of the stream on, and the review of their last batch: how
-/// many joined an existing story. (The deduplicator is dropped after the timer stops.)
+/// The timed items, and the review of their last batch. (The deduplicator is dropped after
+/// the timer stops.)
 #[inline(never)]
 fn timed_items(
     dedup: &mut Deduplicator,
     thresholds: Thresholds,
     htmls: &[(String, String)],
-    first: usize,
-) -> usize {
-    let folded = feed_items(dedup, thresholds, htmls, first);
+    stories: &mut Stories,
+) {
+    feed_items(dedup, thresholds, htmls, stories);
     dedup.review_batch();
-    folded
 }
 
-/// Feeds `htmls`, the `first`th item of the stream on, through the per-item path, in fetches
-/// of FETCH_ITEMS (each a batch, reviewed when the next begins): how many joined an existing
-/// story.
+/// Which story each item of the stream joined, as a union-find over the items: an item that
+/// starts a story is its own root, one that joins a story points at that story's id (its first
+/// item), and a story merged into another points at it. (A batch review's refolds are left
+/// out: they move a few items, and the bench reports what the per-item decisions did.)
+struct Stories {
+    parent: Vec<usize>,
+    /// Whether the item joined an existing story when it came.
+    joined: Vec<bool>,
+}
+
+impl Stories {
+    fn with_capacity(items: usize) -> Stories {
+        Stories {
+            parent: Vec::with_capacity(items),
+            joined: Vec::with_capacity(items),
+        }
+    }
+
+    fn root(&self, mut item: usize) -> usize {
+        while self.parent[item] != item {
+            item = self.parent[item];
+        }
+        item
+    }
+}
+
+/// Feeds `htmls`, the items of the stream after those `stories` holds, through the per-item
+/// path, in fetches of FETCH_ITEMS (each a batch, reviewed when the next begins).
 #[inline(always)]
 fn feed_items(
     dedup: &mut Deduplicator,
     thresholds: Thresholds,
     htmls: &[(String, String)],
-    first: usize,
-) -> usize {
-    let mut folded = 0usize;
-    for (n, (title, html)) in htmls.iter().enumerate() {
-        let i = first + n;
+    stories: &mut Stories,
+) {
+    for (title, html) in htmls {
+        let i = stories.parent.len();
         if i.is_multiple_of(FETCH_ITEMS) {
             dedup.review_batch();
             dedup.begin_batch();
@@ -152,14 +186,16 @@ fn feed_items(
             dedup.start_story(i as i64);
             i as i64
         });
-        folded += usize::from(decision.cluster.is_some());
+        stories.parent.push(cluster as usize);
+        stories.joined.push(decision.cluster.is_some());
         let independent = decision.is_independent_report();
         dedup.insert(i as i64, cluster, 1_000_000 + i as i64, fp, independent);
         if let Some(merged) = decision.merged {
             dedup.fold_story(merged.cluster, cluster);
+            let (from, into) = (stories.root(merged.cluster as usize), stories.root(i));
+            stories.parent[from] = into;
         }
     }
-    folded
 }
 
 fn main() {
@@ -206,19 +242,27 @@ fn main() {
         })
     });
     let mut htmls: Vec<(String, String)> = Vec::with_capacity(warm + items);
+    // The item each copy was made of (`None` for an article of its own).
+    let mut copy_of: Vec<Option<usize>> = Vec::with_capacity(warm + items);
     for i in 0..warm + items {
         if i > 10 && rng.below(5) == 0 {
             // A trimmed copy of an earlier item with a wire prefix and boilerplate.
-            let (title, html) = &htmls[rng.below(i)];
+            let source = rng.below(i);
+            copy_of.push(Some(source));
+            let (title, html) = &htmls[source];
             let trimmed = cut(html, html.len() * 3 / 4);
             let copy = format!("{trimmed}</p><p>Reporting by A. Writer; editing by B. Editor</p>");
             htmls.push((format!("UPDATE 1-{title}"), copy));
         } else if let Some(docs) = real.as_mut() {
             match docs.next() {
-                Some(doc) => htmls.push(doc),
+                Some(doc) => {
+                    copy_of.push(None);
+                    htmls.push(doc);
+                }
                 None => break,
             }
         } else {
+            copy_of.push(None);
             let (title, body) = if news_like {
                 news_article(&mut rng, &news_vocab, 1000)
             } else {
@@ -240,11 +284,26 @@ fn main() {
     let items = htmls.len() - warm;
     assert!(items > 0, "--warm {warm} leaves none of the items to time");
     let mut runs: Vec<f64> = Vec::with_capacity(repeat);
-    let mut folded = 0usize;
+    let mut stories = Stories::with_capacity(0);
     for _ in 0..repeat {
-        let (elapsed, n) = per_item_path(&htmls, warm, thresholds);
+        let elapsed;
+        (elapsed, stories) = per_item_path(&htmls, warm, thresholds);
         runs.push(elapsed);
-        folded = n;
+    }
+    // Every run decides alike: the last one's stories stand for all.
+    let folded = stories.joined[warm..].iter().filter(|&&j| j).count();
+    let (mut copies, mut copies_home, mut own, mut own_joined) = (0, 0, 0, 0);
+    for (i, source) in copy_of.iter().enumerate().skip(warm) {
+        match *source {
+            Some(source) => {
+                copies += 1;
+                copies_home += usize::from(stories.root(i) == stories.root(source));
+            }
+            None => {
+                own += 1;
+                own_joined += usize::from(stories.joined[i]);
+            }
+        }
     }
     runs.sort_by(f64::total_cmp);
     let (best, median) = (runs[0], runs[runs.len() / 2]);
@@ -273,6 +332,11 @@ fn main() {
         bytes as f64 / items as f64,
         items as f64 / best,
         items as f64 / median
+    );
+    // What the decisions were, so that a change made for speed shows what it did to them:
+    // every copy belongs in its original's story, and an article of its own in none.
+    println!(
+        "  of the timed items: {copies_home} of {copies} copies in their original's story, {own_joined} of {own} articles of their own joined one"
     );
     let plains: Vec<(String, String)> = htmls
         .iter()
