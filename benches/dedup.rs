@@ -3,7 +3,7 @@
 //! ```sh
 //! cargo bench --bench dedup -- [--items 20000] [--scales 10000,100000,1000000] [--no-related]
 //!                                [--repeat 5] [--ecbplus ../shared/data/ecbplus-dev.jsonl]
-//!                                [--uniform-prose] [--warm 0]
+//!                                [--uniform-prose] [--warm 0] [--seconds-apart 1]
 //! ```
 //!
 //! The generated items are news-like (`support::news_article`): about half their words are
@@ -26,9 +26,13 @@
 //!    With `--warm N`, each run first feeds N more items of the same stream, untimed, and then
 //!    times `--items` items: the per-item path of a daemon whose window already holds N items,
 //!    not of one that starts empty (posting lists are longer, more candidates are scored, and
-//!    the tables no longer grow). It prints, too, what the decisions were, so that a change made
-//!    for speed shows what it did to them: how many of the timed copies ended in their
-//!    original's story, and how many articles of their own joined one.
+//!    the tables no longer grow). The items are published one second apart: the whole stream
+//!    stays in the window (72 hours), and the index only grows. With `--seconds-apart S` the
+//!    index holds two windows of items (518400 / S) and evicts as the stream moves on, as a
+//!    daemon's does once it has run for two windows. It prints, too, what the decisions were,
+//!    so that a change made for speed shows what it did to them: how many of the timed copies
+//!    ended in their original's story (and how many were published within a window of it, the
+//!    only ones to fold), and how many articles of their own joined one.
 //! 2. The candidate index alone: the per-item cost of `decide` + `insert` of fresh items (the
 //!    best of five windows of 5000, and their median) after the index already holds 10k, 100k
 //!    and 1M items, to show that it does not grow with the store, and the ratio of the largest
@@ -103,12 +107,13 @@ fn per_item_path(
     htmls: &[(String, String)],
     warm: usize,
     thresholds: Thresholds,
+    apart: i64,
 ) -> (f64, Stories) {
     let mut dedup = Deduplicator::new(thresholds);
     let mut stories = Stories::with_capacity(htmls.len());
-    untimed_items(&mut dedup, thresholds, &htmls[..warm], &mut stories);
+    untimed_items(&mut dedup, thresholds, &htmls[..warm], apart, &mut stories);
     let start = Instant::now();
-    timed_items(&mut dedup, thresholds, &htmls[warm..], &mut stories);
+    timed_items(&mut dedup, thresholds, &htmls[warm..], apart, &mut stories);
     (start.elapsed().as_secs_f64(), stories)
 }
 
@@ -120,9 +125,10 @@ fn untimed_items(
     dedup: &mut Deduplicator,
     thresholds: Thresholds,
     htmls: &[(String, String)],
+    apart: i64,
     stories: &mut Stories,
 ) {
-    feed_items(dedup, thresholds, htmls, stories);
+    feed_items(dedup, thresholds, htmls, apart, stories);
 }
 
 /// The timed items, and the review of their last batch. (The deduplicator is dropped after
@@ -132,9 +138,10 @@ fn timed_items(
     dedup: &mut Deduplicator,
     thresholds: Thresholds,
     htmls: &[(String, String)],
+    apart: i64,
     stories: &mut Stories,
 ) {
-    feed_items(dedup, thresholds, htmls, stories);
+    feed_items(dedup, thresholds, htmls, apart, stories);
     dedup.review_batch();
 }
 
@@ -165,12 +172,14 @@ impl Stories {
 }
 
 /// Feeds `htmls`, the items of the stream after those `stories` holds, through the per-item
-/// path, in fetches of FETCH_ITEMS (each a batch, reviewed when the next begins).
+/// path, in fetches of FETCH_ITEMS (each a batch, reviewed when the next begins), `apart`
+/// seconds of publication time after each other.
 #[inline(always)]
 fn feed_items(
     dedup: &mut Deduplicator,
     thresholds: Thresholds,
     htmls: &[(String, String)],
+    apart: i64,
     stories: &mut Stories,
 ) {
     for (title, html) in htmls {
@@ -181,7 +190,8 @@ fn feed_items(
         }
         let plain = html_to_text(html);
         let fp = thresholds.fingerprint(title, &plain);
-        let decision = dedup.decide(&fp, 1_000_000 + i as i64);
+        let ts = 1_000_000 + i as i64 * apart;
+        let decision = dedup.decide(&fp, ts);
         let cluster = decision.cluster.unwrap_or_else(|| {
             dedup.start_story(i as i64);
             i as i64
@@ -189,7 +199,7 @@ fn feed_items(
         stories.parent.push(cluster as usize);
         stories.joined.push(decision.cluster.is_some());
         let independent = decision.is_independent_report();
-        dedup.insert(i as i64, cluster, 1_000_000 + i as i64, fp, independent);
+        dedup.insert(i as i64, cluster, ts, fp, independent);
         if let Some(merged) = decision.merged {
             dedup.fold_story(merged.cluster, cluster);
             let (from, into) = (stories.root(merged.cluster as usize), stories.root(i));
@@ -207,6 +217,7 @@ fn main() {
     let mut repeat = 5usize;
     let mut ecbplus: Option<String> = None;
     let mut warm = 0usize;
+    let mut apart = 1i64;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--no-related" => related = false,
@@ -215,6 +226,7 @@ fn main() {
             "--repeat" => repeat = args.next().unwrap().parse::<usize>().unwrap().max(1),
             "--items" => items = args.next().unwrap().parse().unwrap(),
             "--warm" => warm = args.next().unwrap().parse().unwrap(),
+            "--seconds-apart" => apart = args.next().unwrap().parse::<i64>().unwrap().max(1),
             "--scales" => {
                 scales = args
                     .next()
@@ -287,17 +299,21 @@ fn main() {
     let mut stories = Stories::with_capacity(0);
     for _ in 0..repeat {
         let elapsed;
-        (elapsed, stories) = per_item_path(&htmls, warm, thresholds);
+        (elapsed, stories) = per_item_path(&htmls, warm, thresholds, apart);
         runs.push(elapsed);
     }
     // Every run decides alike: the last one's stories stand for all.
     let folded = stories.joined[warm..].iter().filter(|&&j| j).count();
     let (mut copies, mut copies_home, mut own, mut own_joined) = (0, 0, 0, 0);
+    // A copy published more than a window after its original is not one to fold.
+    let mut copies_in_window = 0;
     for (i, source) in copy_of.iter().enumerate().skip(warm) {
         match *source {
             Some(source) => {
                 copies += 1;
                 copies_home += usize::from(stories.root(i) == stories.root(source));
+                copies_in_window +=
+                    usize::from((i - source) as i64 * apart <= thresholds.window_secs);
             }
             None => {
                 own += 1;
@@ -310,11 +326,16 @@ fn main() {
     // The later parts take the timed items only.
     htmls.drain(..warm);
     let bytes: usize = htmls.iter().map(|(t, h)| t.len() + h.len()).sum();
-    let warmed = if warm > 0 {
+    let mut warmed = if warm > 0 {
         format!(" after {warm} untimed")
     } else {
         String::new()
     };
+    if apart > 1 {
+        // The index keeps two windows.
+        let held = 2 * thresholds.window_secs / apart;
+        warmed.push_str(&format!(", {apart} s apart (two windows: {held} items)"));
+    }
     println!(
         "normalize+dedup (related coverage {}, {}): {items} items{warmed} ({:.0} bytes each), {folded} folded, {repeat} runs: best {best:.3} s -> {:.0} items/s on one core (median {median:.3} s -> {:.0} items/s)",
         if thresholds.related_coverage {
@@ -336,7 +357,7 @@ fn main() {
     // What the decisions were, so that a change made for speed shows what it did to them:
     // every copy belongs in its original's story, and an article of its own in none.
     println!(
-        "  of the timed items: {copies_home} of {copies} copies in their original's story, {own_joined} of {own} articles of their own joined one"
+        "  of the timed items: {copies_home} of {copies} copies in their original's story ({copies_in_window} published within a window of it), {own_joined} of {own} articles of their own joined one"
     );
     let plains: Vec<(String, String)> = htmls
         .iter()
