@@ -119,6 +119,51 @@ pub fn drop_from_lists<K: std::hash::Hash + Eq + Ord + Copy, V: Copy>(
     }
 }
 
+/// The ids an eviction removes, asked about for every value of the posting lists they were on
+/// (a common key's list can hold thousands). Ids are given out in order (the store's row ids,
+/// the related index's reused numbers), and an eviction takes the oldest: their range is
+/// nearly always dense, and then a bit for each id in it answers with a shift and a mask. A
+/// hash set, before, was a multiply and a probe of a table that seldom stayed cached. Ids
+/// spread far apart fall back to the hash set.
+pub enum IdSet {
+    Bits { first: i64, bits: Vec<u64> },
+    Hashed(FastSet<i64>),
+}
+
+impl IdSet {
+    /// A range wider than this many ids per id held is not worth a bit per id.
+    const MAX_SPREAD: u64 = 64;
+
+    pub fn of(ids: &[i64]) -> IdSet {
+        let (Some(&first), Some(&last)) = (ids.iter().min(), ids.iter().max()) else {
+            return IdSet::Hashed(FastSet::default());
+        };
+        let width = last.abs_diff(first);
+        if width >= Self::MAX_SPREAD.saturating_mul(ids.len() as u64) {
+            return IdSet::Hashed(ids.iter().copied().collect());
+        }
+        let mut bits = vec![0u64; (width / 64 + 1) as usize];
+        for &id in ids {
+            let at = id.abs_diff(first);
+            bits[(at / 64) as usize] |= 1 << (at % 64);
+        }
+        IdSet::Bits { first, bits }
+    }
+
+    #[inline]
+    pub fn contains(&self, id: i64) -> bool {
+        match self {
+            IdSet::Bits { first, bits } => {
+                // Below `first`, the difference wraps to a number past every word.
+                let at = (id as u64).wrapping_sub(*first as u64);
+                bits.get((at / 64) as usize)
+                    .is_some_and(|word| word & (1 << (at % 64)) != 0)
+            }
+            IdSet::Hashed(set) => set.contains(&id),
+        }
+    }
+}
+
 /// Reads the first element of `list` and discards it: a load issued early, so that the cache
 /// misses of several posting lists overlap instead of coming one after another (a software
 /// prefetch without `unsafe`; the CPU runs the loads it does not wait for out of order). An
@@ -234,6 +279,33 @@ pub fn sort_by_hash<T: Copy>(items: &mut Vec<T>, spare: &mut Vec<T>, key: impl F
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_id_set_holds_exactly_its_ids_dense_or_spread() {
+        let mut next = crate::test_support::xorshift(0x2545_f491_4f6c_dd1du64);
+        let dense: Vec<i64> = (1000..5000).filter(|i| i % 3 != 0).collect();
+        let negative: Vec<i64> = (-70..70).step_by(2).collect();
+        let spread: Vec<i64> = (0..500).map(|_| next() as i64).collect();
+        let extremes = vec![i64::MIN, i64::MAX, 0];
+        for ids in [dense, negative, spread, extremes, vec![7], vec![]] {
+            let set = IdSet::of(&ids);
+            let held: FastSet<i64> = ids.iter().copied().collect();
+            // Around every id held, and at both ends of the range and past them.
+            let asked = ids
+                .iter()
+                .flat_map(|&i| [i.wrapping_sub(1), i, i.wrapping_add(1)])
+                .chain([i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX])
+                .chain((0..200).map(|_| next() as i64));
+            for id in asked {
+                assert_eq!(set.contains(id), held.contains(&id), "{id} in {ids:?}");
+            }
+        }
+        assert!(matches!(
+            IdSet::of(&(0..4096).collect::<Vec<_>>()),
+            IdSet::Bits { .. }
+        ));
+        assert!(matches!(IdSet::of(&[0, 1 << 40]), IdSet::Hashed(_)));
+    }
 
     #[test]
     fn sort_by_hash_sorts_spread_crowded_and_repeated_keys() {

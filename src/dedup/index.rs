@@ -14,7 +14,7 @@
 
 use std::collections::BTreeSet;
 
-use super::fasthash::{FastMap, FastSet, PostingList, drop_from_lists, warm};
+use super::fasthash::{FastMap, IdSet, PostingList, drop_from_lists, warm};
 
 use super::fingerprint::{ANCHORS, Fingerprint, LEAD_SHINGLES, ShingleBits};
 
@@ -206,17 +206,17 @@ impl CandidateIndex {
         if removed.is_empty() {
             return;
         }
-        let gone: FastSet<i64> = removed.iter().map(|e| e.item).collect();
+        let gone = IdSet::of(&removed.iter().map(|e| e.item).collect::<Vec<_>>());
         for (b, map) in self.bands.iter_mut().enumerate() {
             let keys = removed.iter().map(|e| band(e.simhash, b)).collect();
-            drop_from_lists(map, keys, |(_, i)| gone.contains(i));
+            drop_from_lists(map, keys, |&(_, i)| gone.contains(i));
         }
         let anchors = removed.iter().flat_map(|e| e.anchors).filter(|&a| a != 0);
-        drop_from_lists(&mut self.anchors, anchors.collect(), |i| gone.contains(i));
+        drop_from_lists(&mut self.anchors, anchors.collect(), |&i| gone.contains(i));
         let content = removed.iter().filter_map(|e| e.content_hash).collect();
-        drop_from_lists(&mut self.content, content, |i| gone.contains(i));
+        drop_from_lists(&mut self.content, content, |&i| gone.contains(i));
         let titles = removed.iter().filter_map(|e| e.title_key).collect();
-        drop_from_lists(&mut self.titles, titles, |i| gone.contains(i));
+        drop_from_lists(&mut self.titles, titles, |&i| gone.contains(i));
     }
 
     pub fn entry(&self, item: i64) -> Option<&Entry> {

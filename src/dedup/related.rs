@@ -16,9 +16,7 @@
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
-use super::fasthash::{
-    FastMap, FastSet, PostingList, TopBits, drop_from_lists, sort_by_hash, warm,
-};
+use super::fasthash::{FastMap, IdSet, PostingList, TopBits, drop_from_lists, sort_by_hash, warm};
 use super::fingerprint::{WordShape, shape, word_hash};
 
 /// One term of an item's headline and lead.
@@ -1336,7 +1334,7 @@ impl RelatedIndex {
     pub fn evict(&mut self) {
         self.bound_term_statistics(MAX_COUNTED_TERMS);
         let horizon = self.newest_ts.saturating_sub(2 * self.window_secs);
-        let mut gone: FastSet<u32> = FastSet::default();
+        let mut numbers: Vec<u32> = Vec::new();
         let mut lists: Vec<u64> = Vec::new();
         while let Some(&(ts, cluster)) = self.by_time.first()
             && ts < horizon
@@ -1344,11 +1342,12 @@ impl RelatedIndex {
             self.by_time.pop_first();
             if let Some((number, profile)) = self.profiles.take(cluster) {
                 lists.extend(profile.posted);
-                gone.insert(number);
+                numbers.push(number);
             }
         }
-        drop_from_lists(&mut self.postings, lists, |c| gone.contains(c));
-        for number in gone {
+        let gone = IdSet::of(&numbers.iter().map(|&n| i64::from(n)).collect::<Vec<_>>());
+        drop_from_lists(&mut self.postings, lists, |&c| gone.contains(i64::from(c)));
+        for number in numbers {
             self.profiles.release(number);
         }
     }
