@@ -109,40 +109,41 @@ fn per_item_path(
     thresholds: Thresholds,
     apart: i64,
 ) -> (f64, Stories) {
-    let mut dedup = Deduplicator::new(thresholds);
-    let mut stories = Stories::with_capacity(htmls.len());
-    untimed_items(&mut dedup, thresholds, &htmls[..warm], apart, &mut stories);
+    let mut stream = Stream {
+        dedup: Deduplicator::new(thresholds),
+        thresholds,
+        apart,
+        stories: Stories::with_capacity(htmls.len()),
+    };
+    untimed_items(&mut stream, &htmls[..warm]);
     let start = Instant::now();
-    timed_items(&mut dedup, thresholds, &htmls[warm..], apart, &mut stories);
-    (start.elapsed().as_secs_f64(), stories)
+    timed_items(&mut stream, &htmls[warm..]);
+    (start.elapsed().as_secs_f64(), stream.stories)
+}
+
+/// A run's deduplicator and what it was fed: the items go `apart` seconds of publication time
+/// after each other, and `stories` holds the story of each item fed so far.
+struct Stream {
+    dedup: Deduplicator,
+    thresholds: Thresholds,
+    apart: i64,
+    stories: Stories,
 }
 
 /// The items fed before the timer starts: a frame of their own, so that a profiler can leave
 /// them out (`valgrind --tool=callgrind --toggle-collect='dedup::timed_items'`: a pattern
 /// `*timed_items*` would match this frame too).
 #[inline(never)]
-fn untimed_items(
-    dedup: &mut Deduplicator,
-    thresholds: Thresholds,
-    htmls: &[(String, String)],
-    apart: i64,
-    stories: &mut Stories,
-) {
-    feed_items(dedup, thresholds, htmls, apart, stories);
+fn untimed_items(stream: &mut Stream, htmls: &[(String, String)]) {
+    feed_items(stream, htmls);
 }
 
 /// The timed items, and the review of their last batch. (The deduplicator is dropped after
 /// the timer stops.)
 #[inline(never)]
-fn timed_items(
-    dedup: &mut Deduplicator,
-    thresholds: Thresholds,
-    htmls: &[(String, String)],
-    apart: i64,
-    stories: &mut Stories,
-) {
-    feed_items(dedup, thresholds, htmls, apart, stories);
-    dedup.review_batch();
+fn timed_items(stream: &mut Stream, htmls: &[(String, String)]) {
+    feed_items(stream, htmls);
+    stream.dedup.review_batch();
 }
 
 /// Which story each item of the stream joined, as a union-find over the items: an item that
@@ -171,17 +172,17 @@ impl Stories {
     }
 }
 
-/// Feeds `htmls`, the items of the stream after those `stories` holds, through the per-item
-/// path, in fetches of FETCH_ITEMS (each a batch, reviewed when the next begins), `apart`
-/// seconds of publication time after each other.
+/// Feeds `htmls`, the items of the stream after those fed before, through the per-item path,
+/// in fetches of FETCH_ITEMS (each a batch, reviewed when the next begins).
 #[inline(always)]
-fn feed_items(
-    dedup: &mut Deduplicator,
-    thresholds: Thresholds,
-    htmls: &[(String, String)],
-    apart: i64,
-    stories: &mut Stories,
-) {
+fn feed_items(stream: &mut Stream, htmls: &[(String, String)]) {
+    let Stream {
+        dedup,
+        thresholds,
+        apart,
+        stories,
+    } = stream;
+    let apart = *apart;
     for (title, html) in htmls {
         let i = stories.parent.len();
         if i.is_multiple_of(FETCH_ITEMS) {
