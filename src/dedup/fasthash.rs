@@ -120,11 +120,12 @@ pub fn drop_from_lists<K: std::hash::Hash + Eq + Ord + Copy, V: Copy>(
 }
 
 /// The ids an eviction removes, asked about for every value of the posting lists they were on
-/// (a common key's list can hold thousands). Ids are given out in order (the store's row ids,
-/// the related index's reused numbers), and an eviction takes the oldest: their range is
-/// nearly always dense, and then a bit for each id in it answers with a shift and a mask. A
-/// hash set, before, was a multiply and a probe of a table that seldom stayed cached. Ids
-/// spread far apart fall back to the hash set.
+/// (a common key's list can hold thousands). The store gives out row ids in order and an
+/// eviction takes the oldest items; the related index's cluster numbers are reused below the
+/// count given out. Either way the range of the ids removed is nearly always dense, and then a
+/// bit for each id in it answers with a shift and a mask. A hash set, before, was a multiply
+/// and a probe of a table that seldom stayed cached. Ids spread far apart fall back to the
+/// hash set.
 pub enum IdSet {
     Bits { first: i64, bits: Vec<u64> },
     Hashed(FastSet<i64>),
