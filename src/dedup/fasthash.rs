@@ -135,16 +135,21 @@ impl IdSet {
     /// A range wider than this many ids per id held is not worth a bit per id.
     const MAX_SPREAD: u64 = 64;
 
-    pub fn of(ids: &[i64]) -> IdSet {
-        let (Some(&first), Some(&last)) = (ids.iter().min(), ids.iter().max()) else {
+    /// The set of `ids`, which it goes through twice (their range, then the set itself).
+    pub fn of(ids: impl Iterator<Item = i64> + Clone) -> IdSet {
+        let (mut first, mut last, mut count) = (i64::MAX, i64::MIN, 0u64);
+        for id in ids.clone() {
+            (first, last, count) = (first.min(id), last.max(id), count + 1);
+        }
+        if count == 0 {
             return IdSet::Hashed(FastSet::default());
-        };
+        }
         let width = last.abs_diff(first);
-        if width >= Self::MAX_SPREAD.saturating_mul(ids.len() as u64) {
-            return IdSet::Hashed(ids.iter().copied().collect());
+        if width >= Self::MAX_SPREAD.saturating_mul(count) {
+            return IdSet::Hashed(ids.collect());
         }
         let mut bits = vec![0u64; (width / 64 + 1) as usize];
-        for &id in ids {
+        for id in ids {
             let at = id.abs_diff(first);
             bits[(at / 64) as usize] |= 1 << (at % 64);
         }
@@ -289,7 +294,7 @@ mod tests {
         let spread: Vec<i64> = (0..500).map(|_| next() as i64).collect();
         let extremes = vec![i64::MIN, i64::MAX, 0];
         for ids in [dense, negative, spread, extremes, vec![7], vec![]] {
-            let set = IdSet::of(&ids);
+            let set = IdSet::of(ids.iter().copied());
             let held: FastSet<i64> = ids.iter().copied().collect();
             // Around every id held, and at both ends of the range and past them.
             let asked = ids
@@ -301,11 +306,11 @@ mod tests {
                 assert_eq!(set.contains(id), held.contains(&id), "{id} in {ids:?}");
             }
         }
+        assert!(matches!(IdSet::of(0..4096), IdSet::Bits { .. }));
         assert!(matches!(
-            IdSet::of(&(0..4096).collect::<Vec<_>>()),
-            IdSet::Bits { .. }
+            IdSet::of([0, 1 << 40].into_iter()),
+            IdSet::Hashed(_)
         ));
-        assert!(matches!(IdSet::of(&[0, 1 << 40]), IdSet::Hashed(_)));
     }
 
     #[test]

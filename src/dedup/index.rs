@@ -206,7 +206,7 @@ impl CandidateIndex {
         if removed.is_empty() {
             return;
         }
-        let gone = IdSet::of(&removed.iter().map(|e| e.item).collect::<Vec<_>>());
+        let gone = IdSet::of(removed.iter().map(|e| e.item));
         for (b, map) in self.bands.iter_mut().enumerate() {
             let keys = removed.iter().map(|e| band(e.simhash, b)).collect();
             drop_from_lists(map, keys, |&(_, i)| gone.contains(i));

@@ -1345,7 +1345,7 @@ impl RelatedIndex {
                 numbers.push(number);
             }
         }
-        let gone = IdSet::of(&numbers.iter().map(|&n| i64::from(n)).collect::<Vec<_>>());
+        let gone = IdSet::of(numbers.iter().map(|&n| i64::from(n)));
         drop_from_lists(&mut self.postings, lists, |&c| gone.contains(i64::from(c)));
         for number in numbers {
             self.profiles.release(number);
