@@ -435,6 +435,7 @@ impl Deduplicator {
         let starts = std::mem::take(&mut self.batch_starts);
         let t = self.thresholds;
         let mut refolds = Vec::new();
+        let mut changed = Vec::new();
         for start in starts {
             if self.current(start.story) != start.story || self.related.reports(start.story) != 1 {
                 continue;
@@ -452,21 +453,26 @@ impl Deduplicator {
                 bridge: f64::INFINITY,
                 min_name_idf: t.min_name_idf,
             };
-            let worth_a_look = |cluster: i64, reports: u32| {
-                cluster != start.story
-                    && (reports >= 2
-                        || self
-                            .batch_changes
-                            .get(&cluster)
-                            .is_some_and(|&at| at > start.inserted))
-            };
+            // The stories worth a look: those two reports back, and those the batch changed
+            // after this one's first item was decided.
+            changed.clear();
+            changed.extend(
+                self.batch_changes
+                    .iter()
+                    .filter(|&(_, &at)| at > start.inserted)
+                    .map(|(&cluster, _)| cluster),
+            );
             let accept = |representative: i64, _score: f64| {
                 representative != start.item && self.numbers_agree(&start.numbers, representative)
             };
-            let Some(found) =
-                self.related
-                    .best_among(&start.event, start.ts, &bars, worth_a_look, accept)
-            else {
+            let Some(found) = self.related.best_among_backed_or(
+                &start.event,
+                start.ts,
+                &bars,
+                &changed,
+                start.story,
+                accept,
+            ) else {
                 continue;
             };
             let other = found.joined;

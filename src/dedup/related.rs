@@ -507,6 +507,14 @@ impl Profile {
     }
 }
 
+/// Puts cluster `number`, which two reports or more back, on the backed list of each term it
+/// `posted` ([`RelatedIndex::backed`]).
+fn file_backed(backed: &mut FastMap<u64, PostingList<u32>>, number: u32, posted: &[u64]) {
+    for &term in posted {
+        backed.entry(term).or_default().push(number);
+    }
+}
+
 /// Moves `cluster`'s newest-member time `last_ts` to `ts` if that is later, in the profile and in
 /// the time-ordered set `by_time` alike.
 fn move_later(by_time: &mut BTreeSet<(i64, i64)>, cluster: i64, last_ts: &mut i64, ts: i64) {
@@ -664,6 +672,9 @@ pub struct RelatedIndex {
     profiles: Profiles,
     /// The clusters that posted each term, by number ([`Profiles`]).
     postings: FastMap<u64, PostingList<u32>>,
+    /// The clusters of each list of `postings` that two independent reports or more back
+    /// (`Profile::reports`): what the batch review reads ([`RelatedIndex::best_among_backed_or`]).
+    backed: FastMap<u64, PostingList<u32>>,
     /// (newest member's time, cluster) of every profile: eviction takes the oldest first.
     by_time: BTreeSet<(i64, i64)>,
     newest_ts: i64,
@@ -699,11 +710,18 @@ struct QueryScratch {
     idfs: Vec<f32>,
     item_weights: Vec<f32>,
     query: Vec<u64>,
-    /// (cluster, posted terms shared, its number).
-    candidates: Vec<(i64, u32, u32)>,
+    candidates: Candidates,
     /// Each candidate that reaches a bar: (match, reaches its join bar, independent reports).
     scored: Vec<(RelatedMatch, bool, u32)>,
 }
+
+/// The clusters a query scores: (cluster, how many of the query's lists it is on, its number).
+type Candidates = Vec<(i64, u32, u32)>;
+
+/// The lists a query reads: for each of its terms (the item's [`QUERY_TERMS`] heaviest), the
+/// term and the numbers of the clusters that posted it, unless the list is past
+/// [`MAX_POSTING`] (such a list is never read).
+type QueryLists<'a> = [Option<(u64, &'a [u32])>; QUERY_TERMS];
 
 /// Counts per cluster number ([`Profiles`]), for the query's hit counting: up to QUERY_TERMS
 /// posting lists of up to MAX_POSTING numbers each, so a few thousand increments a query once
@@ -820,6 +838,7 @@ impl RelatedIndex {
             docs: 0,
             profiles: Profiles::default(),
             postings: FastMap::default(),
+            backed: FastMap::default(),
             by_time: BTreeSet::new(),
             newest_ts: i64::MIN,
             query_scratch: Default::default(),
@@ -872,6 +891,99 @@ impl RelatedIndex {
         consider: impl Fn(i64, u32) -> bool,
         accept: impl Fn(i64, f64) -> bool,
     ) -> Option<RelatedJoin> {
+        let gather = |lists: &QueryLists, hits: &mut HitCounts, candidates: &mut Candidates| {
+            // The lists are warmed before any is read, so that their cache misses overlap
+            // (see `warm`).
+            lists.iter().flatten().for_each(|(_, list)| warm(list));
+            hits.begin(self.profiles.numbers_given());
+            for (_, list) in lists.iter().flatten() {
+                hits.add_all(list);
+            }
+            // A cluster that posted only one of the item's distinctive terms is never similar
+            // enough to join: scoring it is wasted work. `consider` is asked only about the
+            // rest. (Its reports are read through the number the count has:
+            // `reports(cluster)`, a lookup of the number first, was 2 % of the per-item path's
+            // cache misses.)
+            candidates.extend(
+                hits.repeated()
+                    .map(|(number, n)| (self.profiles.cluster(number), n, number))
+                    .filter(|&(cluster, _, number)| {
+                        consider(cluster, self.profiles.at(number).map_or(0, |p| p.reports))
+                    }),
+            );
+            hits.end(lists.iter().flatten().map(|&(_, list)| list));
+        };
+        self.best_gathered(terms, ts, bars, gather, accept)
+    }
+
+    /// [`RelatedIndex::best_among`] the clusters that two independent reports or more back and
+    /// those that `changed` names (each once), less `except`: the batch review's look. It reads the lists of
+    /// the backed clusters (`backed`), not every cluster's, and counts a changed cluster's
+    /// terms in what it posted. In a window of single reports (most stories have one) the
+    /// review read as many lists as the item's decision had, to score few of their clusters.
+    pub fn best_among_backed_or(
+        &self,
+        terms: &[EventTerm],
+        ts: i64,
+        bars: &Bars,
+        changed: &[i64],
+        except: i64,
+        accept: impl Fn(i64, f64) -> bool,
+    ) -> Option<RelatedJoin> {
+        let gather = |lists: &QueryLists, hits: &mut HitCounts, candidates: &mut Candidates| {
+            // Only the terms whose whole list would be read: the backed list of a term whose
+            // list is past MAX_POSTING is not read either.
+            let backed: [Option<&[u32]>; QUERY_TERMS] = std::array::from_fn(|n| {
+                let (term, _) = lists[n]?;
+                self.backed.get(&term).map(|list| &list[..])
+            });
+            hits.begin(self.profiles.numbers_given());
+            for list in backed.iter().flatten() {
+                hits.add_all(list);
+            }
+            candidates.extend(
+                hits.repeated()
+                    .map(|(number, n)| (self.profiles.cluster(number), n, number))
+                    .filter(|&(cluster, _, _)| cluster != except),
+            );
+            hits.end(backed.iter().flatten().copied());
+            // The query's terms, for a walk of what a changed cluster posted (a few dozen
+            // terms): a bit of the filter first, then a look through the query's few.
+            let query_terms = TopBits::<4>::of(lists.iter().flatten().map(|&(term, _)| term));
+            let in_query = |term: u64| {
+                query_terms.holds(term) && lists.iter().flatten().any(|&(t, _)| t == term)
+            };
+            for &cluster in changed.iter().filter(|&&c| c != except) {
+                let Some(number) = self.profiles.number(cluster) else {
+                    continue;
+                };
+                let profile = self.profiles.at(number).expect("numbered");
+                // A backed cluster was counted from the backed lists.
+                if profile.reports >= 2 {
+                    continue;
+                }
+                // It is on a term's list exactly when it posted the term.
+                let shared = profile.posted.iter().filter(|&&t| in_query(t)).count() as u32;
+                if shared >= MIN_POSTED_SHARED {
+                    candidates.push((cluster, shared, number));
+                }
+            }
+        };
+        self.best_gathered(terms, ts, bars, gather, accept)
+    }
+
+    /// The scoring that [`RelatedIndex::best`] and its narrower looks share: `gather` puts in
+    /// `candidates` each cluster to score, with how many of the query's lists it is on (at
+    /// least [`MIN_POSTED_SHARED`]), from the lists given; `hits` is its to count with. The
+    /// [`MAX_CANDIDATES`] on most lists are scored.
+    fn best_gathered(
+        &self,
+        terms: &[EventTerm],
+        ts: i64,
+        bars: &Bars,
+        gather: impl FnOnce(&QueryLists, &mut HitCounts, &mut Candidates),
+        accept: impl Fn(i64, f64) -> bool,
+    ) -> Option<RelatedJoin> {
         let min_name_idf = bars.min_name_idf;
         if terms.is_empty() {
             return None;
@@ -907,36 +1019,23 @@ impl RelatedIndex {
         );
         select_heaviest(query, QUERY_TERMS);
         let (idfs, item_weights) = (&idfs[..], &item_weights[..]);
-        // The lists are looked up and warmed before any is read, so that their cache misses
-        // overlap (see `warm`).
-        // (On the stack: `query` holds at most QUERY_TERMS keys.)
-        let lists: [Option<&[u32]>; QUERY_TERMS] = std::array::from_fn(|n| {
+        // Every list is looked up before any is read. (On the stack: `query` holds at most
+        // QUERY_TERMS keys.)
+        let lists: QueryLists = std::array::from_fn(|n| {
             let term = terms[key_position(*query.get(n)?)].hash;
             let list = self.postings.get(&term)?;
-            (list.len() <= MAX_POSTING).then_some(&list[..])
+            (list.len() <= MAX_POSTING).then_some((term, &list[..]))
         });
-        lists.iter().flatten().for_each(|list| warm(list));
-        hits.begin(self.profiles.numbers_given());
-        for list in lists.into_iter().flatten() {
-            hits.add_all(list);
-        }
-        // A cluster that posted only one of the item's distinctive terms is never similar
-        // enough to join: scoring it is wasted work. `consider` is asked only about the rest.
-        // (Its reports are read through the number the count has: `reports(cluster)`, a
-        // lookup of the number first, was 2 % of the per-item path's cache misses.)
         candidates.clear();
-        candidates.extend(
-            hits.repeated()
-                .map(|(number, n)| (self.profiles.cluster(number), n, number))
-                .filter(|&(cluster, _, number)| {
-                    consider(cluster, self.profiles.at(number).map_or(0, |p| p.reports))
-                }),
-        );
+        gather(&lists, hits, candidates);
         candidates.sort_unstable_by_key(|&(cluster, n, _)| {
             (std::cmp::Reverse(n), std::cmp::Reverse(cluster))
         });
+        debug_assert!(
+            candidates.windows(2).all(|w| w[0].0 != w[1].0),
+            "each cluster gathered once"
+        );
         candidates.truncate(MAX_CANDIDATES);
-        hits.end(lists.into_iter().flatten());
         if candidates.is_empty() {
             return None;
         }
@@ -1185,6 +1284,7 @@ impl RelatedIndex {
         });
         let profile = self.profiles.at_mut(number).expect("just numbered");
         profile.members += 1;
+        let was_backed = profile.reports >= 2;
         profile.reports += u32::from(independent);
         move_later(&mut self.by_time, cluster, &mut profile.last_ts, ts);
         // A profile keeps the member's most distinctive terms and its headline, not its every
@@ -1222,7 +1322,13 @@ impl RelatedIndex {
             {
                 list.push(number);
                 profile.posted.insert(at, term);
+                if was_backed {
+                    self.backed.entry(term).or_default().push(number);
+                }
             }
+        }
+        if !was_backed && profile.reports >= 2 {
+            file_backed(&mut self.backed, number, &profile.posted);
         }
         self.insert_scratch = InsertScratch {
             keys,
@@ -1276,6 +1382,17 @@ impl RelatedIndex {
             return;
         };
         self.by_time.remove(&(gone.last_ts, from));
+        // Off the backed lists, both: the merged profile goes back on them at the end if two
+        // reports back it. (A merge is rare; the lists of what the two posted are short.)
+        if gone.reports >= 2 {
+            drop_from_lists(&mut self.backed, gone.posted.clone(), |&c| c == from_number);
+        }
+        if let Some(number) = self.profiles.number(into)
+            && let Some(profile) = self.profiles.at(number)
+            && profile.reports >= 2
+        {
+            drop_from_lists(&mut self.backed, profile.posted.clone(), |&c| c == number);
+        }
         // `into` keeps its number; one without a profile takes `from`'s, which the lists hold.
         let into_number = self.profiles.number(into).unwrap_or(from_number);
         // The postings of the terms `from` keeps name `into` instead. The terms trimmed from
@@ -1302,6 +1419,9 @@ impl RelatedIndex {
         gone.posted = posted;
         let Some(profile) = self.profiles.get_mut(into) else {
             self.by_time.insert((gone.last_ts, into));
+            if gone.reports >= 2 {
+                file_backed(&mut self.backed, from_number, &gone.posted);
+            }
             self.profiles.put(from_number, into, gone);
             return;
         };
@@ -1323,6 +1443,9 @@ impl RelatedIndex {
             }
         }
         profile.norm.set((0, 0.0));
+        if profile.reports >= 2 {
+            file_backed(&mut self.backed, into_number, &profile.posted);
+        }
         self.profiles.release(from_number);
         self.trim(into);
     }
@@ -1335,18 +1458,24 @@ impl RelatedIndex {
         self.bound_term_statistics(MAX_COUNTED_TERMS);
         let horizon = self.newest_ts.saturating_sub(2 * self.window_secs);
         let mut numbers: Vec<u32> = Vec::new();
-        let mut lists: Vec<u64> = Vec::new();
+        let (mut lists, mut backed_lists): (Vec<u64>, Vec<u64>) = (Vec::new(), Vec::new());
         while let Some(&(ts, cluster)) = self.by_time.first()
             && ts < horizon
         {
             self.by_time.pop_first();
             if let Some((number, profile)) = self.profiles.take(cluster) {
+                if profile.reports >= 2 {
+                    backed_lists.extend_from_slice(&profile.posted);
+                }
                 lists.extend(profile.posted);
                 numbers.push(number);
             }
         }
         let gone = IdSet::of(numbers.iter().map(|&n| i64::from(n)));
         drop_from_lists(&mut self.postings, lists, |&c| gone.contains(i64::from(c)));
+        drop_from_lists(&mut self.backed, backed_lists, |&c| {
+            gone.contains(i64::from(c))
+        });
         for number in numbers {
             self.profiles.release(number);
         }
@@ -2057,8 +2186,25 @@ mod tests {
                 );
             }
         }
+        for (&term, list) in &index.backed {
+            assert!(!list.is_empty(), "no empty backed list");
+            for (at, n) in list.iter().enumerate() {
+                assert!(!list[..at].contains(n), "{n} twice on one backed list");
+                let profile = profiles.at(*n).expect("a backed list names a held cluster");
+                assert!(profile.reports >= 2, "{n} on a backed list has two reports");
+                assert!(index.postings[&term].contains(n), "{n} on {term}'s list");
+            }
+        }
         for (c, n, profile) in profiles.iter() {
             assert_eq!(profiles.cluster(n), c, "{n} is {c}'s number");
+            if profile.reports >= 2 {
+                for term in &profile.posted {
+                    assert!(
+                        index.backed.get(term).is_some_and(|l| l.contains(&n)),
+                        "{c}, backed, is on the backed list of {term}"
+                    );
+                }
+            }
             let names = profile.terms.iter().filter(|p| p.name()).count();
             assert_eq!(profile.names as usize, names, "{c} counts its names");
             assert!(profile.posted.windows(2).all(|w| w[0] < w[1]));
@@ -2082,6 +2228,68 @@ mod tests {
     }
 
     #[test]
+    fn the_batch_review_skips_a_list_past_the_cap_as_every_query_does() {
+        let mut index = RelatedIndex::new(72 * 3600);
+        let term = |word: String, name: bool| EventTerm {
+            hash: word_hash(&word),
+            weight: 1.0,
+            name,
+            headline: false,
+            number: false,
+        };
+        // Stories of three terms each: "common", which every story posts until its list is
+        // full, and two names of their own. The first 300 have two reports each; every tenth
+        // of the first 100 has one.
+        let story = |k: usize| {
+            let mut terms = vec![
+                term("common".into(), false),
+                term(format!("first{k}"), true),
+                term(format!("second{k}"), true),
+            ];
+            terms.sort_unstable_by_key(|t| t.hash);
+            terms
+        };
+        for k in 0..400 {
+            let single = k < 100 && k % 10 == 0;
+            for member in 0..if k < 300 && !single { 2 } else { 1 } {
+                index.insert((2 * k + member) as i64, k as i64, 0, &story(k), true);
+            }
+        }
+        assert!(index.postings[&word_hash("common")].len() > MAX_POSTING);
+        let bars = Bars {
+            join: 0.1,
+            supported: 0.1,
+            bridge: f64::INFINITY,
+            min_name_idf: 0.0,
+        };
+        let changed: Vec<i64> = (0..100).step_by(10).collect();
+        let look = |terms: &[EventTerm]| {
+            let review = index.best_among_backed_or(terms, 0, &bars, &changed, -1, |_, _| true);
+            let consider = |c: i64, reports: u32| reports >= 2 || changed.contains(&c);
+            let general = index.best_among(terms, 0, &bars, consider, |_, _| true);
+            assert_eq!(review, general);
+            review.map(|found| found.joined.cluster)
+        };
+        for k in [5, 20] {
+            // A story found by its two names; through "common" and one name it would be on two
+            // of the query's lists, but the list of "common" is never read.
+            let both = [
+                term(format!("first{k}"), true),
+                term(format!("second{k}"), true),
+            ];
+            let mut both = both.to_vec();
+            both.sort_unstable_by_key(|t| t.hash);
+            assert_eq!(look(&both), Some(k as i64), "story {k}");
+            let mut one = vec![
+                term("common".into(), false),
+                term(format!("first{k}"), true),
+            ];
+            one.sort_unstable_by_key(|t| t.hash);
+            assert_eq!(look(&one), None, "story {k}: one list read");
+        }
+    }
+
+    #[test]
     fn eviction_and_merging_keep_postings_and_time_records_exact() {
         let window = 100;
         let mut index = RelatedIndex::new(window);
@@ -2089,6 +2297,8 @@ mod tests {
         let mut ts = 0i64;
         let mut clusters: Vec<i64> = Vec::new();
         let (mut evicted, mut merged, mut moved, mut trimmed_posting) = (0, 0, 0, 0);
+        let (mut looked, mut found, mut backed_found) = (0, 0, 0);
+        let mut recent_terms: Vec<Vec<EventTerm>> = Vec::new();
         for item in 0..3000i64 {
             ts += (next() % 7) as i64;
             // Terms from a small vocabulary, so that posting lists are shared (their hashes
@@ -2109,7 +2319,11 @@ mod tests {
                 (0, _) | (_, 0) => item,
                 (n, _) => clusters[n - 1 - (next() as usize % n.min(10))],
             };
-            index.insert(item, cluster, ts, &terms, next().is_multiple_of(2));
+            index.insert(item, cluster, ts, &terms, next().is_multiple_of(3));
+            if recent_terms.len() == 30 {
+                recent_terms.remove(0);
+            }
+            recent_terms.push(terms);
             if cluster == item {
                 clusters.push(item);
             }
@@ -2138,6 +2352,34 @@ mod tests {
                 moved += 1;
                 assert_index_consistent(&index);
             }
+            if item % 5 == 0 && !clusters.is_empty() {
+                // The batch review's look agrees with the general one's over the same stories:
+                // those two reports back, and a few recent ones, less one.
+                let recent =
+                    |r: u64| clusters[clusters.len() - 1 - (r as usize % clusters.len().min(30))];
+                let mut changed: Vec<i64> = (0..next() % 6).map(|_| recent(next())).collect();
+                changed.sort_unstable();
+                changed.dedup();
+                let except = recent(next());
+                // Like a recent item: its own story and those near it are found.
+                let query = &recent_terms[next() as usize % recent_terms.len()];
+                let bars = Bars {
+                    join: 0.3,
+                    supported: 0.2,
+                    bridge: 0.1,
+                    min_name_idf: 0.0,
+                };
+                let consider =
+                    |c: i64, reports: u32| c != except && (reports >= 2 || changed.contains(&c));
+                let general = index.best_among(query, ts, &bars, consider, |_, _| true);
+                let review =
+                    index.best_among_backed_or(query, ts, &bars, &changed, except, |_, _| true);
+                assert_eq!(review, general, "item {item}");
+                looked += 1;
+                found += usize::from(general.is_some());
+                backed_found +=
+                    usize::from(general.is_some_and(|j| index.reports(j.joined.cluster) >= 2));
+            }
             if item % 101 == 0 {
                 let before = index.len();
                 index.evict();
@@ -2154,6 +2396,10 @@ mod tests {
         assert!(
             trimmed_posting > 0,
             "merged stories had posted terms their profiles trimmed"
+        );
+        assert!(
+            found > looked / 4 && backed_found > 0 && found - backed_found > 0,
+            "{found} of {looked} looks found a story, {backed_found} backed by two reports"
         );
         assert!(
             index.postings.values().any(|l| l.len() > 1),
