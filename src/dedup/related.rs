@@ -1080,23 +1080,21 @@ impl RelatedIndex {
         // overlap. Callgrind counts the same misses either way; in four A-B-B-A series of
         // `benches/dedup` the median run was 2-11 % faster, though no single series was
         // beyond its noise.
+        // A profile that the walk would not read is left out before the warming: one whose
+        // newest member is outside the item's window (the index holds two windows, so about
+        // half of a long-running daemon's candidates are), and one that cannot share a name
+        // with an item that has none (a shared distinctive name is a name on either side).
         let profiles: [Option<(i64, &Profile)>; MAX_CANDIDATES] = std::array::from_fn(|n| {
             let &(cluster, _, number) = candidates.get(n)?;
-            Some((cluster, self.profiles.at(number)?))
+            let profile = self.profiles.at(number)?;
+            let in_window = (profile.last_ts - ts).abs() <= self.window_secs;
+            (in_window && (item_names || profile.names > 0)).then_some((cluster, profile))
         });
         profiles
             .iter()
             .flatten()
             .for_each(|(_, profile)| profile.terms.chunks(8).for_each(warm));
         for (cluster, profile) in profiles.into_iter().flatten() {
-            if (profile.last_ts - ts).abs() > self.window_secs {
-                continue;
-            }
-            // A shared distinctive name is a name on either side: with none on either, there
-            // is no join, and no walk is needed to know it.
-            if !item_names && profile.names == 0 {
-                continue;
-            }
             // The profile's terms that are the item's too, found through the filter: a walk of
             // the profile alone. (A merge of both lists, before, branched at every step on which
             // side moved on, and the processor often guessed wrong: the walk through the filter
