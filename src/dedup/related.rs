@@ -895,23 +895,13 @@ impl RelatedIndex {
             // The lists are warmed before any is read, so that their cache misses overlap
             // (see `warm`).
             lists.iter().flatten().for_each(|(_, list)| warm(list));
-            hits.begin(self.profiles.numbers_given());
-            for (_, list) in lists.iter().flatten() {
-                hits.add_all(list);
-            }
-            // A cluster that posted only one of the item's distinctive terms is never similar
-            // enough to join: scoring it is wasted work. `consider` is asked only about the
-            // rest. (Its reports are read through the number the count has:
-            // `reports(cluster)`, a lookup of the number first, was 2 % of the per-item path's
-            // cache misses.)
-            candidates.extend(
-                hits.repeated()
-                    .map(|(number, n)| (self.profiles.cluster(number), n, number))
-                    .filter(|&(cluster, _, number)| {
-                        consider(cluster, self.profiles.at(number).map_or(0, |p| p.reports))
-                    }),
-            );
-            hits.end(lists.iter().flatten().map(|&(_, list)| list));
+            // `consider` is asked only about the clusters on two lists or more. (Their reports
+            // are read through the number the count has: `reports(cluster)`, a lookup of the
+            // number first, was 2 % of the per-item path's cache misses.)
+            let all = lists.iter().flatten().map(|&(_, list)| list);
+            self.gather_repeated(all, hits, candidates, |cluster, number| {
+                consider(cluster, self.profiles.at(number).map_or(0, |p| p.reports))
+            });
         };
         self.best_gathered(terms, ts, bars, gather, accept)
     }
@@ -938,16 +928,8 @@ impl RelatedIndex {
                 let (term, _) = lists[n]?;
                 self.backed.get(&term).map(|list| &list[..])
             });
-            hits.begin(self.profiles.numbers_given());
-            for list in backed.iter().flatten() {
-                hits.add_all(list);
-            }
-            candidates.extend(
-                hits.repeated()
-                    .map(|(number, n)| (self.profiles.cluster(number), n, number))
-                    .filter(|&(cluster, _, _)| cluster != except),
-            );
-            hits.end(backed.iter().flatten().copied());
+            let backed = backed.iter().flatten().copied();
+            self.gather_repeated(backed, hits, candidates, |cluster, _| cluster != except);
             // The query's terms, for a walk of what a changed cluster posted (a few dozen
             // terms): a bit of the filter first, then a look through the query's few.
             let query_terms = TopBits::<4>::of(lists.iter().flatten().map(|&(term, _)| term));
@@ -970,6 +952,29 @@ impl RelatedIndex {
             }
         };
         self.best_gathered(terms, ts, bars, gather, accept)
+    }
+
+    /// Counts the numbers on `lists` and puts in `candidates` each cluster on two of them or
+    /// more that `keep` lets through (asked with the cluster and its number), with its count.
+    /// A cluster that posted only one of the item's distinctive terms is never similar enough
+    /// to join: scoring it is wasted work.
+    fn gather_repeated<'a>(
+        &self,
+        lists: impl Iterator<Item = &'a [u32]> + Clone,
+        hits: &mut HitCounts,
+        candidates: &mut Candidates,
+        keep: impl Fn(i64, u32) -> bool,
+    ) {
+        hits.begin(self.profiles.numbers_given());
+        for list in lists.clone() {
+            hits.add_all(list);
+        }
+        candidates.extend(
+            hits.repeated()
+                .map(|(number, n)| (self.profiles.cluster(number), n, number))
+                .filter(|&(cluster, _, number)| keep(cluster, number)),
+        );
+        hits.end(lists);
     }
 
     /// The scoring that [`RelatedIndex::best`] and its narrower looks share: `gather` puts in
@@ -1380,19 +1385,18 @@ impl RelatedIndex {
             return;
         };
         self.by_time.remove(&(gone.last_ts, from));
+        // `into` keeps its number; one without a profile takes `from`'s, which the lists hold.
+        let into_number = self.profiles.number(into).unwrap_or(from_number);
         // Off the backed lists, both: the merged profile goes back on them at the end if two
         // reports back it. (A merge is rare; the lists of what the two posted are short.)
         if gone.reports >= 2 {
             drop_from_lists(&mut self.backed, gone.posted.clone(), |&c| c == from_number);
         }
-        if let Some(number) = self.profiles.number(into)
-            && let Some(profile) = self.profiles.at(number)
-            && profile.reports >= 2
-        {
-            drop_from_lists(&mut self.backed, profile.posted.clone(), |&c| c == number);
+        if let Some(profile) = self.profiles.get(into).filter(|p| p.reports >= 2) {
+            drop_from_lists(&mut self.backed, profile.posted.clone(), |&c| {
+                c == into_number
+            });
         }
-        // `into` keeps its number; one without a profile takes `from`'s, which the lists hold.
-        let into_number = self.profiles.number(into).unwrap_or(from_number);
         // The postings of the terms `from` keeps name `into` instead. The terms trimmed from
         // its profile no longer name either (they were not among its heaviest).
         for &term in &gone.posted {
