@@ -827,8 +827,8 @@ impl HitCounts {
 /// questions with one read and one comparison. (A bit for each slot said only whether the
 /// item might hold the term, and then a binary search of the item's terms found it: the
 /// search was a tenth of the decision's related query in `benches/dedup`.) A slot that two of
-/// the item's terms share, or that a term past the slot's range fills, sends the question
-/// to that binary search, so the answer is the search's, always.
+/// the item's terms share, or whose term's position does not fit in it, sends the question to
+/// that binary search, so the answer is the search's, always.
 struct TermPositions {
     /// By the top bits of a hash: [`Self::EMPTY`], [`Self::SEARCH`], or 1 + the position of
     /// the one item term with those bits.
@@ -1713,7 +1713,7 @@ mod tests {
         let mut next = crate::test_support::xorshift(0x9e37_79b9_7f4a_7c15);
         let (mut searched, mut found) = (0, 0);
         for round in 0..300 {
-            // Up to 400 terms: past 64 many slots are shared, and round 0's terms share a key.
+            // Up to 400 terms, so that many slots are shared; in round 2 two terms share a key.
             let count = [0, 1, 64, 400][round % 4];
             let mut terms: Vec<EventTerm> = (0..count)
                 .map(|_| EventTerm {
