@@ -1363,7 +1363,7 @@ impl RelatedIndex {
                 list.push(number);
                 profile.posted.insert(at, term);
                 if was_backed {
-                    self.backed.entry(term).or_default().push(number);
+                    file_backed(&mut self.backed, number, &[term]);
                 }
             }
         }
