@@ -15,7 +15,7 @@ use crate::config::{Config, ConfigError, parse_duration};
 use crate::daemon;
 use crate::pipeline::{self, FeedResult};
 use crate::store::Store;
-use crate::store::read::{ClusterFilter, ClusterView, FeedStatus};
+use crate::store::read::{ClusterFilter, ClusterView, FeedStatus, PeriodSummary};
 use crate::systemd::Notifier;
 use crate::timefmt::{before, now_unix, relative, rfc3339};
 use render::{Table, Terminal, escape, truncate};
@@ -269,14 +269,14 @@ pub fn execute(cli: Cli) -> CliResult {
                 feed: feed.clone(),
                 query: query.as_deref().map(fts5_match_or_nothing),
             };
-            clusters(&cli, &filter, out)
+            clusters(&cli, &filter, *since, out)
         }
         Command::Search {
             query,
             since,
             limit,
             out,
-        } => search(&cli, &query.join(" "), since_cutoff(*since), *limit, out),
+        } => search(&cli, &query.join(" "), *since, *limit, out),
         Command::Cluster { id, out } => cluster(&cli, *id, out),
         Command::Recluster { since, dry_run } => recluster(&cli, *since, *dry_run),
         Command::Alerts { out } => alerts(&cli, out),
@@ -369,11 +369,18 @@ struct SearchHitJson<'a> {
 /// Words of context in a search snippet.
 const SNIPPET_WORDS: usize = 16;
 
-fn search(cli: &Cli, query: &str, since: i64, limit: usize, out: &OutputArgs) -> CliResult {
+fn search(
+    cli: &Cli,
+    query: &str,
+    since: std::time::Duration,
+    limit: usize,
+    out: &OutputArgs,
+) -> CliResult {
     use render::{MATCH_END, MATCH_START, unmarked};
     let store = open_for_query(cli)?;
+    let cutoff = since_cutoff(since);
     let groups = store
-        .search(&fts5_match_or_nothing(query), since, limit)
+        .search(&fts5_match_or_nothing(query), cutoff, limit)
         .map_err(Failure::runtime)?;
     // The text around the first match (in the text, else the title, else the text's start).
     let terms = crate::watches::search_terms(query);
@@ -416,7 +423,15 @@ fn search(cli: &Cli, query: &str, since: i64, limit: usize, out: &OutputArgs) ->
         return print(&(render::json(&docs) + "\n"));
     }
     if groups.is_empty() {
-        return print("nothing found (try --since 7d, or fewer words)\n");
+        let summary = store.period_summary(cutoff).map_err(Failure::runtime)?;
+        let hint = match period_hint(&summary, cutoff, since) {
+            Some(hint) => hint,
+            None => format!(
+                "no story of the last {} holds these words (try fewer words, or a longer --since)",
+                period(since)
+            ),
+        };
+        return print(&format!("nothing found: {hint}\n"));
     }
     let terminal = Terminal::stdout();
     let width = terminal.width.unwrap_or(usize::MAX).max(40);
@@ -472,14 +487,47 @@ fn plural(n: i64, noun: &str) -> String {
     }
 }
 
+/// Durations past a decade (`--since 100000d`) mean "everything".
+const EVERYTHING: u64 = 10 * 366 * 86_400;
+
+/// A `--since` period as a user would write it: `24h`, `7d`, else humantime's words.
+fn period(since: std::time::Duration) -> String {
+    match since.as_secs() {
+        s if s % 86_400 == 0 && s > 86_400 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        _ => humantime::format_duration(since).to_string(),
+    }
+}
+
+/// Why a listing of the period since `cutoff` (`since` long) is empty, when the period is the
+/// reason: the store holds no story yet, or none was seen in the period (then, how long ago
+/// the newest was, and a `--since` that reaches it). `None` when the period holds stories.
+fn period_hint(summary: &PeriodSummary, cutoff: i64, since: std::time::Duration) -> Option<String> {
+    let Some(newest) = summary.newest else {
+        return Some(
+            "the store holds no story yet (`feedfold run --once` fetches every feed; \
+             `feedfold feeds` shows why one failed)"
+                .to_string(),
+        );
+    };
+    if newest >= cutoff {
+        return None;
+    }
+    let now = now_unix();
+    // Whole days, rounded up: the newest story falls inside.
+    let days = (now - newest).max(0) / 86_400 + 1;
+    Some(format!(
+        "no story was seen in the last {}; the newest was last seen {} (try --since {days}d)",
+        period(since),
+        relative(newest, now)
+    ))
+}
+
 fn describe_export(since: std::time::Duration, query: Option<&str>, tag: Option<&str>) -> String {
-    // Durations past a decade (`--since 100000d`) mean "everything".
-    let secs = since.as_secs();
-    let mut text = match secs {
-        s if s > 10 * 366 * 86_400 => "all stories".to_string(),
-        s if s % 86_400 == 0 => format!("stories of the last {}d", s / 86_400),
-        s if s % 3_600 == 0 => format!("stories of the last {}h", s / 3_600),
-        _ => format!("stories of the last {}", humantime::format_duration(since)),
+    let mut text = if since.as_secs() > EVERYTHING {
+        "all stories".to_string()
+    } else {
+        format!("stories of the last {}", period(since))
     };
     if let Some(q) = query {
         text.push_str(&format!(" matching {q}"));
@@ -1314,7 +1362,12 @@ fn cluster_json(c: &ClusterView) -> ClusterJson<'_> {
     }
 }
 
-fn clusters(cli: &Cli, filter: &ClusterFilter, out: &OutputArgs) -> CliResult {
+fn clusters(
+    cli: &Cli,
+    filter: &ClusterFilter,
+    since: std::time::Duration,
+    out: &OutputArgs,
+) -> CliResult {
     let store = open_for_query(cli)?;
     let clusters = store.clusters(filter).map_err(Failure::runtime)?;
     if out.json {
@@ -1322,7 +1375,42 @@ fn clusters(cli: &Cli, filter: &ClusterFilter, out: &OutputArgs) -> CliResult {
         return print(&(render::json(&docs) + "\n"));
     }
     if clusters.is_empty() {
-        return print("no clusters match (try --since 7d or --min-size 1)\n");
+        let summary = store
+            .period_summary(filter.since)
+            .map_err(Failure::runtime)?;
+        let hint = period_hint(&summary, filter.since, since).unwrap_or_else(|| {
+            let (n, last) = (summary.clusters, period(since));
+            if summary.largest < filter.min_size {
+                format!(
+                    "{} of the last {last}, none with {} items or more (try --min-size 1)",
+                    if n == 1 {
+                        "1 story".to_string()
+                    } else {
+                        format!("{n} stories")
+                    },
+                    filter.min_size
+                )
+            } else {
+                let given = [
+                    ("--tag", filter.tag.is_some()),
+                    ("--feed", filter.feed.is_some()),
+                    ("--query", filter.query.is_some()),
+                ];
+                let flags: Vec<&str> = given.iter().filter(|f| f.1).map(|f| f.0).collect();
+                // (Without those filters the listing would hold the largest story: some flag
+                // is given. "the filters" only guards the sentence.)
+                let filters = if flags.is_empty() {
+                    "the filters".to_string()
+                } else {
+                    flags.join(" and ")
+                };
+                format!(
+                    "no story of the last {last} with {} items or more matches {filters}",
+                    filter.min_size,
+                )
+            }
+        });
+        return print(&format!("no clusters: {hint}\n"));
     }
     let now = now_unix();
     let mut table = Table::new(vec!["ID", "SIZE", "SOURCES", "LAST SEEN", "TITLE"]);

@@ -71,7 +71,37 @@ pub struct ClusterFilter {
     pub query: Option<String>,
 }
 
+/// What the clusters of a period are, in sum: for saying why a listing of it came out empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeriodSummary {
+    /// Clusters whose newest member is in the period.
+    pub clusters: i64,
+    /// The size of the largest of them (0 when there is none).
+    pub largest: i64,
+    /// The newest member's time of the newest cluster of all, in the period or not (`None`
+    /// when the store holds none).
+    pub newest: Option<i64>,
+}
+
 impl Store {
+    /// The [`PeriodSummary`] of the clusters whose newest member is at or after `since`.
+    pub fn period_summary(&self, since: i64) -> Result<PeriodSummary> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(MAX(size), 0), (SELECT MAX(last_ts) FROM clusters)
+                 FROM clusters WHERE last_ts >= ?1",
+                [since],
+                |r| {
+                    Ok(PeriodSummary {
+                        clusters: r.get(0)?,
+                        largest: r.get(1)?,
+                        newest: r.get(2)?,
+                    })
+                },
+            )
+            .map_err(|e| self.err(e))
+    }
+
     pub fn feed_statuses(&self) -> Result<Vec<FeedStatus>> {
         let mut stmt = self
             .conn

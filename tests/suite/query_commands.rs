@@ -1,6 +1,6 @@
 //! The query commands over a real store: `search`, `clusters --query`, and what they print.
 
-use crate::common::{FeedServer, Workspace};
+use crate::common::{FeedServer, Route, Workspace};
 
 /// A store holding the three outlets' copies of one story beside four unrelated stories (all
 /// published in September 2025).
@@ -90,6 +90,77 @@ fn search_ranks_groups_by_story_and_takes_any_text() {
     assert!(out.stdout.starts_with("story "), "{}", out.stdout);
     assert!(out.stdout.contains("(wire.example") || out.stdout.contains("(127.0.0.1"));
     assert!(!out.stdout.contains('\u{1b}'));
+}
+
+#[test]
+fn an_empty_listing_says_why_and_what_to_try() {
+    // No story yet: the feed failed, and the listings say so rather than suggest a period.
+    let server = FeedServer::start();
+    let empty = Workspace::new();
+    server.set("/gone.xml", Route::status(404, "gone"));
+    empty.write_config(&[server.url("/gone.xml")]);
+    empty.run(&["run", "--once"]);
+    for command in [&["clusters"][..], &["search", "putin"]] {
+        let out = empty.ok(command);
+        assert!(out.stdout.contains("holds no story yet"), "{}", out.stdout);
+    }
+
+    // The stories are from September 2025: the default 24 hours hold none of them. The hint
+    // says how old the newest is, and the --since it gives lists it.
+    let (_server, ws) = story_store();
+    let out = ws.ok(&["clusters"]);
+    assert!(
+        out.stdout.starts_with(
+            "no clusters: no story was seen in the last 24h; the newest was last seen "
+        ),
+        "{}",
+        out.stdout
+    );
+    let suggested = out
+        .stdout
+        .split("(try --since ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .expect("a --since to try")
+        .to_string();
+    assert!(suggested.ends_with('d'), "{suggested}");
+    let listed = ws.ok(&[
+        "clusters",
+        "--json",
+        "--min-size",
+        "1",
+        "--since",
+        &suggested,
+    ]);
+    assert!(!listed.json().as_array().unwrap().is_empty(), "{suggested}");
+    // One day less falls short of the newest story.
+    let days: u64 = suggested.trim_end_matches('d').parse().unwrap();
+    let shorter = format!("{}d", days - 1);
+    let listed = ws.ok(&["clusters", "--json", "--min-size", "1", "--since", &shorter]);
+    assert!(listed.json().as_array().unwrap().is_empty(), "{shorter}");
+    let out = ws.ok(&["search", "putin"]);
+    assert!(
+        out.stdout.contains("no story was seen in the last 24h"),
+        "{}",
+        out.stdout
+    );
+
+    // Stories in the period, but too small, or not matching the other filters.
+    let out = ws.ok(&["clusters", "--since", "100000d", "--min-size", "50"]);
+    assert_eq!(
+        out.stdout,
+        "no clusters: 5 stories of the last 100000d, none with 50 items or more (try --min-size 1)\n"
+    );
+    let out = ws.ok(&[
+        "clusters", "--since", "100000d", "--tag", "nosuch", "--query", "nato",
+    ]);
+    assert!(
+        out.stdout.ends_with("matches --tag and --query\n"),
+        "{}",
+        out.stdout
+    );
+    let out = ws.ok(&["search", "--since", "100000d", "zzzqqq"]);
+    assert!(out.stdout.contains("holds these words"), "{}", out.stdout);
 }
 
 #[test]
