@@ -18,7 +18,7 @@ use crate::store::Store;
 use crate::store::read::{ClusterFilter, ClusterView, FeedStatus, PeriodSummary};
 use crate::systemd::Notifier;
 use crate::timefmt::{before, now_unix, relative, rfc3339};
-use render::{Table, Terminal, escape, truncate};
+use render::{Table, Terminal, escape, truncate, truncate_middle};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -1265,7 +1265,7 @@ fn feeds(cli: &Cli, out: &OutputArgs) -> CliResult {
                 (_, Some(t)) => relative(t, now),
                 (_, None) => "due".into(),
             },
-            truncate(f.name.as_deref().unwrap_or(&f.url_in_use), 40),
+            truncate_middle(f.name.as_deref().unwrap_or(&f.url_in_use), 40),
             truncate(f.last_error.as_deref().unwrap_or(""), 80),
         ]);
     }
@@ -1469,7 +1469,7 @@ fn cluster(cli: &Cli, id: i64, out: &OutputArgs) -> CliResult {
             i.score.map_or("-".into(), |s| format!("{s:.2}")),
             i.distance.map_or("-".into(), |d| d.to_string()),
             i.matched.map_or("-".into(), |m| m.to_string()),
-            truncate(&i.feeds.join(", "), 50),
+            truncate_middle(&i.feeds.join(", "), 50),
             truncate(&i.title, 70),
         ]);
     }

@@ -68,6 +68,22 @@ pub fn truncate(text: &str, width: usize) -> String {
     out
 }
 
+/// `text` cut to `width` characters by taking out its middle: for URLs and paths, whose start
+/// (the site) and end (the feed) both tell one from another. (Cut at the end, every feed of a
+/// site read `https://feeds.example.com/news/…`.)
+pub fn truncate_middle(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        return text.to_string();
+    }
+    let kept = width.saturating_sub(1);
+    let head = kept / 2;
+    let mut out: String = text.chars().take(head).collect();
+    out.push('…');
+    out.extend(text.chars().skip(count - (kept - head)));
+    out
+}
+
 /// What the terminal on stdout can take: colour (only on a terminal, never when `NO_COLOR` is
 /// set to a non-empty value, as no-color.org says, nor on `TERM=dumb`) and its width in columns
 /// (only on a terminal).
@@ -358,6 +374,35 @@ mod tests {
         assert!(!text.chars().any(is_dangerous_in_json), "{text}");
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, value);
+    }
+
+    #[test]
+    fn a_cut_in_the_middle_keeps_both_ends_and_the_width() {
+        let feeds = [
+            "https://feeds.example.com/news/world/rss.xml",
+            "https://feeds.example.com/news/business/rss.xml",
+        ];
+        let cut: Vec<String> = feeds.iter().map(|f| truncate_middle(f, 30)).collect();
+        assert_eq!(cut[0], "https://feeds.…s/world/rss.xml");
+        assert_ne!(cut[0], cut[1]);
+        for (text, width) in [
+            ("abcdef", 6),
+            ("abcdef", 5),
+            ("abcdef", 2),
+            ("abcdef", 1),
+            ("ü€𝄞ab", 4),
+        ] {
+            let out = truncate_middle(text, width);
+            assert_eq!(
+                out.chars().count(),
+                width.min(text.chars().count()),
+                "{text} {width}"
+            );
+            assert!(text.starts_with(out.split('…').next().unwrap()), "{out}");
+            assert!(text.ends_with(out.rsplit('…').next().unwrap()), "{out}");
+        }
+        assert_eq!(truncate_middle("abcdef", 5), "ab…ef");
+        assert_eq!(truncate_middle("short", 40), "short");
     }
 
     #[test]
