@@ -9,8 +9,8 @@
 //!
 //! Sinks: `log` (one structured line), `webhook` (POST of the JSON payload, or of its ntfy or
 //! Slack form; optional headers and HMAC signature), `exec` (a program run directly, never
-//! through a shell, with the payload on its standard input and a timeout). Feed text only ever
-//! travels inside a JSON document.
+//! through a shell, with the payload on its standard input as one line of JSON, and a
+//! timeout). Feed text only ever travels inside a JSON document.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -98,7 +98,11 @@ impl Deliverer {
                     .map_err(|e| e.to_string())
             }
             SinkKind::Exec { command } => {
-                let body = serde_json::to_vec(payload).expect("JSON values serialize");
+                // One line of JSON: a script that reads a line (`read -r payload`) gets it
+                // whole, and appending the input to a file makes JSON Lines. (Without the
+                // newline `read` reported end of input, and appended payloads ran together.)
+                let mut body = serde_json::to_vec(payload).expect("JSON values serialize");
+                body.push(b'\n');
                 run_exec(command, &body).await
             }
         }

@@ -170,19 +170,28 @@ fn feed_text_reaches_sinks_as_data_only() {
     server.set("/h.xml", Route::xml(rss("H", &[item])));
     server.set("/hook", Route::status(200, "ok"));
     let captured = ws.path("captured.json");
+    // A script that reads one line, as shell scripts do: `read` fails on input without a
+    // newline. (Its own text quotes the payload: it is data to the shell too.)
+    let read_line = ws.path("read.json");
+    let reader = format!(
+        "read -r payload && printf '%s' \\\"$payload\\\" > '{}'",
+        read_line.display()
+    );
     let text = format!(
         "[fetch]\nhost_spacing = \"0s\"\n\n[[sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n\n\
          [[sinks]]\nname = \"script\"\nkind = \"exec\"\ncommand = [\"tee\", \"{}\"]\n\n\
-         [[watches]]\nname = \"quotes\"\nquery = \"quote OR hi\"\nnotify = [\"hook\", \"script\"]\n\n\
+         [[sinks]]\nname = \"reader\"\nkind = \"exec\"\ncommand = [\"sh\", \"-c\", \"{}\"]\n\n\
+         [[watches]]\nname = \"quotes\"\nquery = \"quote OR hi\"\nnotify = [\"hook\", \"script\", \"reader\"]\n\n\
          [[feeds]]\nurl = \"{}\"\n",
         server.url("/hook"),
         captured.display(),
+        reader,
         server.url("/h.xml")
     );
     ws.write_config_text(&text);
     let out = ws.ok(&["run", "--once"]);
     assert!(
-        out.stdout.contains("alerts: 2 delivered"),
+        out.stdout.contains("alerts: 3 delivered"),
         "{}{}",
         out.stdout,
         out.stderr
@@ -191,10 +200,18 @@ fn feed_text_reaches_sinks_as_data_only() {
     assert!(stored_title.contains("$(touch"), "{stored_title}");
     let hook = &server.json_bodies("/hook")[0];
     assert_eq!(hook["title"], stored_title.as_str());
-    let script: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&captured).unwrap()).unwrap();
+    // One line of JSON on the program's input.
+    let input = std::fs::read_to_string(&captured).unwrap();
+    assert!(
+        input.ends_with('\n') && input.lines().count() == 1,
+        "{input:?}"
+    );
+    let script: serde_json::Value = serde_json::from_str(&input).unwrap();
     assert_eq!(script["title"], stored_title.as_str());
     assert_eq!(script["idempotency_key"], hook["idempotency_key"]);
+    let line: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&read_line).unwrap()).unwrap();
+    assert_eq!(line, script);
     assert!(!marker.exists(), "nothing in the feed's text was run");
 }
 
