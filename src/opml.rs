@@ -159,7 +159,7 @@ fn attributes(text: &str) -> Vec<(String, String)> {
 fn web_url(text: &str) -> Result<String, String> {
     match Url::parse(text) {
         Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(url.to_string()),
-        Ok(url) => Err(format!("a {} URL, not http or https", url.scheme())),
+        Ok(url) => Err(format!("scheme {:?} is not http or https", url.scheme())),
         Err(e) => Err(format!("not a URL ({e})")),
     }
 }

@@ -606,9 +606,9 @@ fn opml_import(cli: &Cli, file: &std::path::Path) -> CliResult {
         out.push_str(&format!("skipped {}: {}\n", escape(url), escape(why)));
     }
     out.push_str(&format!(
-        "{}: {} feeds added; skipped: {} already known ({} in the config), {} listed twice, {} invalid\n",
+        "{}: {} added; skipped: {} already known ({} in the config), {} listed twice, {} invalid\n",
         escape(&file.display().to_string()),
-        added.len(),
+        plural(added.len() as i64, "feed"),
         new.len() - added.len() + in_config.len(),
         in_config.len(),
         list.duplicates,

@@ -271,7 +271,7 @@ fn opml_import_adds_feeds_to_the_store_and_export_lists_them_with_the_config() {
     let out = ws.ok(&["opml", "import", ws.path("list.opml").to_str().unwrap()]);
     assert!(
         out.stdout.contains(
-            "1 feeds added; skipped: 1 already known (1 in the config), 1 listed twice, 1 invalid"
+            "1 feed added; skipped: 1 already known (1 in the config), 1 listed twice, 1 invalid"
         ),
         "{}",
         out.stdout
@@ -309,7 +309,7 @@ fn opml_import_adds_feeds_to_the_store_and_export_lists_them_with_the_config() {
     assert!(out.stderr.contains("no feed"), "{}", out.stderr);
     // Imported again: polled again.
     let out = ws.ok(&["opml", "import", ws.path("list.opml").to_str().unwrap()]);
-    assert!(out.stdout.contains(": 1 feeds added"), "{}", out.stdout);
+    assert!(out.stdout.contains(": 1 feed added"), "{}", out.stdout);
 
     // Export: the three configured feeds and the imported one, valid enough to import back.
     let out = ws.ok(&["opml", "export"]);
