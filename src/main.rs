@@ -24,8 +24,7 @@ fn main() -> ExitCode {
     match cli::execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            let message = format!("{:#}", failure.error);
-            eprintln!("error: {}", cli::render::escape_lines(&message));
+            eprintln!("error: {}", cli::render::escape_lines(&failure.message()));
             ExitCode::from(failure.code)
         }
     }

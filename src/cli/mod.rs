@@ -214,6 +214,24 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// The error and its causes, outermost first, each once: a library error that writes its
+    /// cause into its own message (`cannot read config file x: No such file ...`) and also
+    /// gives it as its source was printed with the cause twice.
+    pub fn message(&self) -> String {
+        let mut message = String::new();
+        for cause in self.error.chain() {
+            let text = cause.to_string();
+            if message.contains(&text) {
+                continue;
+            }
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
+        message
+    }
+
     fn usage(error: impl Into<anyhow::Error>) -> Failure {
         Failure {
             code: 2,
@@ -1475,4 +1493,31 @@ fn cluster(cli: &Cli, id: i64, out: &OutputArgs) -> CliResult {
     }
     text.push_str(&table.render_for(Terminal::stdout()));
     print(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_names_each_cause_once() {
+        // A cause in the error's own message and again as its source: once.
+        let missing = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let read = ConfigError::Read {
+            path: "nope.toml".into(),
+            source: missing,
+        };
+        assert_eq!(
+            Failure::usage(read).message(),
+            "cannot read config file nope.toml: No such file"
+        );
+        // Context that does not repeat its cause: every level.
+        let chained = anyhow::Error::new(std::io::Error::other("disk full"))
+            .context("writing the backup")
+            .context("backup of x.db");
+        assert_eq!(
+            Failure::runtime(chained).message(),
+            "backup of x.db: writing the backup: disk full"
+        );
+    }
 }

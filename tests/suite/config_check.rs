@@ -62,4 +62,16 @@ fn a_missing_config_file_is_a_usage_error() {
     let out = ws.run(&["run", "--once"]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("feedfold.toml"), "{}", out.stderr);
+    // The system's reason, once (it is both in the message and the message's cause).
+    assert!(
+        out.stderr.contains("cannot read config file"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr.matches("os error 2").count(),
+        1,
+        "{}",
+        out.stderr
+    );
 }
