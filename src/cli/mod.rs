@@ -213,23 +213,28 @@ pub struct Failure {
     pub error: anyhow::Error,
 }
 
-impl Failure {
-    /// The error and its causes, outermost first, each once: a library error that writes its
-    /// cause into its own message (`cannot read config file x: No such file ...`) and also
-    /// gives it as its source was printed with the cause twice.
-    pub fn message(&self) -> String {
-        let mut message = String::new();
-        for cause in self.error.chain() {
-            let text = cause.to_string();
-            if message.contains(&text) {
-                continue;
-            }
-            if !message.is_empty() {
-                message.push_str(": ");
-            }
-            message.push_str(&text);
+/// An error and its causes, outermost first, each once: a library error that writes its cause
+/// into its own message (`cannot read config file x: No such file ...`) and also gives it as
+/// its source was printed with the cause twice by anyhow's `{:#}`.
+fn error_message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
         }
-        message
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
+}
+
+impl Failure {
+    /// What the command prints for the failure: [`error_message`].
+    pub fn message(&self) -> String {
+        error_message(&self.error)
     }
 
     fn usage(error: impl Into<anyhow::Error>) -> Failure {
@@ -987,7 +992,7 @@ fn run(cli: &Cli, once: bool) -> CliResult {
                             d.delivered, d.retrying, d.failed
                         ),
                         Some(Err(e)) => {
-                            eprintln!("error: alert delivery: {}", escape(&format!("{e:#}")))
+                            eprintln!("error: alert delivery: {}", escape(&error_message(&e)))
                         }
                         _ => {}
                     }
