@@ -546,6 +546,44 @@ fn period_hint(summary: &PeriodSummary, cutoff: i64, since: std::time::Duration)
     ))
 }
 
+/// Why a `clusters` listing is empty when its period holds stories: none is large enough, or
+/// none matches the other filters.
+fn filter_hint(
+    summary: &PeriodSummary,
+    filter: &ClusterFilter,
+    since: std::time::Duration,
+) -> String {
+    let (n, last) = (summary.clusters, period(since));
+    if summary.largest < filter.min_size {
+        let stories = if n == 1 {
+            "1 story".to_string()
+        } else {
+            format!("{n} stories")
+        };
+        return format!(
+            "{stories} of the last {last}, none with {} items or more (try --min-size 1)",
+            filter.min_size
+        );
+    }
+    let given = [
+        ("--tag", filter.tag.is_some()),
+        ("--feed", filter.feed.is_some()),
+        ("--query", filter.query.is_some()),
+    ];
+    let flags: Vec<&str> = given.iter().filter(|f| f.1).map(|f| f.0).collect();
+    // (Without those filters the listing would hold the largest story: some flag is given.
+    // "the filters" only guards the sentence.)
+    let filters = if flags.is_empty() {
+        "the filters".to_string()
+    } else {
+        flags.join(" and ")
+    };
+    format!(
+        "no story of the last {last} with {} items or more matches {filters}",
+        filter.min_size
+    )
+}
+
 fn describe_export(since: std::time::Duration, query: Option<&str>, tag: Option<&str>) -> String {
     let mut text = if since.as_secs() > EVERYTHING {
         "all stories".to_string()
@@ -1401,38 +1439,8 @@ fn clusters(
         let summary = store
             .period_summary(filter.since)
             .map_err(Failure::runtime)?;
-        let hint = period_hint(&summary, filter.since, since).unwrap_or_else(|| {
-            let (n, last) = (summary.clusters, period(since));
-            if summary.largest < filter.min_size {
-                format!(
-                    "{} of the last {last}, none with {} items or more (try --min-size 1)",
-                    if n == 1 {
-                        "1 story".to_string()
-                    } else {
-                        format!("{n} stories")
-                    },
-                    filter.min_size
-                )
-            } else {
-                let given = [
-                    ("--tag", filter.tag.is_some()),
-                    ("--feed", filter.feed.is_some()),
-                    ("--query", filter.query.is_some()),
-                ];
-                let flags: Vec<&str> = given.iter().filter(|f| f.1).map(|f| f.0).collect();
-                // (Without those filters the listing would hold the largest story: some flag
-                // is given. "the filters" only guards the sentence.)
-                let filters = if flags.is_empty() {
-                    "the filters".to_string()
-                } else {
-                    flags.join(" and ")
-                };
-                format!(
-                    "no story of the last {last} with {} items or more matches {filters}",
-                    filter.min_size,
-                )
-            }
-        });
+        let hint = period_hint(&summary, filter.since, since)
+            .unwrap_or_else(|| filter_hint(&summary, filter, since));
         return print(&format!("no clusters: {hint}\n"));
     }
     let now = now_unix();
