@@ -797,7 +797,7 @@ fn stats(cli: &Cli, out: &OutputArgs) -> CliResult {
     };
     let now = now_unix();
     let text = format!(
-        "items      {}\nstories    {} ({} with more than one item, the largest {})\nfolded     {} copies and related reports{}\nfeeds      {}{}\nalerts     {} ({} deliveries pending)\nfetched    {} to {}\nstore      {} ({})\n",
+        "items      {}\nstories    {} ({} with more than one item, the largest {})\nfolded     {} copies and related reports{}\nfeeds      {}{}\nalerts     {} ({} deliveries pending)\nfetched    {}\nstore      {} ({})\n",
         s.items,
         s.clusters,
         s.multi_item_clusters,
@@ -812,12 +812,25 @@ fn stats(cli: &Cli, out: &OutputArgs) -> CliResult {
         },
         s.alerts,
         s.pending_deliveries,
-        s.oldest_item.map_or("-".into(), |t| relative(t, now)),
-        s.newest_item.map_or("-".into(), |t| relative(t, now)),
+        fetched_span(s.oldest_item, s.newest_item, now),
         human_bytes(s.store_bytes),
         escape(&store.path().display().to_string()),
     );
     print(&text)
+}
+
+/// When the stored items were first fetched: `-` for none, one time when the oldest and the
+/// newest read alike ("3s ago", not "3s ago to 3s ago"), else the span.
+fn fetched_span(oldest: Option<i64>, newest: Option<i64>, now: i64) -> String {
+    match (
+        oldest.map(|t| relative(t, now)),
+        newest.map(|t| relative(t, now)),
+    ) {
+        (Some(oldest), Some(newest)) if oldest != newest => format!("{oldest} to {newest}"),
+        (_, Some(newest)) => newest,
+        (Some(oldest), None) => oldest,
+        (None, None) => "-".into(),
+    }
 }
 
 fn human_bytes(bytes: u64) -> String {
@@ -1079,7 +1092,7 @@ fn check_config(cli: &Cli) -> CliResult {
         }
     };
     let mut text = format!(
-        "{}: ok\n  store: {}\n  feeds: {}\n  watches: {}\n  sinks: {}\n  fetch: every {} (concurrency {}, {} per host, {} apart), timeout {}, max body {} bytes\n  dedup window: {}\n",
+        "{}: ok\n  store: {}\n  feeds: {}\n  watches: {}\n  sinks: {}\n  fetch: every {} (concurrency {}, {} per host, {} apart), timeout {}, max body {}\n  dedup window: {}\n",
         config.source.display(),
         db_path(cli, Some(&config)).display(),
         config.feeds.len(),
@@ -1090,8 +1103,8 @@ fn check_config(cli: &Cli) -> CliResult {
         config.fetch.per_host,
         humantime::format_duration(config.fetch.host_spacing),
         humantime::format_duration(config.fetch.timeout),
-        config.fetch.max_body,
-        humantime::format_duration(config.dedup.window),
+        human_bytes(config.fetch.max_body),
+        period(config.dedup.window),
     );
     for w in &config.warnings {
         text.push_str(&format!("  warning: {w}\n"));
@@ -1531,6 +1544,17 @@ mod tests {
         assert_eq!(
             Failure::runtime(chained).message(),
             "backup of x.db: writing the backup: disk full"
+        );
+    }
+
+    #[test]
+    fn the_fetch_span_reads_as_one_time_when_both_ends_read_alike() {
+        let now = 1_000_000;
+        assert_eq!(fetched_span(None, None, now), "-");
+        assert_eq!(fetched_span(Some(now - 3), Some(now - 3), now), "3s ago");
+        assert_eq!(
+            fetched_span(Some(now - 2 * 86_400), Some(now - 60), now),
+            "2d ago to 1m ago"
         );
     }
 }

@@ -12,6 +12,9 @@ fn valid_config_prints_a_summary() {
     let out = ws.ok(&["check-config"]);
     assert!(out.stdout.contains("ok"), "{}", out.stdout);
     assert!(out.stdout.contains("feeds: 2"), "{}", out.stdout);
+    // Sizes and durations as a config writes them, not 15728640 bytes and "3days".
+    assert!(out.stdout.contains("max body 15.0 MiB"), "{}", out.stdout);
+    assert!(out.stdout.contains("dedup window: 3d"), "{}", out.stdout);
 }
 
 #[test]
