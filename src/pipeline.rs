@@ -23,7 +23,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::config::Config;
 use crate::dedup::{Deduplicator, Thresholds};
 use crate::fetch::{FetchError, FetchOutcome, FetchSlot, FetchedBody, Fetcher, Validators};
-use crate::normalize::normalize_entries;
+use crate::normalize::{clean_title, normalize_entries};
 use crate::parse::{ParseError, parse_feed};
 use crate::schedule;
 use crate::store::retention::PruneReport;
@@ -902,6 +902,8 @@ async fn parse_body(
         last_modified: body.validators.last_modified.clone(),
         body_hash: Some(body_hash),
         moved_to: body.moved_permanently_to.as_ref().map(Url::to_string),
+        // Read off the document below, once it is parsed.
+        title: None,
     };
     if feed.body_hash == Some(body_hash) {
         return Fetched::Unchanged {
@@ -921,8 +923,14 @@ async fn parse_body(
     let parsed = tokio::task::spawn_blocking(move || {
         parse_feed(&body.body, &base).map(|p| {
             let items = normalize_entries(&p.entries, fetched_at);
+            let title = p
+                .title
+                .as_deref()
+                .map(clean_title)
+                .filter(|t| !t.is_empty());
             (
                 p.ttl_minutes,
+                title,
                 items
                     .into_iter()
                     .map(|item| {
@@ -935,13 +943,16 @@ async fn parse_body(
     })
     .await;
     match parsed {
-        Ok(Ok((ttl_minutes, items))) => {
+        Ok(Ok((ttl_minutes, title, items))) => {
             let ttl = ttl_minutes.map(|m| Duration::from_secs(u64::from(m) * 60));
             Fetched::Items {
                 items,
                 hint: ttl.max(fresh_for),
                 status,
-                validators,
+                validators: NewValidators {
+                    title,
+                    ..validators
+                },
             }
         }
         Ok(Err(e)) => Fetched::Failed {

@@ -4,6 +4,7 @@
 
 pub mod render;
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -69,7 +70,7 @@ pub enum Command {
         /// Only clusters with an item from a feed with this tag
         #[arg(long)]
         tag: Option<String>,
-        /// Only clusters with an item from this feed (URL or name)
+        /// Only clusters with an item from this feed (URL, name or the feed's own title)
         #[arg(long)]
         feed: Option<String>,
         /// Only clusters with an item whose title or text contains this text
@@ -190,7 +191,7 @@ pub enum OpmlCommand {
     /// Stop polling a feed that `opml import` added (its items stay); a running daemon stops
     /// after its next attempt at most
     Remove {
-        /// The feed's URL or name, as `feedfold feeds` shows it
+        /// The feed's URL, name or own title, as `feedfold feeds` shows it
         feed: String,
     },
 }
@@ -617,12 +618,7 @@ fn export(
     let texts = store
         .item_texts(&representatives)
         .map_err(Failure::runtime)?;
-    let feed_names = store
-        .feed_statuses()
-        .map_err(Failure::runtime)?
-        .into_iter()
-        .filter_map(|f| f.name.map(|name| (f.url, name)))
-        .collect();
+    let feed_names = feed_names(&store)?;
     let info = crate::export::ExportInfo {
         description,
         generated: now_unix(),
@@ -707,6 +703,10 @@ fn opml_remove(cli: &Cli, feed: &str) -> CliResult {
             escape(feed),
             db.display()
         ))),
+        RemovedFeed::Ambiguous => Err(Failure::usage(anyhow::anyhow!(
+            "several feeds are titled {}; give the one to remove by its URL (`feedfold feeds --json` lists them)",
+            escape(feed)
+        ))),
     }
 }
 
@@ -725,7 +725,7 @@ fn opml_export(cli: &Cli) -> CliResult {
         listed.insert(f.url.as_str());
         feeds.push(crate::opml::ExportFeed {
             url: &f.url_in_use,
-            name: f.name.as_deref(),
+            name: f.display_name(),
             tags: &f.tags,
         });
     }
@@ -817,6 +817,17 @@ fn stats(cli: &Cli, out: &OutputArgs) -> CliResult {
         escape(&store.path().display().to_string()),
     );
     print(&text)
+}
+
+/// What each feed is known by (its [`FeedStatus::display_name`]), by configured URL, for the
+/// feeds that have a name or a title of their own.
+fn feed_names(store: &Store) -> Result<HashMap<String, String>, Failure> {
+    Ok(store
+        .feed_statuses()
+        .map_err(Failure::runtime)?
+        .into_iter()
+        .filter_map(|f| Some((f.url.clone(), f.display_name()?.to_string())))
+        .collect())
 }
 
 /// When the stored items were first fetched: `-` for none, one time when the oldest and the
@@ -1339,7 +1350,7 @@ fn feeds(cli: &Cli, out: &OutputArgs) -> CliResult {
                 (_, Some(t)) => relative(t, now),
                 (_, None) => "due".into(),
             },
-            truncate_middle(f.name.as_deref().unwrap_or(&f.url_in_use), 40),
+            truncate_middle(f.display_name().unwrap_or(&f.url_in_use), 40),
             truncate(f.last_error.as_deref().unwrap_or(""), 80),
         ]);
     }
@@ -1481,6 +1492,7 @@ fn cluster(cli: &Cli, id: i64, out: &OutputArgs) -> CliResult {
     if out.json {
         return print(&(render::json(&cluster_json(&c)) + "\n"));
     }
+    let names = feed_names(&store)?;
     let now = now_unix();
     let mut text = format!(
         "cluster {}: {} from {}, {} to {}\n{}\n{}\n\n",
@@ -1513,7 +1525,14 @@ fn cluster(cli: &Cli, id: i64, out: &OutputArgs) -> CliResult {
             i.score.map_or("-".into(), |s| format!("{s:.2}")),
             i.distance.map_or("-".into(), |d| d.to_string()),
             i.matched.map_or("-".into(), |m| m.to_string()),
-            truncate_middle(&i.feeds.join(", "), 50),
+            truncate_middle(
+                &i.feeds
+                    .iter()
+                    .map(|url| names.get(url).unwrap_or(url).as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                50,
+            ),
             truncate(&i.title, 70),
         ]);
     }

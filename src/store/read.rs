@@ -11,6 +11,8 @@ pub struct FeedStatus {
     pub url: String,
     pub url_in_use: String,
     pub name: Option<String>,
+    /// The feed's own title, as its document last gave it.
+    pub title: Option<String>,
     pub tags: Vec<String>,
     pub state: String,
     pub active: bool,
@@ -20,6 +22,13 @@ pub struct FeedStatus {
     pub last_error: Option<String>,
     pub next_fetch: Option<i64>,
     pub items: i64,
+}
+
+impl FeedStatus {
+    /// What a reader knows the feed by: the config's name, else the feed's own title.
+    pub fn display_name(&self) -> Option<&str> {
+        self.name.as_deref().or(self.title.as_deref())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -64,7 +73,7 @@ pub struct ClusterFilter {
     pub limit: i64,
     /// Only clusters with a member from a feed carrying this tag.
     pub tag: Option<String>,
-    /// Only clusters with a member from this feed (URL or name).
+    /// Only clusters with a member from this feed (URL, name or the feed's own title).
     pub feed: Option<String>,
     /// Only clusters with a member matching this FTS5 expression (built by
     /// [`crate::watches::fts5_match`] from what the user typed).
@@ -108,7 +117,8 @@ impl Store {
             .prepare(
                 "SELECT f.url, f.url_in_use, f.name, f.tags, f.state, f.active, f.last_fetch, f.last_status,
                         f.error_count, f.last_error, f.next_fetch,
-                        (SELECT COUNT(DISTINCT item_id) FROM feed_items fi WHERE fi.feed_id = f.id)
+                        (SELECT COUNT(DISTINCT item_id) FROM feed_items fi WHERE fi.feed_id = f.id),
+                        f.title
                  FROM feeds f ORDER BY f.active DESC, f.id",
             )
             .map_err(|e| self.err(e))?;
@@ -128,6 +138,7 @@ impl Store {
                     last_error: r.get(9)?,
                     next_fetch: r.get(10)?,
                     items: r.get(11)?,
+                    title: r.get(12)?,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -149,7 +160,8 @@ impl Store {
                    AND (?4 IS NULL OR EXISTS (
                         SELECT 1 FROM items i JOIN feed_items fi ON fi.item_id = i.id
                         JOIN feeds f ON f.id = fi.feed_id
-                        WHERE i.cluster_id = c.id AND (f.url = ?4 OR f.url_in_use = ?4 OR f.name = ?4)))
+                        WHERE i.cluster_id = c.id
+                          AND (f.url = ?4 OR f.url_in_use = ?4 OR f.name = ?4 OR f.title = ?4)))
                    AND (?5 IS NULL OR c.id IN (
                         SELECT i.cluster_id FROM items_fts JOIN items i ON i.id = items_fts.rowid
                         WHERE items_fts MATCH ?5 AND items_fts.rowid >= ?7))

@@ -160,6 +160,15 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE clusters_new RENAME TO clusters;
     CREATE INDEX clusters_by_last_ts ON clusters(last_ts);
     "#,
+    // 7: the feed's own title, as its document last gave it: what names a feed that the config
+    // (or the OPML file it came from) gives no name. The validators and body hashes are
+    // forgotten, so that the next fetch of each feed gets its document and parses it, changed or
+    // not (its items are known and stay as they are), and records the title: one request
+    // without `If-None-Match` per feed, once.
+    r#"
+    ALTER TABLE feeds ADD COLUMN title TEXT;
+    UPDATE feeds SET etag = NULL, last_modified = NULL, body_hash = NULL;
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -21,7 +21,8 @@ pub struct SearchHit {
     pub item: i64,
     pub title: String,
     pub url: Option<String>,
-    /// URL of the feed that first carried it, and its name if it has one.
+    /// URL of the feed that first carried it, and its name (the config's, else the feed's own
+    /// title) if it has one.
     pub feed: String,
     pub feed_name: Option<String>,
     pub published: Option<i64>,
@@ -100,7 +101,7 @@ impl Store {
         let mut details = self
             .conn
             .prepare_cached(
-                "SELECT i.title, i.url, f.url, f.name, i.published, i.fetched, i.text
+                "SELECT i.title, i.url, f.url, COALESCE(f.name, f.title), i.published, i.fetched, i.text
                  FROM items i JOIN feeds f ON f.id = i.first_feed WHERE i.id = ?1",
             )
             .map_err(|e| self.err(e))?;

@@ -40,6 +40,9 @@ pub struct NewValidators {
     pub body_hash: Option<i64>,
     /// Set when every redirect hop was permanent.
     pub moved_to: Option<String>,
+    /// The feed's own title (one line of plain text), when its document gave one: what names
+    /// a feed the config gives no name. Kept when a fetch brings none.
+    pub title: Option<String>,
 }
 
 /// A normalized item with its fingerprint and the watches it matches, computed before the store
@@ -149,20 +152,34 @@ impl Store {
         })
     }
 
-    /// Stops polling a feed that `opml import` added (by URL, URL in use, or name): it becomes
-    /// inactive and its items stay, as with a feed removed from the config. A feed of the
-    /// config file is left alone (the config says what it polls).
+    /// Stops polling a feed that `opml import` added (by URL, URL in use, name, or the feed's
+    /// own title when no other feed has it): it becomes inactive and its items stay, as with a
+    /// feed removed from the config. A feed of the config file is left alone (the config says
+    /// what it polls).
     pub fn remove_imported_feed(&mut self, feed: &str) -> Result<RemovedFeed> {
         self.write(|tx| {
-            let found: Option<(i64, String, String, bool)> = tx
+            let row = |r: &rusqlite::Row| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
+            let mut found: Option<(i64, String, String, bool)> = tx
                 .query_row(
                     "SELECT id, url, origin, active FROM feeds
                      WHERE url = ?1 OR url_in_use = ?1 OR name = ?1
                      ORDER BY active DESC, id LIMIT 1",
                     [feed],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    row,
                 )
                 .optional()?;
+            if found.is_none() {
+                // A title is the feed's own, and two feeds may well give the same one.
+                let by_title = tx
+                    .prepare("SELECT id, url, origin, active FROM feeds WHERE title = ?1 LIMIT 2")?
+                    .query_map([feed], row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                match <[_; 1]>::try_from(by_title) {
+                    Ok([one]) => found = Some(one),
+                    Err(several) if !several.is_empty() => return Ok(RemovedFeed::Ambiguous),
+                    Err(_) => {}
+                }
+            }
             Ok(match found {
                 None => RemovedFeed::Unknown,
                 Some((_, url, origin, _)) if origin == "config" => RemovedFeed::InConfig(url),
@@ -381,7 +398,8 @@ fn update_feed_success(
         "UPDATE feeds SET state = 'ok', last_fetch = ?2, last_status = ?3, error_count = 0,
             last_error = NULL, next_fetch = ?4,
             etag = COALESCE(?5, etag), last_modified = COALESCE(?6, last_modified),
-            body_hash = COALESCE(?7, body_hash), url_in_use = COALESCE(?8, url_in_use)
+            body_hash = COALESCE(?7, body_hash), url_in_use = COALESCE(?8, url_in_use),
+            title = COALESCE(?9, title)
          WHERE id = ?1",
     )?
     .execute(params![
@@ -392,7 +410,8 @@ fn update_feed_success(
         v.etag,
         v.last_modified,
         v.body_hash,
-        v.moved_to
+        v.moved_to,
+        v.title
     ])?;
     Ok(())
 }
@@ -404,6 +423,8 @@ pub enum RemovedFeed {
     AlreadyRemoved(String),
     InConfig(String),
     Unknown,
+    /// More than one feed gives that title.
+    Ambiguous,
 }
 
 /// What one ingest changes in the search index (`items_fts`), applied at the end of its

@@ -88,7 +88,8 @@ fn search_ranks_groups_by_story_and_takes_any_text() {
     // Human output: the story, then each matching item with its snippet; no colour on a pipe.
     let out = ws.ok(&["search", "--since", "100000d", "targets"]);
     assert!(out.stdout.starts_with("story "), "{}", out.stdout);
-    assert!(out.stdout.contains("(wire.example") || out.stdout.contains("(127.0.0.1"));
+    // The feeds have no name in the config: each goes by its own title.
+    assert!(out.stdout.contains("(Wire, "), "{}", out.stdout);
     assert!(!out.stdout.contains('\u{1b}'));
 }
 
@@ -421,4 +422,119 @@ fn on_a_terminal_a_progress_bar_a_bold_header_and_the_width_without_no_color_nev
         found.contains("\u{1b}[1;31m"),
         "matches highlighted: {found:?}"
     );
+}
+
+#[test]
+fn a_feed_the_config_does_not_name_goes_by_its_own_title() {
+    use crate::common::{Item, Route, rss};
+    let server = FeedServer::start();
+    let ws = Workspace::new();
+    let urls = super::ingest::serve_story(&server);
+    // A sloppy title: markup, an entity, spaces and a line break make one line of text.
+    let extra = |guid: &str| Item {
+        guid: Some(guid.into()),
+        link: None,
+        title: format!("Lighthouse keeper {guid} retires"),
+        html: "<p>The keeper of the old lighthouse retired on Friday.</p>".into(),
+        published: Some("Mon, 08 Sep 2025 08:00:00 +0000".into()),
+    };
+    server.set(
+        "/extra.xml",
+        Route::xml(rss("  <b>Extra</b> &amp;\n more ", &[extra("x-1")])),
+    );
+    // Two imported feeds that give the same title.
+    server.set("/same-a.xml", Route::xml(rss("Same", &[extra("a-1")])));
+    server.set("/same-b.xml", Route::xml(rss("Same", &[extra("b-1")])));
+    ws.write_config_text(&format!(
+        "[[feeds]]\nurl = \"{}\"\nname = \"Wire service\"\n\n[[feeds]]\nurl = \"{}\"\n\n[[feeds]]\nurl = \"{}\"\n\n[[feeds]]\nurl = \"{}\"\n",
+        urls[0],
+        urls[1],
+        urls[2],
+        server.url("/extra.xml")
+    ));
+    std::fs::write(
+        ws.path("same.opml"),
+        format!(
+            r#"<opml version="2.0"><body><outline type="rss" xmlUrl="{}"/><outline type="rss" xmlUrl="{}"/></body></opml>"#,
+            server.url("/same-a.xml"),
+            server.url("/same-b.xml")
+        ),
+    )
+    .unwrap();
+    ws.ok(&["opml", "import", ws.path("same.opml").to_str().unwrap()]);
+    // Before any fetch there is no title: the URL.
+    let before = ws.ok(&["feeds"]).stdout;
+    assert!(before.contains("/same-a.xml"), "{before}");
+
+    ws.ok(&["run", "--once"]);
+    let listing = ws.ok(&["feeds"]).stdout;
+    for shown in ["Wire service", "Daily", "Metro", "Extra & more"] {
+        assert!(listing.contains(shown), "{shown} in {listing}");
+    }
+    assert!(!listing.contains("/daily.xml"), "{listing}");
+    assert!(
+        listing
+            .lines()
+            .filter(|l| l.contains("Wire"))
+            .all(|l| l.contains("Wire service")),
+        "the config's name wins over the title: {listing}"
+    );
+    // JSON keeps `name` for the config's name.
+    let feeds = ws.ok(&["feeds", "--json"]).json();
+    let daily = feeds
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["url"] == urls[1])
+        .unwrap();
+    assert!(daily["name"].is_null(), "{daily}");
+
+    // The title picks the feed's stories, and names it where feeds are named.
+    let stories = ws
+        .ok(&[
+            "clusters",
+            "--since",
+            "100000d",
+            "--min-size",
+            "1",
+            "--feed",
+            "Daily",
+            "--json",
+        ])
+        .json();
+    let stories = stories.as_array().unwrap();
+    assert_eq!(
+        stories.len(),
+        2,
+        "the story Daily shares and its own: {stories:#?}"
+    );
+    let shared = stories
+        .iter()
+        .find(|c| c["size"] == 3)
+        .expect("the shared story");
+    let view = ws.ok(&["cluster", &shared["id"].to_string()]).stdout;
+    for shown in ["Wire service", "Daily", "Metro"] {
+        assert!(view.contains(shown), "{shown} in {view}");
+    }
+    let found = ws
+        .ok(&["search", "--since", "100000d", "lighthouse"])
+        .stdout;
+    assert!(found.contains("(Extra & more,"), "{found}");
+    let opml = ws.ok(&["opml", "export"]).stdout;
+    assert!(
+        opml.contains("text=\"Daily\"") && opml.contains("text=\"Wire service\""),
+        "{opml}"
+    );
+
+    // `opml remove` takes a title that one feed gives, not one that two give.
+    let out = ws.run(&["opml", "remove", "Same"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("several feeds are titled Same"),
+        "{}",
+        out.stderr
+    );
+    let out = ws.run(&["opml", "remove", "Metro"]);
+    assert_eq!(out.code, 2, "a config feed: {}", out.stderr);
+    assert!(out.stderr.contains("[[feeds]]"), "{}", out.stderr);
 }
