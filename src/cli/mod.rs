@@ -4,7 +4,6 @@
 
 pub mod render;
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -618,7 +617,7 @@ fn export(
     let texts = store
         .item_texts(&representatives)
         .map_err(Failure::runtime)?;
-    let feed_names = feed_names(&store)?;
+    let feed_names = store.feed_names().map_err(Failure::runtime)?;
     let info = crate::export::ExportInfo {
         description,
         generated: now_unix(),
@@ -817,17 +816,6 @@ fn stats(cli: &Cli, out: &OutputArgs) -> CliResult {
         escape(&store.path().display().to_string()),
     );
     print(&text)
-}
-
-/// What each feed is known by (its [`FeedStatus::display_name`]), by configured URL, for the
-/// feeds that have a name or a title of their own.
-fn feed_names(store: &Store) -> Result<HashMap<String, String>, Failure> {
-    Ok(store
-        .feed_statuses()
-        .map_err(Failure::runtime)?
-        .into_iter()
-        .filter_map(|f| Some((f.url.clone(), f.display_name()?.to_string())))
-        .collect())
 }
 
 /// When the stored items were first fetched: `-` for none, one time when the oldest and the
@@ -1492,7 +1480,7 @@ fn cluster(cli: &Cli, id: i64, out: &OutputArgs) -> CliResult {
     if out.json {
         return print(&(render::json(&cluster_json(&c)) + "\n"));
     }
-    let names = feed_names(&store)?;
+    let names = store.feed_names().map_err(Failure::runtime)?;
     let now = now_unix();
     let mut text = format!(
         "cluster {}: {} from {}, {} to {}\n{}\n{}\n\n",

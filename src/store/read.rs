@@ -111,6 +111,24 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// What each feed that has a name or a title of its own is known by (as
+    /// [`FeedStatus::display_name`]), by configured URL: without the per-feed item counts of
+    /// [`Store::feed_statuses`], a pass over every feed's items.
+    pub fn feed_names(&self) -> Result<HashMap<String, String>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT url, COALESCE(name, title) FROM feeds
+                 WHERE COALESCE(name, title) IS NOT NULL",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(|e| self.err(e))
+    }
+
     pub fn feed_statuses(&self) -> Result<Vec<FeedStatus>> {
         let mut stmt = self
             .conn

@@ -170,15 +170,14 @@ impl Store {
                 .optional()?;
             if found.is_none() {
                 // A title is the feed's own, and two feeds may well give the same one.
-                let by_title = tx
+                let mut by_title = tx
                     .prepare("SELECT id, url, origin, active FROM feeds WHERE title = ?1 LIMIT 2")?
                     .query_map([feed], row)?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
-                match <[_; 1]>::try_from(by_title) {
-                    Ok([one]) => found = Some(one),
-                    Err(several) if !several.is_empty() => return Ok(RemovedFeed::Ambiguous),
-                    Err(_) => {}
+                if by_title.len() > 1 {
+                    return Ok(RemovedFeed::Ambiguous);
                 }
+                found = by_title.pop();
             }
             Ok(match found {
                 None => RemovedFeed::Unknown,
