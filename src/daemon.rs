@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::pipeline::{FeedResult, Pipeline, PipelineError, RunReport};
+use crate::pipeline::{FeedResult, Pipeline, PipelineError, Round, RunReport};
 use crate::store::write::FeedToFetch;
 use crate::systemd::Notifier;
 
@@ -144,10 +144,13 @@ pub(crate) async fn drive(
     let mut next_feed_check = clock.now() + NEW_FEEDS_EVERY;
     while !shutdown.is_cancelled() {
         let now = clock.now();
+        // The feeds due at one look are one round: stored together as far as the writer's
+        // limits allow (a daemon's first look finds every feed due).
+        let round = Round::default();
         for feed in schedule.due(now) {
             schedule.in_flight.insert(feed.id);
             let id = feed.id;
-            let handle = tasks.spawn(pipeline.attempt(feed, shutdown.clone()));
+            let handle = tasks.spawn(pipeline.attempt(feed, shutdown.clone(), &round));
             task_feed.insert(handle.id(), id);
         }
         let sleep_for = schedule.next_wake().map_or(MAX_SLEEP, |t| {

@@ -7,7 +7,9 @@ use std::time::Duration;
 use crate::common::{FeedServer, Item, Route, Workspace, feeds_toml, rss};
 
 const FEEDS: usize = 24;
-const ITEMS: usize = 60;
+/// A round of 3000 items: the daemon stores a round's fetches together, up to 1000 items a
+/// transaction, so that a round takes three commits and kills can land between them.
+const ITEMS: usize = 125;
 const KILLS: usize = 40;
 
 /// Feed `feed`'s body in `round`: `ITEMS` items whose guids name the feed and the round.

@@ -860,10 +860,21 @@ fn one_fetch_is_judged_whole_a_story_it_started_folds_into_the_older() {
     let before = ws.all_clusters();
     ws.write_config_text(&related_config(&feeds, true));
     let run = ws.ok(&["run", "--once"]);
+    let story = assert_mbl_folded_into_ruv(&ws, &before, &run.stdout);
+    assert_consistent_after_fold(&ws, &story);
+}
+
+/// After a run (which printed `stdout`) that stored the eruption reports over the stories
+/// `before`: one new story, whose second report's story was folded into the first's when the
+/// third tied them. Returns the story.
+fn assert_mbl_folded_into_ruv(
+    ws: &Workspace,
+    before: &[serde_json::Value],
+    stdout: &str,
+) -> serde_json::Value {
     assert!(
-        run.stdout.contains("stories merged into another: 1"),
-        "{}",
-        run.stdout
+        stdout.contains("stories merged into another: 1"),
+        "{stdout}"
     );
     let after = ws.all_clusters();
     assert_eq!(after.len(), before.len() + 1, "one new story");
@@ -878,6 +889,38 @@ fn one_fetch_is_judged_whole_a_story_it_started_folds_into_the_older() {
         "{mbl:#}"
     );
     assert_eq!(visir["reason"]["rule"], "related", "{visir:#}");
+    story
+}
+
+#[test]
+fn one_run_is_judged_whole_however_far_apart_its_fetches_finish() {
+    let server = FeedServer::start();
+    let urls = serve_rehab(&server);
+    // The three reports in three feeds whose server answers 300 ms apart, in the order of
+    // `one_fetch_is_judged_whole_a_story_it_started_folds_into_the_older`: further apart than
+    // fetches that merely finish together, but one run, judged as one batch. So the second
+    // report's story is folded into the first's, as within one fetch.
+    for (n, report) in eruption_reports().iter().enumerate() {
+        server.set(
+            &format!("/e{n}.xml"),
+            Route {
+                delay: Some(std::time::Duration::from_millis(300 * n as u64)),
+                ..Route::xml(rss("E", std::slice::from_ref(report)))
+            },
+        );
+    }
+    let mut feeds = urls[..1].to_vec();
+    let ws = Workspace::new();
+    ws.write_config_text(&related_config(&feeds, true));
+    ws.ok(&["run", "--once"]);
+    let before = ws.all_clusters();
+    feeds.extend((0..3).map(|n| server.url(&format!("/e{n}.xml"))));
+    // All four requests at once, so that the answers come in the order of their delays.
+    let at_once = related_config(&feeds, true).replace("[fetch]\n", "[fetch]\nper_host = 4\n");
+    assert!(at_once.contains("per_host = 4"));
+    ws.write_config_text(&at_once);
+    let run = ws.ok(&["run", "--once"]);
+    let story = assert_mbl_folded_into_ruv(&ws, &before, &run.stdout);
     assert_consistent_after_fold(&ws, &story);
 }
 
