@@ -18,6 +18,14 @@
 //! punctuation, tracking parameters and fragments in the link, a later publication time.
 //! `--templated` adds hard negatives: stories written from one template that differ only in
 //! their numbers and names (market wraps, lottery draws, weather), each its own story.
+//!
+//! `--events-as-feeds N` writes instead every document of `--source` (ECB+: several outlets'
+//! own reports of each event, and two events of one kind per topic) as it is, dealt round robin
+//! into N feeds, in file order or with `--shuffle` in an order that `--seed` draws; gold.json
+//! maps each to its event. This is related coverage through the real `run --once` path: with
+//! `--base-url URL` the config names `URL/feeds/fNNNN.xml` (serve OUT there, for instance with
+//! `python3 -m http.server`) at the default `host_spacing`, so that fetches from one host come
+//! a second apart; otherwise `file://` URLs.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
@@ -312,9 +320,15 @@ fn main() {
     let mut source = "../shared/data/ecbplus-dev.jsonl".to_string();
     let mut extras: Vec<String> = Vec::new();
     let (mut seed, mut outlets, mut max_copies, mut n_templated) = (7u64, 24usize, 6usize, 12usize);
+    let (mut events_as_feeds, mut shuffle, mut base_url) = (None, false, None);
     while let Some(arg) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
         match arg.as_str() {
+            "--events-as-feeds" => {
+                events_as_feeds = Some(value().parse().expect("--events-as-feeds N"))
+            }
+            "--shuffle" => shuffle = true,
+            "--base-url" => base_url = Some(value()),
             "--out" => out = Some(PathBuf::from(value())),
             "--source" => source = value(),
             "--extra" => extras.push(value()),
@@ -327,6 +341,11 @@ fn main() {
     }
     let out = out.expect("--out DIR is required");
     let mut rng = Rng(seed);
+    if let Some(feeds) = events_as_feeds {
+        let order = shuffle.then_some(&mut rng);
+        write_events_as_feeds(&out, &source, feeds, order, base_url.as_deref());
+        return;
+    }
     let mut articles = load_ecbplus(&source);
     articles.extend(extras.iter().map(|p| load_plain(p)));
     articles.extend(templated(&mut rng, n_templated));
@@ -397,17 +416,12 @@ fn main() {
         std::fs::write(&path, write_feed(outlet, &mine)).unwrap();
         feed_urls.push(url_of(&path));
     }
-    std::fs::write(
-        out.join("gold.json"),
-        serde_json::to_string_pretty(&gold).unwrap(),
-    )
-    .unwrap();
-    let mut config =
-        String::from("[storage]\npath = \"feedfold.db\"\n\n[fetch]\nhost_spacing = \"0s\"\n\n");
-    for url in &feed_urls {
-        let _ = write!(config, "[[feeds]]\nurl = \"{url}\"\n\n");
-    }
-    std::fs::write(out.join("feedfold.toml"), config).unwrap();
+    write_gold_and_config(
+        &out,
+        &gold,
+        &feed_urls,
+        "[fetch]\nhost_spacing = \"0s\"\n\n",
+    );
     let stories: HashSet<&String> = gold.values().collect();
     eprintln!(
         "wrote {} items of {} stories ({} templated) into {} feeds under {}",
@@ -415,6 +429,90 @@ fn main() {
         stories.len(),
         n_templated,
         feed_urls.len(),
+        out.display()
+    );
+}
+
+/// `OUT/gold.json` (guid -> story) and `OUT/feedfold.toml`: the store in OUT, `fetch` (a
+/// `[fetch]` table, or nothing for the defaults) and the feeds.
+fn write_gold_and_config(
+    out: &std::path::Path,
+    gold: &BTreeMap<String, String>,
+    feed_urls: &[String],
+    fetch: &str,
+) {
+    std::fs::write(
+        out.join("gold.json"),
+        serde_json::to_string_pretty(gold).unwrap(),
+    )
+    .unwrap();
+    let mut config = format!("[storage]\npath = \"feedfold.db\"\n\n{fetch}");
+    for url in feed_urls {
+        let _ = write!(config, "[[feeds]]\nurl = \"{url}\"\n\n");
+    }
+    std::fs::write(out.join("feedfold.toml"), config).unwrap();
+}
+
+/// `--events-as-feeds`: every document of `source` as one item, dealt round robin into
+/// `feeds` feeds (in file order, or in an order `shuffle` draws), a minute of publication time
+/// apart, all within one dedup window.
+fn write_events_as_feeds(
+    out: &std::path::Path,
+    source: &str,
+    feeds: usize,
+    shuffle: Option<&mut Rng>,
+    base_url: Option<&str>,
+) {
+    let mut docs = support::ecbplus(source);
+    if let Some(rng) = shuffle {
+        for i in (1..docs.len()).rev() {
+            docs.swap(i, rng.below(i + 1));
+        }
+    }
+    let feeds = feeds.clamp(1, docs.len().max(1));
+    let base_time = 1_778_000_000i64;
+    let mut dealt: Vec<Vec<Copy>> = (0..feeds).map(|_| Vec::new()).collect();
+    let mut gold = BTreeMap::new();
+    for (n, doc) in docs.into_iter().enumerate() {
+        let guid = format!("ecb-{}", doc.id);
+        gold.insert(guid.clone(), doc.event.clone());
+        let html: String = doc
+            .sentences
+            .chunks(2)
+            .map(|pair| format!("<p>{}</p>", xml_escape(&pair.join(" "))))
+            .collect();
+        dealt[n % feeds].push(Copy {
+            link: format!("https://news{:02}.example/{guid}", n % feeds),
+            guid,
+            story: doc.event,
+            title: doc.title,
+            html,
+            published: base_time + 60 * n as i64,
+        });
+    }
+    std::fs::create_dir_all(out.join("feeds")).unwrap();
+    let mut feed_urls = Vec::new();
+    for (outlet, items) in dealt.iter().enumerate() {
+        let path = out.join("feeds").join(format!("f{outlet:04}.xml"));
+        let items: Vec<&Copy> = items.iter().collect();
+        std::fs::write(&path, write_feed(outlet, &items)).unwrap();
+        feed_urls.push(match base_url {
+            Some(base) => format!("{}/feeds/f{outlet:04}.xml", base.trim_end_matches('/')),
+            None => url_of(&path),
+        });
+    }
+    // Served over HTTP, the defaults (fetches from one host a second apart); from files, no
+    // spacing (there is no host).
+    let fetch = if base_url.is_some() {
+        ""
+    } else {
+        "[fetch]\nhost_spacing = \"0s\"\n\n"
+    };
+    write_gold_and_config(out, &gold, &feed_urls, fetch);
+    eprintln!(
+        "wrote {} documents of {} events into {feeds} feeds under {}",
+        gold.len(),
+        gold.values().collect::<HashSet<_>>().len(),
         out.display()
     );
 }
