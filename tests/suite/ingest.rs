@@ -1,7 +1,9 @@
 //! `run --once` end to end: copies of one story fold into one cluster, unrelated stories stay
 //! apart, polls are idempotent, and a broken feed is an error on that feed only.
 
-use crate::common::{FeedServer, Item, Route, Workspace, feeds_toml, fixture, rss};
+use std::time::Duration;
+
+use crate::common::{FeedServer, Item, Route, Workspace, feeds_toml, fixture, rss, terminate};
 
 /// The paragraphs of the real article in the fixtures (standfirst, byline and date skipped).
 fn paragraphs() -> Vec<String> {
@@ -893,35 +895,56 @@ fn assert_mbl_folded_into_ruv(
 }
 
 #[test]
-fn one_run_is_judged_whole_however_far_apart_its_fetches_finish() {
+fn one_round_is_judged_whole_however_far_apart_its_fetches_finish() {
     let server = FeedServer::start();
     let urls = serve_rehab(&server);
     // The three reports in three feeds whose server answers 300 ms apart, in the order of
     // `one_fetch_is_judged_whole_a_story_it_started_folds_into_the_older`: further apart than
-    // fetches that merely finish together, but one run, judged as one batch. So the second
-    // report's story is folded into the first's, as within one fetch.
+    // fetches that merely finish together, but one round (one `run --once`, or the daemon's
+    // first look), judged as one batch. So the second report's story is folded into the
+    // first's, as within one fetch.
     for (n, report) in eruption_reports().iter().enumerate() {
         server.set(
             &format!("/e{n}.xml"),
             Route {
-                delay: Some(std::time::Duration::from_millis(300 * n as u64)),
+                delay: Some(Duration::from_millis(300 * n as u64)),
                 ..Route::xml(rss("E", std::slice::from_ref(report)))
             },
         );
     }
     let mut feeds = urls[..1].to_vec();
-    let ws = Workspace::new();
-    ws.write_config_text(&related_config(&feeds, true));
-    ws.ok(&["run", "--once"]);
-    let before = ws.all_clusters();
     feeds.extend((0..3).map(|n| server.url(&format!("/e{n}.xml"))));
     // All four requests at once, so that the answers come in the order of their delays.
     let at_once = related_config(&feeds, true).replace("[fetch]\n", "[fetch]\nper_host = 4\n");
     assert!(at_once.contains("per_host = 4"));
-    ws.write_config_text(&at_once);
-    let run = ws.ok(&["run", "--once"]);
-    let story = assert_mbl_folded_into_ruv(&ws, &before, &run.stdout);
-    assert_consistent_after_fold(&ws, &story);
+    for daemon in [false, true] {
+        let ws = Workspace::new();
+        ws.write_config_text(&related_config(&urls[..1], true));
+        ws.ok(&["run", "--once"]);
+        let before = ws.all_clusters();
+        ws.write_config_text(&at_once);
+        let report = if daemon {
+            let mut child = ws.spawn_daemon(&[]);
+            let stored = || {
+                ws.db()
+                    .query_row(
+                        "SELECT COUNT(*) FROM items WHERE guid IN ('ruv', 'mbl', 'visir')",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .unwrap_or(0)
+                    == 3
+            };
+            ws.wait_until(Duration::from_secs(30), "the reports are stored", stored);
+            let status = terminate(&mut child, Duration::from_secs(10));
+            assert!(status.success(), "{status:?}");
+            ws.daemon_log()
+        } else {
+            ws.ok(&["run", "--once"]).stdout
+        };
+        let story = assert_mbl_folded_into_ruv(&ws, &before, &report);
+        assert_consistent_after_fold(&ws, &story);
+    }
 }
 
 #[test]
