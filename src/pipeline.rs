@@ -271,10 +271,10 @@ struct GroupLimits {
 
 /// The daemon's and `run --once`'s grouping. A minute covers a round of 60 feeds on one host at
 /// the default `host_spacing` (1 s). Items are held until their group is stored: with groups
-/// of up to 1000 items, the pipeline bench (200 feeds of 25 items) peaked at 51-53 MiB of RSS,
-/// against 45-46 MiB with groups of at most 8 fetches, at the same speed (5.0k-6.7k items/s
-/// against 4.9k-6.4k, six runs each on one machine). One fetch a transaction was slower still
-/// (4.4k against 6.8k-8.1k on an earlier machine).
+/// of up to 1000 items, the pipeline bench (200 feeds of 25 items) peaked at 50-53 MiB of RSS,
+/// against 44-47 MiB with groups of at most 8 fetches, and stored 5.7k-8.8k items/s against
+/// 4.7k-6.5k (six runs each, alternated, on one machine). One fetch a transaction was slower
+/// still (4.4k against 6.8k-8.1k on an earlier machine).
 const GROUP_LIMITS: GroupLimits = GroupLimits {
     linger: Duration::from_millis(100),
     max_wait: Duration::from_secs(60),
