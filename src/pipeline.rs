@@ -301,10 +301,6 @@ impl Round {
     fn is_pending(&self) -> bool {
         self.0.load(Ordering::Acquire) > 0
     }
-
-    fn is(&self, other: &Round) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
 }
 
 /// A fetch of a [`Round`] that the writer does not have yet.
@@ -381,9 +377,9 @@ impl Writer {
         rx: &mut mpsc::Receiver<WriterMsg>,
         limits: GroupLimits,
     ) -> Vec<WriterMsg> {
-        let mut msgs = Vec::new();
-        let Some(mut items) = items_in(&first) else {
-            msgs.push(first);
+        let first_items = items_in(&first);
+        let mut msgs = vec![first];
+        let Some(mut items) = first_items else {
             while msgs.len() < limits.max_messages
                 && let Ok(more) = rx.try_recv()
             {
@@ -391,16 +387,12 @@ impl Writer {
             }
             return msgs;
         };
-        let mut rounds: Vec<Round> = Vec::new();
-        let add = |msg: WriterMsg, msgs: &mut Vec<WriterMsg>, rounds: &mut Vec<Round>| {
-            if let WriterMsg::Outcome(o) = &msg
-                && !rounds.iter().any(|r| r.is(&o.round))
-            {
-                rounds.push(o.round.clone());
-            }
-            msgs.push(msg);
+        // Whether a round of the group has a fetch still to come (the group holds fetches with
+        // items only, each with its round).
+        let coming = |msgs: &[WriterMsg]| {
+            msgs.iter()
+                .any(|m| matches!(m, WriterMsg::Outcome(o) if o.round.is_pending()))
         };
-        add(first, &mut msgs, &mut rounds);
         let started = std::time::Instant::now();
         let mut last = started;
         while items < limits.max_items && msgs.len() < limits.max_messages {
@@ -409,7 +401,7 @@ impl Writer {
                     Some(n) => {
                         items += n;
                         last = std::time::Instant::now();
-                        add(msg, &mut msgs, &mut rounds);
+                        msgs.push(msg);
                     }
                     None if matches!(msg, WriterMsg::Prune { .. }) => {
                         msgs.push(msg);
@@ -419,8 +411,8 @@ impl Writer {
                 },
                 Err(mpsc::error::TryRecvError::Empty) => {
                     let now = std::time::Instant::now();
-                    let coming = rounds.iter().any(Round::is_pending);
-                    if now - started >= limits.max_wait || (!coming && now - last >= limits.linger)
+                    if now - started >= limits.max_wait
+                        || (!coming(&msgs) && now - last >= limits.linger)
                     {
                         break;
                     }
@@ -435,7 +427,7 @@ impl Writer {
     /// Handles `msgs` in order, except that fetches with items that come one after another are
     /// ingested together, in one transaction: one batch, so that a story one feed starts may
     /// still be folded into another by what the next feed brings (see
-    /// [`Deduplicator::begin_batch`]). The daemon's writer takes what is queued at once.
+    /// [`Deduplicator::begin_batch`]). `msgs` are what [`Writer::gather`] collected.
     fn handle_all(&mut self, msgs: Vec<WriterMsg>) {
         let mut group: Vec<OutcomeMsg> = Vec::new();
         for msg in msgs {
